@@ -1,0 +1,48 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"aviary.dev/aviary/reports"
+	"aviary.dev/aviary/sim"
+)
+
+func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
+	var f suiteFlags
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Run one scenario and print it tick by tick",
+		Long: `Run one scenario and print every analysis tick: virtual time, phase, router
+weights, each metric's value against its threshold, webhook calls and events;
+then the expectations.
+
+Exit status as for "aviary test": 0 when every expectation holds, 1 when any
+fails, 2 on invalid input.`,
+		Example: `  aviary run scenarios/podinfo-500-burst.yaml`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := f.validate(); err != nil {
+				return err
+			}
+			l, err := sim.LoadFile(args[0])
+			if err != nil {
+				return invalid(err)
+			}
+			res, err := sim.Run(cmd.Context(), l, sim.RunOptions{})
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			if err := reports.WriteRun(stdout, res, reports.Style{Color: colorEnabled(stdout)}); err != nil {
+				return err
+			}
+			if !res.Passed {
+				return &exitError{code: exitFailed}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, `Kubernetes API to run against: "fast" (in-memory fake client)`)
+	return cmd
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"aviary.dev/aviary/reports"
+	"aviary.dev/aviary/sim"
+)
+
+// suiteFlags are the flags shared by commands that load scenarios.
+type suiteFlags struct {
+	cluster  string
+	parallel int
+	filter   string
+}
+
+func (f *suiteFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, `Kubernetes API to run against: "fast" (in-memory fake client)`)
+	cmd.Flags().IntVarP(&f.parallel, "parallel", "p", 0, "scenarios to run at once (0 = one per CPU)")
+	cmd.Flags().StringVar(&f.filter, "run", "", "only run scenarios whose name matches this regular expression")
+}
+
+// validate checks the flags; errors are bad input.
+func (f *suiteFlags) validate() (*regexp.Regexp, error) {
+	if f.cluster != sim.ModeFast {
+		return nil, invalid(fmt.Errorf("--cluster %q: unknown cluster mode (want fast)", f.cluster))
+	}
+	if f.parallel < 0 {
+		return nil, invalid(fmt.Errorf("--parallel %d: must not be negative", f.parallel))
+	}
+	if f.filter == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(f.filter)
+	if err != nil {
+		return nil, invalid(fmt.Errorf("--run %q: %v", f.filter, err))
+	}
+	return re, nil
+}
+
+func newTestCommand(stdout, stderr io.Writer) *cobra.Command {
+	var f suiteFlags
+	cmd := &cobra.Command{
+		Use:   "test PATH...",
+		Short: "Run scenario files or directories and check their expectations",
+		Long: `Run every scenario under the given files or directories (recursively) and check
+what each one expects: final phase, time to decision, routes, events, webhook
+calls, blast radius. Prints one row per scenario and, for each failed
+expectation, what was expected and what happened.
+
+Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
+2 on invalid input (unknown keys, wrong types, bad durations, missing files, ...).`,
+		Example: `  aviary test scenarios/
+  aviary test scenarios/podinfo-500-burst.yaml --run 'burst'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			filter, err := f.validate()
+			if err != nil {
+				return err
+			}
+			loaded, err := sim.LoadPaths(args)
+			if err != nil {
+				return invalid(err)
+			}
+			loaded = selectScenarios(loaded, filter)
+			if len(loaded) == 0 {
+				return invalid(errors.New("no scenarios found (a scenario is a YAML file with kind: Scenario)"))
+			}
+			st := reports.Style{Color: colorEnabled(stdout)}
+			fmt.Fprintf(stdout, "aviary: %d scenario(s), cluster mode %s\n\n", len(loaded), f.cluster)
+			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, nil)
+			var ok []*sim.Result
+			for i, err := range errs {
+				if err != nil {
+					fmt.Fprintf(stderr, "aviary: %s: %v\n", loaded[i].Scenario.Metadata.Name, err)
+					continue
+				}
+				ok = append(ok, results[i])
+			}
+			reports.WriteWarnings(stderr, ok, st)
+			if err := reports.WriteSummary(stdout, ok, st); err != nil {
+				return err
+			}
+			if errors.Join(errs...) != nil {
+				return &exitError{code: exitInvalid}
+			}
+			for _, r := range ok {
+				if !r.Passed {
+					return &exitError{code: exitFailed}
+				}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// selectScenarios keeps the scenarios whose name matches filter (all when nil).
+func selectScenarios(loaded []*sim.Loaded, filter *regexp.Regexp) []*sim.Loaded {
+	if filter == nil {
+		return loaded
+	}
+	var out []*sim.Loaded
+	for _, l := range loaded {
+		if filter.MatchString(l.Scenario.Metadata.Name) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// colorEnabled is true when w is a terminal and NO_COLOR is unset.
+func colorEnabled(w io.Writer) bool {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,401 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+
+	"google.golang.org/protobuf/proto"
+	istionet "istio.io/api/networking/v1alpha3"
+	istio "istio.io/client-go/pkg/apis/networking/v1beta1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"aviary.dev/aviary/api/v1beta1"
+)
+
+// Istio routes traffic with an Istio VirtualService <apex> and the DestinationRules
+// <apex>-primary and <apex>-canary (networking.istio.io/v1beta1; Flagger's
+// IstioRouter). It implements engine.MeshRouter.
+//
+// Session affinity (analysis.sessionAffinity) is not implemented: Reconcile and
+// SetRoutes return an error rather than route differently from Flagger.
+type Istio struct {
+	// Client reads and writes VirtualServices and DestinationRules; its scheme must
+	// know istio.io/client-go's networking/v1beta1 types.
+	Client client.Client
+}
+
+// Reconcile creates or updates the DestinationRules and the VirtualService. A new
+// VirtualService routes primary 100 / canary 0. An existing one keeps its weights and
+// mirror; the rest of its spec (and its apex metadata) is updated when it differs.
+func (r *Istio) Reconcile(ctx context.Context, cd *v1beta1.Canary) error {
+	if err := checkSessionAffinity(cd); err != nil {
+		return err
+	}
+	_, primaryName, canaryName := cd.GetServiceNames()
+	if err := r.reconcileDestinationRule(ctx, cd, canaryName); err != nil {
+		return fmt.Errorf("reconcileDestinationRule failed: %w", err)
+	}
+	if err := r.reconcileDestinationRule(ctx, cd, primaryName); err != nil {
+		return fmt.Errorf("reconcileDestinationRule failed: %w", err)
+	}
+	if err := r.reconcileVirtualService(ctx, cd); err != nil {
+		return fmt.Errorf("reconcileVirtualService failed: %w", err)
+	}
+	return nil
+}
+
+func (r *Istio) reconcileDestinationRule(ctx context.Context, cd *v1beta1.Canary, name string) error {
+	newSpec := &istionet.DestinationRule{}
+	if err := convert(struct {
+		Host          string                 `json:"host"`
+		TrafficPolicy *v1beta1.TrafficPolicy `json:"trafficPolicy,omitempty"`
+	}{name, cd.Spec.Service.TrafficPolicy}, newSpec); err != nil {
+		return fmt.Errorf("DestinationRule %s.%s spec conversion error: %w", name, cd.Namespace, err)
+	}
+
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		dr := &istio.DestinationRule{}
+		err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, dr)
+		if apierrors.IsNotFound(err) {
+			dr = &istio.DestinationRule{ObjectMeta: metav1.ObjectMeta{
+				Name:            name,
+				Namespace:       cd.Namespace,
+				OwnerReferences: []metav1.OwnerReference{ownerRef(cd)},
+			}}
+			proto.Merge(&dr.Spec, newSpec)
+			if err := r.Client.Create(ctx, dr); err != nil {
+				return fmt.Errorf("DestinationRule %s.%s create error: %w", name, cd.Namespace, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("DestinationRule %s.%s get query error: %w", name, cd.Namespace, err)
+		}
+		if proto.Equal(&dr.Spec, newSpec) {
+			return nil
+		}
+		setSpec(&dr.Spec, newSpec)
+		if err := r.Client.Update(ctx, dr); err != nil {
+			return fmt.Errorf("DestinationRule %s.%s update error: %w", name, cd.Namespace, err)
+		}
+		return nil
+	})
+}
+
+func (r *Istio) reconcileVirtualService(ctx context.Context, cd *v1beta1.Canary) error {
+	apexName, _, _ := cd.GetServiceNames()
+	svc := cd.Spec.Service
+	if svc.Delegation && (len(svc.Hosts) > 0 || len(svc.Gateways) > 0) {
+		return fmt.Errorf("VirtualService %s.%s cannot have hosts and gateways when delegation enabled", apexName, cd.Namespace)
+	}
+
+	// hosts: the apex Service is added unless present or "*" is
+	hosts := append([]string(nil), svc.Hosts...)
+	hasServiceHost := false
+	for _, h := range hosts {
+		if h == apexName || h == "*" {
+			hasServiceHost = true
+			break
+		}
+	}
+	if !hasServiceHost {
+		hosts = append(hosts, apexName)
+	}
+	// gateways: "mesh" only when none is given
+	gateways := append([]string(nil), svc.Gateways...)
+	if len(gateways) == 0 {
+		gateways = []string{"mesh"}
+	}
+	if svc.Delegation {
+		hosts, gateways = nil, nil
+	}
+
+	newSpec, err := virtualServiceSpec(cd, hosts, gateways, 100, 0, false)
+	if err != nil {
+		return fmt.Errorf("VirtualService %s.%s spec conversion error: %w", apexName, cd.Namespace, err)
+	}
+
+	labels, annotations := map[string]string{}, map[string]string{}
+	if apex := svc.Apex; apex != nil {
+		maps.Copy(labels, apex.Labels)
+		maps.Copy(annotations, apex.Annotations)
+	}
+	annotations = filterMetadata(annotations)
+
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		vs := &istio.VirtualService{}
+		err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs)
+		if apierrors.IsNotFound(err) {
+			vs = &istio.VirtualService{ObjectMeta: metav1.ObjectMeta{
+				Name:            apexName,
+				Namespace:       cd.Namespace,
+				Labels:          labels,
+				Annotations:     annotations,
+				OwnerReferences: []metav1.OwnerReference{ownerRef(cd)},
+			}}
+			proto.Merge(&vs.Spec, newSpec)
+			if err := r.Client.Create(ctx, vs); err != nil {
+				return fmt.Errorf("VirtualService %s.%s create error: %w", apexName, cd.Namespace, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("VirtualService %s.%s get query error %v", apexName, cd.Namespace, err)
+		}
+
+		wantAnnotations := maps.Clone(annotations)
+		for _, key := range []string{kubectlAnnotation, configAnnotation} {
+			if v, ok := vs.Annotations[key]; ok {
+				wantAnnotations[key] = v
+			}
+		}
+		specDiff := !equalIgnoringWeights(newSpec, &vs.Spec)
+		labelsDiff := !maps.Equal(labels, vs.Labels)
+		annotationsDiff := !maps.Equal(wantAnnotations, vs.Annotations)
+		if !specDiff && !labelsDiff && !annotationsDiff {
+			return nil
+		}
+		if specDiff {
+			if _, ok := wantAnnotations[kubectlAnnotation]; !ok {
+				// keep the replaced spec, as Flagger does, for a later revert
+				if b, err := json.Marshal(&vs.Spec); err == nil {
+					wantAnnotations[configAnnotation] = string(b)
+				}
+			}
+			// Like Flagger, a spec change other than weights or mirroring replaces the
+			// whole spec, so traffic returns to the primary (primary 100 / canary 0).
+			setSpec(&vs.Spec, newSpec)
+		}
+		vs.Labels = labels
+		vs.Annotations = wantAnnotations
+		if err := r.Client.Update(ctx, vs); err != nil {
+			return fmt.Errorf("VirtualService %s.%s update error: %w", apexName, cd.Namespace, err)
+		}
+		return nil
+	})
+}
+
+// GetRoutes reads the weights of the HTTP route that sends traffic to the canary (the
+// last such route, as Flagger) and whether that route mirrors to the canary.
+func (r *Istio) GetRoutes(ctx context.Context, cd *v1beta1.Canary) (primary, canary int, mirrored bool, err error) {
+	apexName, primaryName, canaryName := cd.GetServiceNames()
+	vs := &istio.VirtualService{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs); err != nil {
+		return 0, 0, false, fmt.Errorf("VirtualService %s.%s get query error %v", apexName, cd.Namespace, err)
+	}
+	var route *istionet.HTTPRoute
+	for _, h := range vs.Spec.GetHttp() {
+		for _, d := range h.GetRoute() {
+			if d.GetDestination().GetHost() == canaryName {
+				route = h
+				break
+			}
+		}
+	}
+	for _, d := range route.GetRoute() {
+		switch d.GetDestination().GetHost() {
+		case primaryName:
+			primary = int(d.GetWeight())
+		case canaryName:
+			canary = int(d.GetWeight())
+		}
+	}
+	if m := route.GetMirror(); m != nil && m.GetHost() != "" {
+		mirrored = true
+	}
+	if primary == 0 && canary == 0 {
+		return 0, 0, mirrored, fmt.Errorf("VirtualService %s.%s does not contain routes for %s-primary and %s-canary",
+			apexName, cd.Namespace, apexName, apexName)
+	}
+	return primary, canary, mirrored, nil
+}
+
+// SetRoutes rewrites the VirtualService's HTTP routes with the given weights: one
+// weighted route (mirroring to the canary when mirrored, with
+// analysis.mirrorWeight as the mirror percentage), or, for A/B testing
+// (analysis.match), a route for the matching requests with the weights followed by a
+// route to the primary for the rest.
+func (r *Istio) SetRoutes(ctx context.Context, cd *v1beta1.Canary, primary, canary int, mirrored bool) error {
+	if err := checkSessionAffinity(cd); err != nil {
+		return err
+	}
+	apexName, _, _ := cd.GetServiceNames()
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		vs := &istio.VirtualService{}
+		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs); err != nil {
+			return fmt.Errorf("VirtualService %s.%s get query error %v", apexName, cd.Namespace, err)
+		}
+		spec, err := virtualServiceSpec(cd, vs.Spec.GetHosts(), vs.Spec.GetGateways(), primary, canary, mirrored)
+		if err != nil {
+			return fmt.Errorf("VirtualService %s.%s spec conversion error: %w", apexName, cd.Namespace, err)
+		}
+		vs.Spec.Http = spec.Http
+		if err := r.Client.Update(ctx, vs); err != nil {
+			return fmt.Errorf("VirtualService %s.%s update failed: %w", apexName, cd.Namespace, err)
+		}
+		return nil
+	})
+}
+
+func checkSessionAffinity(cd *v1beta1.Canary) error {
+	if a := cd.GetAnalysis(); a != nil && a.SessionAffinity != nil {
+		return fmt.Errorf("canary %s.%s: analysis.sessionAffinity is not supported by aviary yet", cd.Name, cd.Namespace)
+	}
+	return nil
+}
+
+// The Istio-JSON shapes a VirtualService spec is built from; our API types are
+// Istio-JSON-shaped, so the spec is their JSON read by Istio's own unmarshaler.
+type (
+	vsJSON struct {
+		Hosts    []string    `json:"hosts,omitempty"`
+		Gateways []string    `json:"gateways,omitempty"`
+		HTTP     []routeJSON `json:"http,omitempty"`
+	}
+	routeJSON struct {
+		Match            []v1beta1.HTTPMatchRequest `json:"match,omitempty"`
+		Route            []destinationWeightJSON    `json:"route,omitempty"`
+		Rewrite          *rewriteJSON               `json:"rewrite,omitempty"`
+		Timeout          string                     `json:"timeout,omitempty"`
+		Retries          *v1beta1.HTTPRetry         `json:"retries,omitempty"`
+		CorsPolicy       *v1beta1.CorsPolicy        `json:"corsPolicy,omitempty"`
+		Headers          *v1beta1.Headers           `json:"headers,omitempty"`
+		Mirror           *destinationJSON           `json:"mirror,omitempty"`
+		MirrorPercentage *percentJSON               `json:"mirrorPercentage,omitempty"`
+	}
+	destinationWeightJSON struct {
+		Destination destinationJSON `json:"destination"`
+		Weight      int             `json:"weight,omitempty"`
+	}
+	destinationJSON struct {
+		Host string    `json:"host"`
+		Port *portJSON `json:"port,omitempty"`
+	}
+	portJSON struct {
+		Number uint32 `json:"number"`
+	}
+	rewriteJSON struct {
+		URI       string `json:"uri,omitempty"`
+		Authority string `json:"authority,omitempty"`
+	}
+	percentJSON struct {
+		Value float64 `json:"value"`
+	}
+)
+
+// virtualServiceSpec builds the spec Flagger writes for these weights.
+func virtualServiceSpec(cd *v1beta1.Canary, hosts, gateways []string, primaryWeight, canaryWeight int, mirrored bool) (*istionet.VirtualService, error) {
+	_, primaryName, canaryName := cd.GetServiceNames()
+	svc := cd.Spec.Service
+	route := func(match []v1beta1.HTTPMatchRequest, dests ...destinationWeightJSON) routeJSON {
+		rt := routeJSON{
+			Match:      match,
+			Route:      dests,
+			Timeout:    svc.Timeout,
+			Retries:    svc.Retries,
+			CorsPolicy: svc.CorsPolicy,
+			Headers:    svc.Headers,
+		}
+		if svc.Rewrite != nil {
+			rt.Rewrite = &rewriteJSON{URI: svc.Rewrite.URI, Authority: svc.Rewrite.Authority}
+		}
+		return rt
+	}
+
+	spec := vsJSON{Hosts: hosts, Gateways: gateways}
+	analysis := cd.GetAnalysis()
+	if analysis != nil && len(analysis.Match) > 0 {
+		spec.HTTP = []routeJSON{
+			route(mergeMatchConditions(analysis.Match, svc.Match),
+				destination(cd, primaryName, primaryWeight), destination(cd, canaryName, canaryWeight)),
+			route(svc.Match, destination(cd, primaryName, primaryWeight)),
+		}
+	} else {
+		weighted := route(svc.Match, destination(cd, primaryName, primaryWeight), destination(cd, canaryName, canaryWeight))
+		if mirrored {
+			weighted.Mirror = &destinationJSON{Host: canaryName}
+			if analysis != nil && analysis.MirrorWeight > 0 {
+				weighted.MirrorPercentage = &percentJSON{Value: float64(analysis.MirrorWeight)}
+			}
+		}
+		spec.HTTP = []routeJSON{weighted}
+	}
+
+	out := &istionet.VirtualService{}
+	if err := convert(spec, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// destination routes weight% to host; the port is set when port discovery is on and
+// the first gateway is not the mesh (or the VirtualService is a delegate).
+func destination(cd *v1beta1.Canary, host string, weight int) destinationWeightJSON {
+	svc := cd.Spec.Service
+	d := destinationWeightJSON{Destination: destinationJSON{Host: host}, Weight: weight}
+	if svc.PortDiscovery && (len(svc.Gateways) > 0 && svc.Gateways[0] != "mesh" || svc.Delegation) {
+		d.Destination.Port = &portJSON{Number: uint32(svc.Port)}
+	}
+	return d
+}
+
+// mergeMatchConditions is Flagger's: one condition per (canary, default) pair, the
+// default's fields with the canary's headers and source labels when set. Without
+// defaults the canary conditions are used as they are.
+func mergeMatchConditions(canary, defaults []v1beta1.HTTPMatchRequest) []v1beta1.HTTPMatchRequest {
+	if len(defaults) == 0 {
+		return canary
+	}
+	merged := make([]v1beta1.HTTPMatchRequest, 0, len(canary)*len(defaults))
+	for _, c := range canary {
+		for _, d := range defaults {
+			m := *d.DeepCopy()
+			if c.Headers != nil {
+				m.Headers = c.Headers
+			}
+			if c.SourceLabels != nil {
+				m.SourceLabels = c.SourceLabels
+			}
+			merged = append(merged, m)
+		}
+	}
+	return merged
+}
+
+// convert reads src's JSON into an Istio message with Istio's unmarshaler.
+func convert(src any, dst json.Unmarshaler) error {
+	b, err := json.Marshal(src)
+	if err != nil {
+		return err
+	}
+	return dst.UnmarshalJSON(b)
+}
+
+// setSpec replaces dst's content with src's.
+func setSpec[M proto.Message](dst, src M) {
+	proto.Reset(dst)
+	proto.Merge(dst, src)
+}
+
+// equalIgnoringWeights compares two VirtualService specs without destination weights,
+// mirrors and mirror percentages (what SetRoutes owns).
+func equalIgnoringWeights(a, b *istionet.VirtualService) bool {
+	strip := func(vs *istionet.VirtualService) *istionet.VirtualService {
+		c := proto.Clone(vs).(*istionet.VirtualService)
+		for _, h := range c.GetHttp() {
+			h.Mirror = nil
+			h.MirrorPercentage = nil
+			for _, d := range h.GetRoute() {
+				d.Weight = 0
+			}
+		}
+		return c
+	}
+	return proto.Equal(strip(a), strip(b))
+}

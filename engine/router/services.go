@@ -1,0 +1,225 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"reflect"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"aviary.dev/aviary/api/v1beta1"
+)
+
+// KubernetesServices manages the ClusterIP Services of a canary (Flagger's
+// KubernetesDefaultRouter). It implements engine.ServiceRouter.
+type KubernetesServices struct {
+	// Client reads and writes Services.
+	Client client.Client
+	// LabelKey and LabelValue are the target's pod selector label (workload's Metadata).
+	LabelKey, LabelValue string
+	// Ports are the extra ports found by port discovery, by name.
+	Ports map[string]int32
+}
+
+// Initialize creates or updates <svc>-canary (selector label=value) and <svc>-primary
+// (selector label=value-primary). The engine calls it on every tick.
+func (k *KubernetesServices) Initialize(ctx context.Context, cd *v1beta1.Canary) error {
+	_, primaryName, canaryName := cd.GetServiceNames()
+	if err := k.reconcileService(ctx, cd, canaryName, k.LabelValue, cd.Spec.Service.Canary); err != nil {
+		return fmt.Errorf("reconcileService failed: %w", err)
+	}
+	if err := k.reconcileService(ctx, cd, primaryName, k.LabelValue+"-primary", cd.Spec.Service.Primary); err != nil {
+		return fmt.Errorf("reconcileService failed: %w", err)
+	}
+	return nil
+}
+
+// Reconcile creates or updates the apex Service <svc>, selecting the primary's pods.
+// Like Flagger, it leaves the -canary and -primary Services to Initialize.
+func (k *KubernetesServices) Reconcile(ctx context.Context, cd *v1beta1.Canary) error {
+	apexName, _, _ := cd.GetServiceNames()
+	if err := k.reconcileService(ctx, cd, apexName, k.LabelValue+"-primary", cd.Spec.Service.Apex); err != nil {
+		return fmt.Errorf("reconcileService failed: %w", err)
+	}
+	return nil
+}
+
+// serviceSpec is the desired spec of a generated Service.
+func (k *KubernetesServices) serviceSpec(cd *v1beta1.Canary, podSelector string) corev1.ServiceSpec {
+	svc := cd.Spec.Service
+	portName := svc.PortName
+	if portName == "" {
+		portName = "http"
+	}
+	targetPort := intstr.FromInt32(svc.Port)
+	if svc.TargetPort.String() != "0" {
+		targetPort = svc.TargetPort
+	}
+	spec := corev1.ServiceSpec{
+		Type:     corev1.ServiceTypeClusterIP,
+		Selector: map[string]string{k.LabelKey: podSelector},
+		Ports: []corev1.ServicePort{{
+			Name:       portName,
+			Protocol:   corev1.ProtocolTCP,
+			Port:       svc.Port,
+			TargetPort: targetPort,
+		}},
+	}
+	if svc.AppProtocol != "" {
+		appProtocol := svc.AppProtocol
+		spec.Ports[0].AppProtocol = &appProtocol
+	}
+	if svc.Headless {
+		spec.ClusterIP = corev1.ClusterIPNone
+	}
+	if svc.TrafficDistribution != "" {
+		td := svc.TrafficDistribution
+		spec.TrafficDistribution = &td
+	}
+	// Flagger ranges over the map; aviary sorts by name so runs are reproducible.
+	names := make([]string, 0, len(k.Ports))
+	for n := range k.Ports {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := k.Ports[n]
+		spec.Ports = append(spec.Ports, corev1.ServicePort{
+			Name:       n,
+			Protocol:   corev1.ProtocolTCP,
+			Port:       p,
+			TargetPort: intstr.FromInt32(p),
+		})
+	}
+	return spec
+}
+
+func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.Canary, name, podSelector string, custom *v1beta1.CustomMetadata) error {
+	desired := k.serviceSpec(cd, podSelector)
+	labels, annotations := map[string]string{}, map[string]string{}
+	if custom != nil {
+		maps.Copy(labels, custom.Labels)
+		maps.Copy(annotations, custom.Annotations)
+	}
+	labels[k.LabelKey] = name
+	annotations = filterMetadata(annotations)
+
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		svc := &corev1.Service{}
+		err := k.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, svc)
+		if apierrors.IsNotFound(err) {
+			svc = &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{
+					Name:            name,
+					Namespace:       cd.Namespace,
+					Labels:          labels,
+					Annotations:     annotations,
+					OwnerReferences: []metav1.OwnerReference{ownerRef(cd)},
+				},
+				Spec: desired,
+			}
+			if err := k.Client.Create(ctx, svc); err != nil {
+				return fmt.Errorf("service %s.%s create error: %w", name, cd.Namespace, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("service %s get query error: %w", name, err)
+		}
+
+		// keep the node ports the API server allocated
+		ports := append([]corev1.ServicePort(nil), desired.Ports...)
+		for _, existing := range svc.Spec.Ports {
+			for i := range ports {
+				if existing.Name == ports[i].Name && existing.NodePort > 0 {
+					ports[i].NodePort = existing.NodePort
+					break
+				}
+			}
+		}
+
+		update := false
+		if !samePorts(ports, svc.Spec.Ports) || !reflect.DeepEqual(desired.Selector, svc.Spec.Selector) {
+			svc.Spec.Ports = ports
+			svc.Spec.Selector = desired.Selector
+			update = true
+		}
+		// metadata is managed only on Services this canary created
+		if isOwnedBy(svc, cd.Name) {
+			wantLabels := keepUnmanaged(labels, svc.Labels, unmanagedLabels(cd))
+			wantAnnotations := keepUnmanaged(annotations, svc.Annotations, unmanagedAnnotations(cd))
+			if !reflect.DeepEqual(wantAnnotations, svc.Annotations) {
+				svc.Annotations = wantAnnotations
+				update = true
+			}
+			if !reflect.DeepEqual(wantLabels, svc.Labels) {
+				svc.Labels = wantLabels
+				update = true
+			}
+		}
+		if !update {
+			return nil
+		}
+		if err := k.Client.Update(ctx, svc); err != nil {
+			return fmt.Errorf("service %s update error: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// samePorts compares service ports regardless of order (Flagger sorts by port).
+func samePorts(a, b []corev1.ServicePort) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	sorted := func(p []corev1.ServicePort) []corev1.ServicePort {
+		s := append([]corev1.ServicePort(nil), p...)
+		sort.SliceStable(s, func(i, j int) bool { return s[i].Port < s[j].Port })
+		return s
+	}
+	return reflect.DeepEqual(sorted(a), sorted(b))
+}
+
+// isOwnedBy reports whether the object's controller is the Canary of that name.
+func isOwnedBy(obj metav1.Object, canaryName string) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.Kind == v1beta1.CanaryKind && ref.Name == canaryName
+}
+
+func unmanagedLabels(cd *v1beta1.Canary) []string {
+	if u := cd.Spec.Service.UnmanagedMetadata; u != nil {
+		return u.Labels
+	}
+	return nil
+}
+
+func unmanagedAnnotations(cd *v1beta1.Canary) []string {
+	if u := cd.Spec.Service.UnmanagedMetadata; u != nil {
+		return u.Annotations
+	}
+	return nil
+}
+
+// keepUnmanaged returns desired with the unmanaged keys as they are on the object.
+func keepUnmanaged(desired, current map[string]string, unmanaged []string) map[string]string {
+	if len(unmanaged) == 0 {
+		return desired
+	}
+	res := maps.Clone(desired)
+	for _, key := range unmanaged {
+		if v, ok := current[key]; ok {
+			res[key] = v
+		} else {
+			delete(res, key)
+		}
+	}
+	return res
+}

@@ -1,0 +1,231 @@
+// Package reports renders run results for people and machines: the terminal views
+// (suite summary, tick-by-tick run), and the JSON, JUnit XML and HTML artifacts. It
+// reads sim.Result records only; it never runs anything.
+package reports
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/engine/analysis"
+	"aviary.dev/aviary/sim"
+)
+
+// Style chooses terminal decoration.
+type Style struct {
+	// Color enables ANSI colours (only when writing to a terminal, NO_COLOR unset).
+	Color bool
+}
+
+func (s Style) paint(code, text string) string {
+	if !s.Color {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
+}
+
+func (s Style) verdict(ok bool) string {
+	if ok {
+		return s.paint("32", "PASS")
+	}
+	return s.paint("31;1", "FAIL")
+}
+
+// WriteSummary writes one row per scenario (name, verdict, final phase, time of the
+// decision, max canary weight, failed user requests), then, for each failed
+// scenario, what each failed expectation wanted and what happened.
+func WriteSummary(w io.Writer, results []*sim.Result, st Style) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tRESULT\tPHASE\tDECIDED\tMAX WEIGHT\tFAILED REQUESTS")
+	passed := 0
+	for _, r := range results {
+		if r.Passed {
+			passed++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Scenario, st.verdict(r.Passed), orDash(r.Phase), decided(r), r.MaxCanaryWeight, thousands(r.FailedUserRequests))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range results {
+		if r.Passed {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s %s", st.paint("31;1", "FAIL"), r.Scenario)
+		if r.File != "" {
+			fmt.Fprintf(w, " (%s)", r.File)
+		}
+		fmt.Fprintln(w)
+		for _, e := range r.Expectations {
+			if e.OK {
+				continue
+			}
+			fmt.Fprintf(w, "  %s\n    expected: %s\n    observed: %s\n", e.Name, e.Expected, e.Observed)
+		}
+	}
+	fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, len(results)-passed)
+	return nil
+}
+
+// WriteWarnings writes load-time warnings, one per line, prefixed with the scenario.
+func WriteWarnings(w io.Writer, results []*sim.Result, st Style) {
+	for _, r := range results {
+		for _, warn := range r.Warnings {
+			fmt.Fprintf(w, "%s %s: %s\n", st.paint("33", "warning:"), r.Scenario, warn)
+		}
+	}
+}
+
+// WriteRun writes a run tick by tick: time, phase, weights, every metric's value
+// against its threshold, hook calls and events; then the expectations.
+func WriteRun(w io.Writer, r *sim.Result, st Style) error {
+	fmt.Fprintf(w, "scenario %s (%s mode)\n", r.Scenario, r.Mode)
+	if r.Description != "" {
+		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(r.Description))
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "%s %s\n", st.paint("33", "warning:"), warn)
+	}
+	fmt.Fprintln(w)
+	for _, t := range r.Ticks {
+		writeTick(w, t, st)
+	}
+	fmt.Fprintf(w, "\nfinal phase %s", orDash(r.Phase))
+	if r.DecidedAt != nil {
+		fmt.Fprintf(w, " at %s", clockTime(time.Duration(*r.DecidedAt)))
+	}
+	fmt.Fprintf(w, "; routes %v; max canary weight %d; failed user requests on new versions %s\n",
+		r.Routes, r.MaxCanaryWeight, thousands(r.FailedUserRequests))
+	for _, e := range r.Expectations {
+		fmt.Fprintf(w, "  %s %s: expected %s, observed %s\n", st.verdict(e.OK), e.Name, e.Expected, e.Observed)
+	}
+	return nil
+}
+
+func writeTick(w io.Writer, t engine.TickRecord, st Style) {
+	phase := orDash(t.Phase)
+	if t.PhaseBefore != t.Phase {
+		phase = orDash(t.PhaseBefore) + " -> " + phase
+	}
+	fmt.Fprintf(w, "%s  %-30s  weights %3d/%-3d  failedChecks %d", clockTime(t.At.Sub(sim.Epoch)), phase, t.PrimaryWeight, t.CanaryWeight, t.FailedChecks)
+	if t.Mirrored {
+		fmt.Fprint(w, "  mirrored")
+	}
+	if t.Iterations > 0 {
+		fmt.Fprintf(w, "  iterations %d", t.Iterations)
+	}
+	fmt.Fprintln(w)
+	for _, m := range t.Metrics {
+		fmt.Fprintf(w, "        %s %-24s %s  %s\n", outcomeMark(m.Outcome, st), m.Name, metricValue(m), bounds(m))
+	}
+	for _, h := range t.Hooks {
+		res := st.paint("32", "ok")
+		if !h.OK {
+			res = st.paint("31", "failed: "+h.Error)
+		}
+		fmt.Fprintf(w, "        hook %s %s (%s) %s\n", h.Type, h.Name, h.URL, res)
+	}
+	for _, e := range t.Events {
+		typ := e.Type
+		if typ == "Warning" {
+			typ = st.paint("33", typ)
+		}
+		fmt.Fprintf(w, "        event %s %s\n", typ, e.Message)
+	}
+	if t.Error != "" {
+		fmt.Fprintf(w, "        %s %s\n", st.paint("31", "error:"), t.Error)
+	}
+}
+
+func outcomeMark(o analysis.Outcome, st Style) string {
+	switch o {
+	case analysis.OutcomePass:
+		return st.paint("32", "pass  ")
+	case analysis.OutcomeNoData:
+		return st.paint("33", "nodata")
+	case analysis.OutcomeError:
+		return st.paint("31", "error ")
+	}
+	return st.paint("31", "fail  ")
+}
+
+// metricValue renders a metric's value, or why there is none.
+func metricValue(m analysis.Result) string {
+	switch {
+	case m.NaN:
+		return "NaN"
+	case m.Value != nil:
+		return formatFloat(*m.Value)
+	case m.Outcome == analysis.OutcomeNoData:
+		return "no data"
+	}
+	return "-"
+}
+
+// bounds renders the threshold a value was held against.
+func bounds(m analysis.Result) string {
+	switch {
+	case m.Min != nil && m.Max != nil:
+		return fmt.Sprintf("[%s, %s]", formatFloat(*m.Min), formatFloat(*m.Max))
+	case m.Min != nil:
+		return ">= " + formatFloat(*m.Min)
+	case m.Max != nil:
+		return "<= " + formatFloat(*m.Max)
+	}
+	return ""
+}
+
+// formatFloat renders a value with at most four decimals, trailing zeros dropped.
+func formatFloat(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
+}
+
+// clockTime renders a virtual offset as mm:ss (h:mm:ss past an hour).
+func clockTime(d time.Duration) string {
+	s := int(d.Seconds())
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+}
+
+func decided(r *sim.Result) string {
+	if r.DecidedAt == nil {
+		return "-"
+	}
+	return time.Duration(*r.DecidedAt).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// thousands renders n with comma separators ("1,214").
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

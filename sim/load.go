@@ -1,0 +1,1808 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/template/parse"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+	k8sjson "sigs.k8s.io/json"
+
+	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/engine/analysis"
+)
+
+// Defaults the loader applies to fields a scenario leaves out (DESIGN.md §5).
+// DefaultRPS, DefaultScrapeInterval, DefaultP50 and DefaultP99 are the world
+// model's (world.go).
+const (
+	DefaultReplicas     int32 = 1
+	DefaultImage              = "app:1.0.0"
+	DefaultStartupDelay       = 5 * time.Second
+	DefaultUntil              = 60 * time.Minute
+	// DefaultNamespace is the namespace of policy objects that name none.
+	DefaultNamespace = "test"
+	// AnyVersion is the versions key that applies to every image not listed.
+	AnyVersion = "*"
+)
+
+// maxFileSize bounds what the loader reads from one file.
+const maxFileSize = 8 << 20
+
+// maxErrors bounds how many problems one file reports.
+const maxErrors = 20
+
+// Loaded is one scenario ready to run: the scenario with defaults applied and the
+// policy objects it tests, decoded strictly.
+type Loaded struct {
+	// Scenario is the scenario; Scenario.File is the path it was loaded from.
+	Scenario *Scenario
+	// Canary is the one Canary of the policy; apiVersion aviary.dev/v1beta1, namespace set.
+	Canary *v1beta1.Canary
+	// Templates are the policy's MetricTemplates, in the order written.
+	Templates []*v1beta1.MetricTemplate
+	// AlertProviders are the policy's AlertProviders, in the order written.
+	AlertProviders []*v1beta1.AlertProvider
+	// FlaggerExact is true when the Canary was written as flagger.app/v1beta1: the run
+	// reproduces Flagger 1.44 exactly ("Flagger-exact mode").
+	FlaggerExact bool
+	// Warnings are problems that do not stop the run but that Flagger would trip on at
+	// run time (a query that does not render or parse, a missing template, ...); each
+	// names file, line and object.
+	Warnings []string
+}
+
+// LoadError is one problem with a scenario or one of its policy files. Its text names
+// the scenario, the file, the line and the field path, e.g.
+//
+//	scenario "podinfo-500": scenarios/x.yaml:12: spec.world.faults[2].from: bad duration "4q" (want a Go duration such as 30s or 5m)
+//
+// LoadFile and LoadPaths return one or several of them (joined with errors.Join);
+// use errors.As to get at the fields.
+type LoadError struct {
+	// Scenario is the scenario's metadata.name, "" when it is not known.
+	Scenario string
+	// ScenarioFile is the scenario file; File is the file the problem is in (the
+	// scenario file itself or one of its policy files).
+	ScenarioFile string
+	File         string
+	// Line is the 1-based line in File, 0 when unknown.
+	Line int
+	// Object is the policy object the problem is in ("Canary podinfo"), "" for the scenario.
+	Object string
+	// Path is the field path, e.g. "spec.world.faults[2].from", "" when not about a field.
+	Path string
+	// Msg says what is wrong.
+	Msg string
+}
+
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	other := e.ScenarioFile != "" && e.File != e.ScenarioFile
+	switch {
+	case e.Scenario != "" && other:
+		fmt.Fprintf(&b, "scenario %q (%s): ", e.Scenario, e.ScenarioFile)
+	case e.Scenario != "":
+		fmt.Fprintf(&b, "scenario %q: ", e.Scenario)
+	case other:
+		fmt.Fprintf(&b, "scenario %s: ", e.ScenarioFile)
+	}
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Object != "" {
+		b.WriteString(e.Object)
+		b.WriteString(": ")
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// LoadFile reads, strictly decodes and validates one scenario file and the policy
+// files it names, and applies the defaults. Every error names the file, the line and
+// the field.
+func LoadFile(path string) (*Loaded, error) {
+	data, err := readRegular(path)
+	if err != nil {
+		return nil, &LoadError{ScenarioFile: path, File: path, Msg: err.Error()}
+	}
+	l := &loader{file: path, nodes: map[string]*yaml.Node{}}
+	return l.load(data)
+}
+
+// LoadPaths loads every scenario named by paths. A file is loaded as a scenario; a
+// directory is searched recursively for *.yaml and *.yml files whose first document
+// is of kind Scenario (policy files living alongside are skipped), in lexical order.
+// Two scenarios with the same metadata.name are an error naming both files. On error
+// the slice holds the scenarios that did load and the error joins every problem.
+func LoadPaths(paths []string) ([]*Loaded, error) {
+	var files []string
+	var errs []error
+	seen := map[string]bool{}
+	add := func(f string) {
+		if c := filepath.Clean(f); !seen[c] {
+			seen[c] = true
+			files = append(files, f)
+		}
+	}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, &LoadError{File: p, Msg: err.Error()})
+			continue
+		}
+		if !info.IsDir() {
+			add(p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || !(strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
+				return nil
+			}
+			if isScenarioFile(f) {
+				found = append(found, f)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, &LoadError{File: p, Msg: err.Error()})
+		}
+		sort.Strings(found)
+		for _, f := range found {
+			add(f)
+		}
+	}
+	var out []*Loaded
+	byName := map[string]*Loaded{}
+	for _, f := range files {
+		ld, err := LoadFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		name := ld.Scenario.Metadata.Name
+		if first, dup := byName[name]; dup {
+			errs = append(errs, &LoadError{
+				Scenario: name, ScenarioFile: f, File: f, Path: "metadata.name",
+				Msg: fmt.Sprintf("duplicate scenario name: %s and %s both define %q (names must be unique within a suite)",
+					first.Scenario.File, f, name),
+			})
+			continue
+		}
+		byName[name] = ld
+		out = append(out, ld)
+	}
+	return out, errors.Join(errs...)
+}
+
+var kindScenarioLine = regexp.MustCompile(`(?m)^kind:\s*["']?Scenario["']?\s*(#.*)?$`)
+
+// isScenarioFile reports whether the first YAML document of f is of kind Scenario. A
+// file that is not valid YAML counts as a scenario when it has a top-level
+// "kind: Scenario" line, so that its errors are reported rather than skipped.
+func isScenarioFile(f string) bool {
+	data, err := readRegular(f)
+	if err != nil {
+		return false
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		return err != io.EOF && kindScenarioLine.Match(data)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return false
+	}
+	k := mappingValue(doc.Content[0], "kind")
+	return k != nil && k.Kind == yaml.ScalarNode && k.Value == ScenarioKind
+}
+
+// readRegular reads a regular file of bounded size.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("file larger than %d MiB", maxFileSize>>20)
+	}
+	return data, nil
+}
+
+// loader loads one scenario file.
+type loader struct {
+	file  string
+	name  string
+	errs  []*LoadError
+	nodes map[string]*yaml.Node // scenario field path -> node
+
+	canaryDoc    *policyDoc
+	templateDocs []*policyDoc // parallel to Loaded.Templates
+	alertDocs    []*policyDoc // parallel to Loaded.AlertProviders
+}
+
+func (l *loader) addErr(e *LoadError) {
+	e.Scenario, e.ScenarioFile = l.name, l.file
+	if len(l.errs) < maxErrors {
+		l.errs = append(l.errs, e)
+	}
+}
+
+// errAt records a problem in the scenario file at the node of path (or its nearest
+// recorded ancestor).
+func (l *loader) errAt(path, format string, args ...any) {
+	l.addErr(&LoadError{File: l.file, Line: l.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) lineOf(path string) int {
+	for p := path; ; {
+		if n, ok := l.nodes[p]; ok {
+			return n.Line
+		}
+		if p == "" {
+			return 0
+		}
+		p = parentPath(p)
+	}
+}
+
+func (l *loader) present(path string) bool {
+	n, ok := l.nodes[path]
+	return ok && !isNull(n)
+}
+
+func (l *loader) err() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	errs := make([]error, len(l.errs))
+	for i, e := range l.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+func (l *loader) load(data []byte) (*Loaded, error) {
+	docs, err := parseDocuments(data)
+	if err != nil {
+		line, msg := yamlErrorLine(err)
+		l.addErr(&LoadError{File: l.file, Line: line, Msg: "invalid YAML: " + msg})
+		return nil, l.err()
+	}
+	if len(docs) == 0 {
+		l.addErr(&LoadError{File: l.file, Msg: "empty file: want a Scenario document (apiVersion: " + ScenarioAPIVersion + ", kind: Scenario)"})
+		return nil, l.err()
+	}
+	root := docs[0]
+	if n := mappingValue(root, "metadata"); n != nil {
+		if nm := mappingValue(n, "name"); nm != nil && nm.Kind == yaml.ScalarNode && nm.ShortTag() == "!!str" {
+			l.name = nm.Value
+		}
+	}
+	if len(docs) > 1 {
+		l.addErr(&LoadError{File: l.file, Line: docs[1].Line,
+			Msg: "a scenario file holds one document; put policy objects in their own file (spec.policy.files) or in spec.policy.objects"})
+	}
+	if root.Kind != yaml.MappingNode {
+		l.addErr(&LoadError{File: l.file, Line: root.Line, Msg: "want a Scenario (a mapping with apiVersion, kind, metadata and spec), got " + describe(root)})
+		return nil, l.err()
+	}
+	l.checkHeader(root)
+	sc := newShapeChecker(false, l.nodes, func(n *yaml.Node, path, msg string) {
+		l.addErr(&LoadError{File: l.file, Line: n.Line, Path: path, Msg: msg})
+	})
+	sc.check(root, reflect.TypeOf(Scenario{}), "")
+	if len(l.errs) > 0 {
+		return nil, l.err()
+	}
+
+	s := &Scenario{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(s); err != nil {
+		l.yamlDecodeError(err)
+		return nil, l.err()
+	}
+	s.File = l.file
+	l.validate(s)
+	if len(l.errs) > 0 {
+		return nil, l.err()
+	}
+	ld := &Loaded{Scenario: s}
+	l.loadPolicy(s, ld)
+	if len(l.errs) > 0 {
+		return nil, l.err()
+	}
+	applyDefaults(s, l.present)
+	ld.Warnings = l.queryWarnings(ld)
+	return ld, nil
+}
+
+// parseDocuments parses every YAML document of data, dropping empty ones; it returns
+// each document's root node (not the DocumentNode).
+func parseDocuments(data []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+			continue
+		}
+		docs = append(docs, doc.Content[0])
+	}
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlErrorLine splits a yaml.v3 error into its line and message. yaml.v3 reports
+// the line of a parser error ("did not find expected ...") 0-based; it is corrected.
+func yamlErrorLine(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		if strings.HasPrefix(m[2], "did not find expected") {
+			line++
+		}
+		return line, m[2]
+	}
+	return 0, msg
+}
+
+var (
+	fieldNotFoundRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	cannotDecodeRE  = regexp.MustCompile("^cannot unmarshal (\\S+) `(.*)` into (\\S+)$")
+)
+
+// yamlDecodeError rewrites yaml.v3's decoding errors ("line 7: field wrld not found in
+// type sim.ScenarioSpec") to file:line: path: message. The shape check catches these
+// first; this is the safety net.
+func (l *loader) yamlDecodeError(err error) {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	for _, m := range msgs {
+		line, msg := yamlErrorLine(errors.New(m))
+		path := l.pathAtLine(line)
+		if sm := fieldNotFoundRE.FindStringSubmatch(msg); sm != nil {
+			path, msg = joinKey(path, sm[1]), "unknown field"
+		} else if sm := cannotDecodeRE.FindStringSubmatch(msg); sm != nil {
+			msg = fmt.Sprintf("want %s, got %q", sm[3], sm[2])
+		}
+		l.addErr(&LoadError{File: l.file, Line: line, Path: path, Msg: msg})
+	}
+}
+
+// pathAtLine is the deepest recorded field path whose node starts on line.
+func (l *loader) pathAtLine(line int) string {
+	best := ""
+	for p, n := range l.nodes {
+		if n.Line == line && (len(p) > len(best) || (len(p) == len(best) && p < best)) {
+			best = p
+		}
+	}
+	return best
+}
+
+// checkHeader checks apiVersion, kind and metadata.name of the scenario.
+func (l *loader) checkHeader(root *yaml.Node) {
+	report := func(n *yaml.Node, path, format string, args ...any) {
+		l.addErr(&LoadError{File: l.file, Line: n.Line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if v := mappingValue(root, "apiVersion"); v == nil || isNull(v) {
+		report(root, "apiVersion", "required (want %s)", ScenarioAPIVersion)
+	} else if v.Kind == yaml.ScalarNode && v.Value != ScenarioAPIVersion {
+		report(v, "apiVersion", "want %s, got %q", ScenarioAPIVersion, v.Value)
+	}
+	if v := mappingValue(root, "kind"); v == nil || isNull(v) {
+		report(root, "kind", "required (want %s)", ScenarioKind)
+	} else if v.Kind == yaml.ScalarNode && v.Value != ScenarioKind {
+		report(v, "kind", "want %s, got %q", ScenarioKind, v.Value)
+	}
+	md := mappingValue(root, "metadata")
+	if md == nil || isNull(md) {
+		report(root, "metadata.name", "required: every scenario needs a name, unique within its suite")
+	} else if md.Kind == yaml.MappingNode {
+		if v := mappingValue(md, "name"); v == nil || isNull(v) || (v.Kind == yaml.ScalarNode && v.Value == "") {
+			report(md, "metadata.name", "required: every scenario needs a name, unique within its suite")
+		}
+	}
+}
+
+// Flagger's canary phases, the values expect.phase may take.
+var flaggerPhases = []v1beta1.CanaryPhase{
+	v1beta1.CanaryPhaseInitializing, v1beta1.CanaryPhaseInitialized, v1beta1.CanaryPhaseWaiting,
+	v1beta1.CanaryPhaseProgressing, v1beta1.CanaryPhaseWaitingPromotion, v1beta1.CanaryPhasePromoting,
+	v1beta1.CanaryPhaseFinalising, v1beta1.CanaryPhaseSucceeded, v1beta1.CanaryPhaseFailed,
+	v1beta1.CanaryPhaseTerminating, v1beta1.CanaryPhaseTerminated,
+}
+
+// Flagger's webhook types, the keys expect.hookCalls may take.
+var flaggerHookTypes = []v1beta1.HookType{
+	v1beta1.ConfirmRolloutHook, v1beta1.PreRolloutHook, v1beta1.RolloutHook, v1beta1.ConfirmTrafficIncreaseHook,
+	v1beta1.ConfirmPromotionHook, v1beta1.PostRolloutHook, v1beta1.RollbackHook, v1beta1.EventHook,
+}
+
+var metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+
+// validate checks the values of a decoded scenario.
+func (l *loader) validate(s *Scenario) {
+	sp := &s.Spec
+	until := DefaultUntil
+	if l.present("spec.until") {
+		until = sp.Until.Duration
+		if until <= 0 {
+			l.errAt("spec.until", "must be positive (the virtual end of the run, default %s)", DefaultUntil)
+		}
+	}
+	if len(sp.Policy.Files) == 0 && len(sp.Policy.Objects) == 0 {
+		l.errAt("spec.policy", "no policy: give spec.policy.files or spec.policy.objects with one Canary")
+	}
+	for i, f := range sp.Policy.Files {
+		if f == "" {
+			l.errAt(fmt.Sprintf("spec.policy.files[%d]", i), "empty path")
+		}
+	}
+
+	if r := sp.Target.Replicas; r != nil && *r < 0 {
+		l.errAt("spec.target.replicas", "must not be negative, got %d", *r)
+	}
+	if l.present("spec.target.image") && sp.Target.Image == "" {
+		l.errAt("spec.target.image", "empty image (leave it out for the default %s)", DefaultImage)
+	}
+
+	w := &sp.World
+	if l.present("spec.world.scrapeInterval") && w.ScrapeInterval.Duration <= 0 {
+		l.errAt("spec.world.scrapeInterval", "must be positive (default %s)", DefaultScrapeInterval)
+	}
+	if w.RPS != nil {
+		l.checkRate("spec.world.rps", *w.RPS)
+	}
+	l.checkRate("spec.world.directRps", w.DirectRPS)
+	l.checkFraction("spec.world.matchFraction", w.MatchFraction)
+	for _, img := range sortedMapKeys(w.Versions) {
+		p := joinKey("spec.world.versions", img)
+		if img == "" {
+			l.errAt(p, "empty image name (use %q for every other image)", AnyVersion)
+		}
+		b := w.Versions[img]
+		if b.ErrorRate != nil {
+			l.checkFraction(p+".errorRate", *b.ErrorRate)
+		}
+		l.checkLatency(p+".latency", b.Latency)
+	}
+	for i, f := range w.Faults {
+		p := fmt.Sprintf("spec.world.faults[%d]", i)
+		if f.ErrorRate == nil && f.Latency == nil && f.RPS == nil && f.Ready == nil {
+			l.errAt(p, "a fault must override at least one of errorRate, latency, rps, ready")
+		}
+		if f.Until.Duration != 0 && f.Until.Duration <= f.From.Duration {
+			l.errAt(p+".until", "%s is not after from %s (leave until out for a fault that lasts to the end)", f.Until.Duration, f.From.Duration)
+		}
+		if f.ErrorRate != nil {
+			l.checkFraction(p+".errorRate", *f.ErrorRate)
+		}
+		if f.RPS != nil {
+			l.checkRate(p+".rps", *f.RPS)
+		}
+		l.checkLatency(p+".latency", f.Latency)
+	}
+	for i, c := range w.Counters {
+		p := fmt.Sprintf("spec.world.counters[%d]", i)
+		if !metricNameRE.MatchString(c.Name) {
+			l.errAt(p+".name", "want a Prometheus metric name, got %q", c.Name)
+		}
+		for _, img := range sortedMapKeys(c.PerRequest) {
+			l.checkRate(joinKey(p+".perRequest", img), c.PerRequest[img])
+		}
+	}
+	for i, rs := range w.Series {
+		p := fmt.Sprintf("spec.world.series[%d]", i)
+		switch {
+		case rs.Series == "":
+			l.errAt(p+".series", "required: a series selector such as 'queue_depth{namespace=\"test\"}'")
+		case rs.Values == "":
+			l.errAt(p+".values", "required: values in promtool's expanding notation such as '0+2x100'")
+		default:
+			if _, err := parser.ParseMetric(rs.Series); err != nil {
+				l.errAt(p+".series", "bad series %q: %v", rs.Series, err)
+			} else if _, _, err := parser.ParseSeriesDesc(rs.Series + " " + rs.Values); err != nil {
+				l.errAt(p+".values", "bad values %q (want promtool's expanding notation such as '0+2x100'): %v", rs.Values, err)
+			}
+		}
+	}
+
+	urls := map[string]int{}
+	for i, h := range sp.Hooks {
+		p := fmt.Sprintf("spec.hooks[%d]", i)
+		if h.URL == "" {
+			l.errAt(p+".url", "required")
+		} else if j, dup := urls[h.URL]; dup {
+			l.errAt(p+".url", "%s is already simulated by spec.hooks[%d]", h.URL, j)
+		} else {
+			urls[h.URL] = i
+		}
+		if len(h.Responses) == 0 {
+			l.errAt(p+".responses", "required: at least one response, e.g. [{from: 0s, status: 200}]")
+		}
+		for j, r := range h.Responses {
+			rp := fmt.Sprintf("%s.responses[%d]", p, j)
+			if j > 0 && r.From.Duration <= h.Responses[j-1].From.Duration {
+				l.errAt(rp+".from", "%s is not after responses[%d].from %s (list responses in order of from)", r.From.Duration, j-1, h.Responses[j-1].From.Duration)
+			}
+			if r.Status != 0 && (r.Status < 100 || r.Status > 599) {
+				l.errAt(rp+".status", "want an HTTP status between 100 and 599, got %d", r.Status)
+			}
+		}
+	}
+
+	for i, a := range sp.Timeline {
+		p := fmt.Sprintf("spec.timeline[%d]", i)
+		hasImage, hasPatch := a.Image != "", a.Patch != nil
+		switch {
+		case hasImage && hasPatch:
+			l.errAt(p, "give either image or patch, not both (use two entries at the same time)")
+		case !hasImage && !hasPatch:
+			l.errAt(p, "give image (a new revision of the target) or patch (a merge patch of the Canary)")
+		}
+		if hasPatch {
+			l.checkPatch(p + ".patch")
+		}
+		if a.At.Duration > until {
+			l.errAt(p+".at", "%s is after spec.until %s", a.At.Duration, until)
+		}
+		if i > 0 && a.At.Duration < sp.Timeline[i-1].At.Duration {
+			l.errAt(p+".at", "%s is before timeline[%d].at %s (list the timeline in order)", a.At.Duration, i-1, sp.Timeline[i-1].At.Duration)
+		}
+	}
+
+	if e := sp.Expect; e != nil {
+		l.validateExpect(e)
+	}
+}
+
+func (l *loader) validateExpect(e *Expectations) {
+	if e.Phase != "" && !isFlaggerPhase(e.Phase) {
+		hint := ""
+		for _, ph := range flaggerPhases {
+			if strings.EqualFold(string(ph), e.Phase) {
+				hint = fmt.Sprintf(" (did you mean %s?)", ph)
+			}
+		}
+		l.errAt("spec.expect.phase", "%q is not a Flagger phase%s; want one of %s", e.Phase, hint, joinPhases())
+	}
+	for i, w := range e.Routes {
+		if w < 0 || w > 100 {
+			l.errAt(fmt.Sprintf("spec.expect.routes[%d]", i), "want a canary weight between 0 and 100, got %d", w)
+		}
+	}
+	if m := e.MaxCanaryWeight; m != nil && (*m < 0 || *m > 100) {
+		l.errAt("spec.expect.maxCanaryWeight", "want a canary weight between 0 and 100, got %d", *m)
+	}
+	checkEvents := func(key string, list []string) {
+		for i, ev := range list {
+			p := fmt.Sprintf("spec.expect.%s[%d]", key, i)
+			if strings.TrimSpace(strings.TrimPrefix(ev, regexPrefix)) == "" {
+				l.errAt(p, "empty event")
+				continue
+			}
+			if _, err := compileEventPattern(ev); err != nil {
+				l.errAt(p, "bad regular expression: %v", err)
+			}
+		}
+	}
+	checkEvents("events", e.Events)
+	checkEvents("absentEvents", e.AbsentEvents)
+	for _, k := range sortedMapKeys(e.HookCalls) {
+		p := joinKey("spec.expect.hookCalls", k)
+		if !isHookType(k) {
+			l.errAt(p, "%q is not a Flagger webhook type; want one of %s", k, joinHookTypes())
+		}
+		l.checkCount(p, e.HookCalls[k])
+	}
+	if e.FailedRequests != nil {
+		l.checkCount("spec.expect.failedRequests", *e.FailedRequests)
+	}
+}
+
+// checkPatch checks a timeline merge patch against the Canary's schema: a merge
+// patch has the shape of the object it patches (null deletes a field).
+func (l *loader) checkPatch(path string) {
+	n, ok := l.nodes[path]
+	if !ok {
+		return
+	}
+	nodes := map[string]*yaml.Node{}
+	sc := newShapeChecker(true, nodes, func(n *yaml.Node, sub, msg string) {
+		full := path
+		if sub != "" {
+			full = path + "." + sub
+		}
+		l.addErr(&LoadError{File: l.file, Line: n.Line, Path: full, Msg: msg + " (the patch is a JSON merge patch of the Canary)"})
+	})
+	sc.check(n, reflect.TypeOf(v1beta1.Canary{}), "")
+}
+
+func (l *loader) checkCount(path string, c Count) {
+	for _, v := range []*int64{c.Exact, c.Min, c.Max} {
+		if v != nil && *v < 0 {
+			l.errAt(path, "counts must not be negative, got %d", *v)
+			return
+		}
+	}
+	if c.Min != nil && c.Max != nil && *c.Min > *c.Max {
+		l.errAt(path, "min %d is greater than max %d", *c.Min, *c.Max)
+	}
+}
+
+func (l *loader) checkRate(path string, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		l.errAt(path, "want a non-negative number, got %v", v)
+	}
+}
+
+func (l *loader) checkFraction(path string, v float64) {
+	if math.IsNaN(v) || v < 0 || v > 1 {
+		l.errAt(path, "want a fraction between 0 and 1, got %v", v)
+	}
+}
+
+func (l *loader) checkLatency(path string, lat *Latency) {
+	if lat == nil {
+		return
+	}
+	for _, q := range []struct {
+		key string
+		d   time.Duration
+	}{{"p50", lat.P50.Duration}, {"p99", lat.P99.Duration}} {
+		if l.present(path+"."+q.key) && q.d <= 0 {
+			l.errAt(path+"."+q.key, "must be positive")
+		}
+	}
+	if lat.P50.Duration > 0 && lat.P99.Duration > 0 && lat.P50.Duration > lat.P99.Duration {
+		l.errAt(path, "p50 %s is above p99 %s", lat.P50.Duration, lat.P99.Duration)
+	}
+}
+
+func isFlaggerPhase(p string) bool {
+	for _, ph := range flaggerPhases {
+		if string(ph) == p {
+			return true
+		}
+	}
+	return false
+}
+
+func joinPhases() string {
+	s := make([]string, len(flaggerPhases))
+	for i, p := range flaggerPhases {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ", ")
+}
+
+func isHookType(t string) bool {
+	for _, h := range flaggerHookTypes {
+		if string(h) == t {
+			return true
+		}
+	}
+	return false
+}
+
+func joinHookTypes() string {
+	s := make([]string, len(flaggerHookTypes))
+	for i, h := range flaggerHookTypes {
+		s[i] = string(h)
+	}
+	return strings.Join(s, ", ")
+}
+
+// applyDefaults fills what the scenario leaves out. present reports whether a field
+// path was written (so that an explicit 0s startupDelay stays 0).
+func applyDefaults(s *Scenario, present func(string) bool) {
+	sp := &s.Spec
+	if sp.Target.Replicas == nil {
+		r := DefaultReplicas
+		sp.Target.Replicas = &r
+	}
+	if sp.Target.Image == "" {
+		sp.Target.Image = DefaultImage
+	}
+	if !present("spec.target.startupDelay") {
+		sp.Target.StartupDelay.Duration = DefaultStartupDelay
+	}
+	w := &sp.World
+	if !present("spec.world.scrapeInterval") {
+		w.ScrapeInterval.Duration = DefaultScrapeInterval
+	}
+	if w.RPS == nil {
+		r := DefaultRPS
+		w.RPS = &r
+	}
+	if !present("spec.until") {
+		sp.Until.Duration = DefaultUntil
+	}
+	w.Versions = resolveVersions(w.Versions)
+}
+
+// resolveVersions returns the behaviour table with every entry complete: "*" takes
+// what it does not give from the built-in default (0 errors, p50 10ms, p99 50ms), and
+// every other image what it does not give from "*". The input is not modified.
+func resolveVersions(in map[string]Behavior) map[string]Behavior {
+	zero := 0.0
+	base := Behavior{ErrorRate: &zero, Latency: &Latency{P50: Duration{DefaultP50}, P99: Duration{DefaultP99}}}
+	any := fill(in[AnyVersion], base)
+	out := map[string]Behavior{AnyVersion: any}
+	for img, b := range in {
+		if img != AnyVersion {
+			out[img] = fill(b, any)
+		}
+	}
+	return out
+}
+
+// fill completes b from def (which is complete).
+func fill(b, def Behavior) Behavior {
+	out := Behavior{ErrorRate: def.ErrorRate, Latency: &Latency{}}
+	if b.ErrorRate != nil {
+		v := *b.ErrorRate
+		out.ErrorRate = &v
+	} else {
+		v := *def.ErrorRate
+		out.ErrorRate = &v
+	}
+	*out.Latency = *def.Latency
+	if b.Latency != nil {
+		if b.Latency.P50.Duration > 0 {
+			out.Latency.P50 = b.Latency.P50
+		}
+		if b.Latency.P99.Duration > 0 {
+			out.Latency.P99 = b.Latency.P99
+		}
+		// Keep the distribution valid when only one quantile was given.
+		if out.Latency.P50.Duration > out.Latency.P99.Duration {
+			if b.Latency.P99.Duration > 0 {
+				out.Latency.P50 = out.Latency.P99
+			} else {
+				out.Latency.P99 = out.Latency.P50
+			}
+		}
+	}
+	return out
+}
+
+// ---------------------------------------------------------------------------------
+// Policy objects
+
+// policyDoc is one policy object as written.
+type policyDoc struct {
+	file   string
+	node   *yaml.Node
+	nodes  map[string]*yaml.Node // field path -> node
+	object string                // "Canary podinfo"
+}
+
+func (l *loader) policyErr(d *policyDoc, n *yaml.Node, path, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	} else if nn, ok := d.nodes[path]; ok {
+		line = nn.Line
+	} else {
+		line = d.node.Line
+	}
+	l.addErr(&LoadError{File: d.file, Line: line, Object: d.object, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// loadPolicy reads spec.policy and decodes its objects into ld.
+func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
+	var docs []*policyDoc
+	for i, f := range s.Spec.Policy.Files {
+		p := f
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(l.file), f)
+		}
+		field := fmt.Sprintf("spec.policy.files[%d]", i)
+		data, err := readRegular(p)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				l.errAt(field, "policy file %s not found (paths are relative to the scenario file)", p)
+			} else {
+				l.errAt(field, "policy file %s: %v", p, err)
+			}
+			continue
+		}
+		nodes, err := parseDocuments(data)
+		if err != nil {
+			line, msg := yamlErrorLine(err)
+			l.addErr(&LoadError{File: p, Line: line, Msg: "invalid YAML: " + msg})
+			continue
+		}
+		if len(nodes) == 0 {
+			l.errAt(field, "policy file %s holds no objects", p)
+		}
+		for _, n := range nodes {
+			docs = append(docs, &policyDoc{file: p, node: n})
+		}
+	}
+	for i := range s.Spec.Policy.Objects {
+		n := &s.Spec.Policy.Objects[i]
+		if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+			n = n.Content[0]
+		}
+		docs = append(docs, &policyDoc{file: l.file, node: n, object: fmt.Sprintf("spec.policy.objects[%d]", i)})
+	}
+	if len(l.errs) > 0 {
+		return
+	}
+
+	canaryDocs := 0
+	names := map[string]*policyDoc{}
+	for _, d := range docs {
+		obj, flagger := l.decodePolicyObject(d)
+		switch o := obj.(type) {
+		case *v1beta1.Canary:
+			canaryDocs++
+			if canaryDocs > 1 {
+				l.policyErr(d, nil, "", "a scenario tests exactly one Canary (the first is %s)", ld.Canary.Name)
+				continue
+			}
+			ld.Canary, ld.FlaggerExact = o, flagger
+			l.canaryDoc = d
+		case *v1beta1.MetricTemplate:
+			if l.uniqueName(d, names, "MetricTemplate", o.Name) {
+				ld.Templates = append(ld.Templates, o)
+				l.templateDocs = append(l.templateDocs, d)
+			}
+		case *v1beta1.AlertProvider:
+			if l.uniqueName(d, names, "AlertProvider", o.Name) {
+				ld.AlertProviders = append(ld.AlertProviders, o)
+				l.alertDocs = append(l.alertDocs, d)
+			}
+		}
+	}
+	if len(l.errs) > 0 {
+		return
+	}
+	if ld.Canary == nil {
+		l.errAt("spec.policy", "no Canary found (give one Canary, kind: Canary, in spec.policy.files or spec.policy.objects)")
+		return
+	}
+	cd, d := ld.Canary, l.canaryDoc
+	switch {
+	case cd.Spec.TargetRef.Name == "":
+		l.policyErr(d, nil, "spec.targetRef.name", "required: the name of the Deployment under test")
+	case cd.Spec.TargetRef.Kind == "":
+		l.policyErr(d, nil, "spec.targetRef.kind", "required (Deployment)")
+	case cd.Spec.TargetRef.Kind != "Deployment":
+		l.policyErr(d, nil, "spec.targetRef.kind", "%s targets are not supported yet (only Deployment)", cd.Spec.TargetRef.Kind)
+	}
+	ns := cd.Namespace
+	check := func(d *policyDoc, kind, name, objNS string) {
+		if objNS != ns {
+			l.policyErr(d, nil, "metadata.namespace", "%s %s is in namespace %q but the Canary is in %q (a scenario's objects share one namespace)", kind, name, objNS, ns)
+		}
+	}
+	for i, t := range ld.Templates {
+		check(l.templateDocs[i], "MetricTemplate", t.Name, t.Namespace)
+	}
+	for i, a := range ld.AlertProviders {
+		check(l.alertDocs[i], "AlertProvider", a.Name, a.Namespace)
+	}
+}
+
+func (l *loader) uniqueName(d *policyDoc, names map[string]*policyDoc, kind, name string) bool {
+	key := kind + "/" + name
+	if first, dup := names[key]; dup {
+		l.policyErr(d, nil, "metadata.name", "duplicate %s %q (first in %s:%d)", kind, name, first.file, first.node.Line)
+		return false
+	}
+	names[key] = d
+	return true
+}
+
+// decodePolicyObject checks and decodes one policy document. It returns nil after
+// recording an error.
+func (l *loader) decodePolicyObject(d *policyDoc) (obj any, flagger bool) {
+	d.nodes = map[string]*yaml.Node{}
+	n := d.node
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		l.policyErr(d, n, "", "want a Kubernetes object (a mapping with apiVersion, kind, metadata and spec), got %s", describe(n))
+		return nil, false
+	}
+	kindNode, avNode := mappingValue(n, "kind"), mappingValue(n, "apiVersion")
+	kind, av := scalarString(kindNode), scalarString(avNode)
+	name := scalarString(mappingValue(mappingValue(n, "metadata"), "name"))
+	label := kind
+	if label == "" {
+		label = "object"
+	}
+	if name != "" {
+		label += " " + name
+	}
+	if d.object != "" {
+		d.object += " (" + label + ")"
+	} else {
+		d.object = label
+	}
+
+	var target any
+	switch kind {
+	case v1beta1.CanaryKind:
+		target = &v1beta1.Canary{}
+	case v1beta1.MetricTemplateKind:
+		target = &v1beta1.MetricTemplate{}
+	case v1beta1.AlertProviderKind:
+		target = &v1beta1.AlertProvider{}
+	case "":
+		l.policyErr(d, n, "kind", "required (Canary, MetricTemplate or AlertProvider)")
+		return nil, false
+	default:
+		l.policyErr(d, kindNode, "kind", "%q is not a policy kind (want Canary, MetricTemplate or AlertProvider)", kind)
+		return nil, false
+	}
+	switch av {
+	case v1beta1.GroupVersion.String():
+	case v1beta1.FlaggerGroupVersion.String():
+		flagger = true
+	case "":
+		l.policyErr(d, n, "apiVersion", "required (%s or %s)", v1beta1.GroupVersion, v1beta1.FlaggerGroupVersion)
+		return nil, false
+	default:
+		l.policyErr(d, avNode, "apiVersion", "want %s or %s, got %q", v1beta1.GroupVersion, v1beta1.FlaggerGroupVersion, av)
+		return nil, false
+	}
+	if name == "" {
+		l.policyErr(d, nil, "metadata.name", "required")
+	}
+	before := len(l.errs)
+	sc := newShapeChecker(true, d.nodes, func(n *yaml.Node, path, msg string) {
+		l.policyErr(d, n, path, "%s", msg)
+	})
+	sc.check(n, reflect.TypeOf(target).Elem(), "")
+	if len(l.errs) > before {
+		return nil, false
+	}
+	v, err := nodeToJSONValue(n, 0, new(int))
+	if err != nil {
+		l.policyErr(d, n, "", "%v", err)
+		return nil, false
+	}
+	if m, ok := v.(map[string]any); ok {
+		m["apiVersion"] = v1beta1.GroupVersion.String()
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		l.policyErr(d, n, "", "%v", err)
+		return nil, false
+	}
+	strict, err := k8sjson.UnmarshalStrict(data, target)
+	for _, e := range append(strict, err) {
+		if e == nil {
+			continue
+		}
+		var fe k8sjson.FieldError
+		if errors.As(e, &fe) {
+			path := fe.FieldPath()
+			l.policyErr(d, nodeAtPath(n, path), path, "%s", strings.TrimPrefix(e.Error(), "json: "))
+		} else {
+			l.policyErr(d, n, "", "%s", strings.TrimPrefix(e.Error(), "json: "))
+		}
+	}
+	if len(l.errs) > before {
+		return nil, false
+	}
+	switch o := target.(type) {
+	case *v1beta1.Canary:
+		if o.Namespace == "" {
+			o.Namespace = DefaultNamespace
+		}
+	case *v1beta1.MetricTemplate:
+		if o.Namespace == "" {
+			o.Namespace = DefaultNamespace
+		}
+	case *v1beta1.AlertProvider:
+		if o.Namespace == "" {
+			o.Namespace = DefaultNamespace
+		}
+	}
+	return target, flagger
+}
+
+// nodeAtPath finds the node of a dotted path (sequence indexes are not part of
+// encoding/json's paths; a sequence is returned as a whole).
+func nodeAtPath(n *yaml.Node, path string) *yaml.Node {
+	for _, seg := range strings.Split(path, ".") {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return n
+		}
+		v := mappingValue(n, seg)
+		if v == nil {
+			return n
+		}
+		n = v
+	}
+	return n
+}
+
+// maxJSONNodes bounds the expansion of YAML aliases when converting to JSON.
+const maxJSONNodes = 1 << 20
+
+// nodeToJSONValue converts a YAML node to a value encoding/json can marshal, with
+// YAML's types (so that `port: "80"` stays a string, as kubectl would see it).
+func nodeToJSONValue(n *yaml.Node, depth int, count *int) (any, error) {
+	*count++
+	if *count > maxJSONNodes || depth > 1000 {
+		return nil, fmt.Errorf("line %d: document too large or too deeply nested", n.Line)
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			return nil, nil
+		}
+		return nodeToJSONValue(n.Alias, depth+1, count)
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeToJSONValue(n.Content[0], depth+1, count)
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := nodeToJSONValue(c, depth+1, count)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := map[string]any{}
+		explicit := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, vn := n.Content[i], n.Content[i+1]
+			if isMergeKey(k) {
+				continue
+			}
+			v, err := nodeToJSONValue(vn, depth+1, count)
+			if err != nil {
+				return nil, err
+			}
+			out[k.Value] = v
+			explicit[k.Value] = true
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, vn := n.Content[i], n.Content[i+1]
+			if !isMergeKey(k) {
+				continue
+			}
+			for _, m := range mergeSources(vn) {
+				v, err := nodeToJSONValue(m, depth+1, count)
+				if err != nil {
+					return nil, err
+				}
+				if mm, ok := v.(map[string]any); ok {
+					for key, val := range mm {
+						if !explicit[key] {
+							if _, set := out[key]; !set {
+								out[key] = val
+							}
+						}
+					}
+				}
+			}
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return nil, nil
+		case "!!bool":
+			var b bool
+			if err := n.Decode(&b); err != nil {
+				return nil, err
+			}
+			return b, nil
+		case "!!int":
+			var i int64
+			if err := n.Decode(&i); err == nil {
+				return i, nil
+			}
+			var u uint64
+			if err := n.Decode(&u); err == nil {
+				return u, nil
+			}
+			return nil, fmt.Errorf("line %d: integer %s out of range", n.Line, n.Value)
+		case "!!float":
+			var f float64
+			if err := n.Decode(&f); err != nil {
+				return nil, err
+			}
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, fmt.Errorf("line %d: %s is not a JSON number", n.Line, n.Value)
+			}
+			return f, nil
+		default:
+			return n.Value, nil
+		}
+	}
+	return nil, nil
+}
+
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "" || k.Tag == "!" || k.ShortTag() == "!!merge")
+}
+
+// mergeSources are the mappings a merge key's value names.
+func mergeSources(v *yaml.Node) []*yaml.Node {
+	if v.Kind == yaml.AliasNode && v.Alias != nil {
+		v = v.Alias
+	}
+	switch v.Kind {
+	case yaml.MappingNode:
+		return []*yaml.Node{v}
+	case yaml.SequenceNode:
+		var out []*yaml.Node
+		for _, c := range v.Content {
+			if c.Kind == yaml.AliasNode && c.Alias != nil {
+				c = c.Alias
+			}
+			if c.Kind == yaml.MappingNode {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------------
+// Query warnings
+
+// prometheusProviders are the MetricTemplate provider types whose queries are PromQL;
+// "" and unknown types fall back to Prometheus in Flagger.
+var nonPromQLProviders = map[string]bool{
+	"influxdb": true, "datadog": true, "externalmetrics": true, "stackdriver": true, "cloudwatch": true,
+	"newrelic": true, "graphite": true, "dynatrace": true, "keptn": true, "splunk": true,
+}
+
+// queryWarnings renders every MetricTemplate query and inline query the way the
+// engine will and parses the PromQL ones; problems become warnings.
+func (l *loader) queryWarnings(ld *Loaded) []string {
+	var out []string
+	seen := map[string]bool{}
+	warn := func(file string, line int, format string, args ...any) {
+		w := fmt.Sprintf("%s:%d: ", file, line) + fmt.Sprintf(format, args...)
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	cd, cdDoc := ld.Canary, l.canaryDoc
+	const atRunTime = " — Flagger would fail this check at run time"
+	check := func(file string, line int, who, text, provider string, model v1beta1.MetricTemplateModel) {
+		q, err := analysis.RenderQuery(text, model)
+		if err != nil {
+			warn(file, line, "%s: query render error: %v%s", who, err, atRunTime)
+			return
+		}
+		if nonPromQLProviders[provider] {
+			return
+		}
+		if _, err := parser.ParseExpr(q); err != nil {
+			warn(file, line, "%s: query does not parse: %s%s", who, oneLine(err.Error()), atRunTime)
+		}
+	}
+	referenced := map[*v1beta1.MetricTemplate]bool{}
+	if a := cd.GetAnalysis(); a != nil {
+		base := "spec.analysis"
+		if cd.Spec.Analysis == nil {
+			base = "spec.canaryAnalysis"
+		}
+		for i := range a.Metrics {
+			m := &a.Metrics[i]
+			mp := fmt.Sprintf("%s.metrics[%d]", base, i)
+			switch {
+			case m.TemplateRef != nil:
+				ns := m.TemplateRef.Namespace
+				if ns == "" {
+					ns = cd.Namespace
+				}
+				var t *v1beta1.MetricTemplate
+				var td *policyDoc
+				for j, cand := range ld.Templates {
+					if cand.Name == m.TemplateRef.Name && cand.Namespace == ns {
+						t, td = cand, l.templateDocs[j]
+					}
+				}
+				if t == nil {
+					warn(cdDoc.file, lineIn(cdDoc, mp+".templateRef"), "%s: %s.templateRef: MetricTemplate %s.%s is not among the policy objects%s",
+						cdDoc.object, mp, m.TemplateRef.Name, ns, atRunTime)
+					continue
+				}
+				referenced[t] = true
+				who := fmt.Sprintf("MetricTemplate %s (metric %q of Canary %s)", t.Name, m.Name, cd.Name)
+				check(td.file, lineIn(td, "spec.query"), who, t.Spec.Query, t.Spec.Provider.Type,
+					analysis.Model(cd, m.Interval, m.TemplateVariables))
+				if m.Interval == "" && usesInterval(t.Spec.Query) {
+					warn(cdDoc.file, lineIn(cdDoc, mp), "%s: %s: metric %q has no interval but MetricTemplate %s uses {{ interval }}, which renders as \"\" (Flagger gives templateRef metrics no default interval)",
+						cdDoc.object, mp, m.Name, t.Name)
+				}
+			case m.Query != "":
+				check(cdDoc.file, lineIn(cdDoc, mp+".query"), fmt.Sprintf("%s: %s.query", cdDoc.object, mp), m.Query, "prometheus",
+					analysis.Model(cd, m.GetMetricInterval(), m.TemplateVariables))
+			}
+		}
+	}
+	for j, t := range ld.Templates {
+		if referenced[t] {
+			continue
+		}
+		td := l.templateDocs[j]
+		check(td.file, lineIn(td, "spec.query"), "MetricTemplate "+t.Name, t.Spec.Query, t.Spec.Provider.Type,
+			analysis.Model(cd, v1beta1.MetricInterval, nil))
+	}
+	return out
+}
+
+// lineIn is the line of a field path in a policy document (or of the nearest
+// recorded ancestor).
+func lineIn(d *policyDoc, path string) int {
+	for p := path; ; p = parentPath(p) {
+		if n, ok := d.nodes[p]; ok {
+			return n.Line
+		}
+		if p == "" {
+			return d.node.Line
+		}
+	}
+}
+
+// usesInterval reports whether a template calls {{ interval }}.
+func usesInterval(text string) bool {
+	trees, err := parse.Parse("q", text, "", "", map[string]any{
+		"name": nil, "namespace": nil, "target": nil, "service": nil, "ingress": nil,
+		"route": nil, "interval": nil, "variables": nil,
+	}, builtinTemplateFuncs)
+	if err != nil {
+		return strings.Contains(text, "interval")
+	}
+	found := false
+	for _, t := range trees {
+		walkTemplate(t.Root, func(n parse.Node) {
+			if id, ok := n.(*parse.IdentifierNode); ok && id.Ident == "interval" {
+				found = true
+			}
+		})
+	}
+	return found
+}
+
+// builtinTemplateFuncs lets parse.Parse accept text/template's builtin functions.
+var builtinTemplateFuncs = map[string]any{
+	"and": nil, "call": nil, "html": nil, "index": nil, "slice": nil, "js": nil, "len": nil, "not": nil,
+	"or": nil, "print": nil, "printf": nil, "println": nil, "urlquery": nil,
+	"eq": nil, "ge": nil, "gt": nil, "le": nil, "lt": nil, "ne": nil,
+}
+
+func walkTemplate(n parse.Node, f func(parse.Node)) {
+	if n == nil || reflect.ValueOf(n).IsNil() {
+		return
+	}
+	f(n)
+	switch x := n.(type) {
+	case *parse.ListNode:
+		for _, c := range x.Nodes {
+			walkTemplate(c, f)
+		}
+	case *parse.ActionNode:
+		walkTemplate(x.Pipe, f)
+	case *parse.PipeNode:
+		for _, c := range x.Cmds {
+			walkTemplate(c, f)
+		}
+	case *parse.CommandNode:
+		for _, c := range x.Args {
+			walkTemplate(c, f)
+		}
+	case *parse.IfNode:
+		walkTemplate(x.Pipe, f)
+		walkTemplate(x.List, f)
+		walkTemplate(x.ElseList, f)
+	case *parse.RangeNode:
+		walkTemplate(x.Pipe, f)
+		walkTemplate(x.List, f)
+		walkTemplate(x.ElseList, f)
+	case *parse.WithNode:
+		walkTemplate(x.Pipe, f)
+		walkTemplate(x.List, f)
+		walkTemplate(x.ElseList, f)
+	case *parse.TemplateNode:
+		walkTemplate(x.Pipe, f)
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// ---------------------------------------------------------------------------------
+// Shape checking: keys, kinds and scalar types of a YAML tree against a Go type.
+
+// shapeChecker walks a YAML node tree alongside a Go type, checking every key against
+// the type's yaml (or, for Kubernetes objects, json) tags and every scalar against the
+// field's type, and records the node of every field path.
+type shapeChecker struct {
+	json   bool
+	nodes  map[string]*yaml.Node
+	seen   map[seenKey]bool
+	report func(n *yaml.Node, path, msg string)
+}
+
+type seenKey struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
+func newShapeChecker(useJSON bool, nodes map[string]*yaml.Node, report func(*yaml.Node, string, string)) *shapeChecker {
+	return &shapeChecker{json: useJSON, nodes: nodes, seen: map[seenKey]bool{}, report: report}
+}
+
+var (
+	durationType       = reflect.TypeOf(Duration{})
+	countType          = reflect.TypeOf(Count{})
+	nodeType           = reflect.TypeOf(yaml.Node{})
+	jsonUnmarshalerTyp = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	yamlUnmarshalerTyp = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+)
+
+func (c *shapeChecker) check(n *yaml.Node, t reflect.Type, path string) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return
+		}
+		n = n.Alias
+	}
+	if _, ok := c.nodes[path]; !ok {
+		c.nodes[path] = n
+	}
+	k := seenKey{n, t}
+	if c.seen[k] {
+		return
+	}
+	c.seen[k] = true
+	if isNull(n) {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == nodeType:
+		return
+	case !c.json && t == durationType:
+		c.duration(n, path)
+		return
+	case !c.json && t == countType:
+		c.count(n, path)
+		return
+	case c.json && (t.Implements(jsonUnmarshalerTyp) || reflect.PointerTo(t).Implements(jsonUnmarshalerTyp)):
+		return
+	case !c.json && (t.Implements(yamlUnmarshalerTyp) || reflect.PointerTo(t).Implements(yamlUnmarshalerTyp)):
+		return
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+	case reflect.Struct:
+		c.structMapping(n, t, path)
+	case reflect.Map:
+		c.mapMapping(n, t, path)
+	case reflect.Slice, reflect.Array:
+		if c.json && t.Elem().Kind() == reflect.Uint8 {
+			c.scalar(n, path, "a base64 string", "!!str")
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			c.report(n, path, "want a list, got "+describe(n))
+			return
+		}
+		for i, e := range n.Content {
+			c.check(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case reflect.String:
+		if c.json {
+			c.scalar(n, path, "a string", "!!str")
+		} else if n.Kind != yaml.ScalarNode {
+			c.report(n, path, "want a string, got "+describe(n))
+		}
+	case reflect.Bool:
+		c.scalar(n, path, "true or false", "!!bool")
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if c.scalar(n, path, "an integer", "!!int") {
+			if err := n.Decode(reflect.New(t).Interface()); err != nil {
+				c.report(n, path, fmt.Sprintf("integer %s out of range for this field", n.Value))
+			}
+		}
+	case reflect.Float32, reflect.Float64:
+		if c.scalar(n, path, "a number", "!!int", "!!float") && c.json {
+			var f float64
+			if err := n.Decode(&f); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				c.report(n, path, fmt.Sprintf("want a finite number, got %s", n.Value))
+			}
+		}
+	default:
+		c.report(n, path, "field of unsupported type "+t.String())
+	}
+}
+
+// scalar checks that n is a scalar with one of the given tags.
+func (c *shapeChecker) scalar(n *yaml.Node, path, want string, tags ...string) bool {
+	if n.Kind == yaml.ScalarNode {
+		tag := n.ShortTag()
+		for _, t := range tags {
+			if tag == t {
+				return true
+			}
+		}
+	}
+	c.report(n, path, fmt.Sprintf("want %s, got %s", want, describe(n)))
+	return false
+}
+
+func (c *shapeChecker) duration(n *yaml.Node, path string) {
+	if n.Kind != yaml.ScalarNode {
+		c.report(n, path, "want a Go duration such as 30s or 5m, got "+describe(n))
+		return
+	}
+	var d Duration
+	if err := d.UnmarshalYAML(n); err != nil {
+		c.report(n, path, strings.TrimPrefix(err.Error(), fmt.Sprintf("line %d: ", n.Line)))
+	}
+}
+
+func (c *shapeChecker) count(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		c.scalar(n, path, "an integer or {min, max}", "!!int")
+	case yaml.MappingNode:
+		hasBound := false
+		c.eachPair(n, path, func(k, v *yaml.Node, kp string) {
+			switch k.Value {
+			case "min", "max":
+				hasBound = true
+				c.check(v, reflect.TypeOf(int64(0)), kp)
+			default:
+				c.report(k, kp, "unknown field"+suggest(k.Value, []string{"min", "max"}))
+			}
+		})
+		if !hasBound {
+			c.report(n, path, "a count range needs min or max")
+		}
+	default:
+		c.report(n, path, "want an integer or {min, max}, got "+describe(n))
+	}
+}
+
+// eachPair calls f for every key/value of a mapping (merge keys expanded, explicit
+// keys first), reporting non-scalar and duplicate keys.
+func (c *shapeChecker) eachPair(n *yaml.Node, path string, f func(k, v *yaml.Node, keyPath string)) {
+	seen := map[string]*yaml.Node{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if isMergeKey(k) {
+			merges = append(merges, v)
+			continue
+		}
+		if k.Kind == yaml.AliasNode && k.Alias != nil {
+			k = k.Alias
+		}
+		if k.Kind != yaml.ScalarNode {
+			c.report(k, path, "want a string key, got "+describe(k))
+			continue
+		}
+		kp := joinKey(path, k.Value)
+		if first, dup := seen[k.Value]; dup {
+			c.report(k, kp, fmt.Sprintf("duplicate key (first at line %d)", first.Line))
+			continue
+		}
+		seen[k.Value] = k
+		f(k, v, kp)
+	}
+	for _, m := range merges {
+		srcs := mergeSources(m)
+		if len(srcs) == 0 {
+			c.report(m, path, "a merge key (<<) needs a mapping or a list of mappings")
+		}
+		for _, src := range srcs {
+			for i := 0; i+1 < len(src.Content); i += 2 {
+				k, v := src.Content[i], src.Content[i+1]
+				if k.Kind != yaml.ScalarNode || isMergeKey(k) || seen[k.Value] != nil {
+					continue
+				}
+				seen[k.Value] = k
+				f(k, v, joinKey(path, k.Value))
+			}
+		}
+	}
+}
+
+func (c *shapeChecker) structMapping(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind != yaml.MappingNode {
+		c.report(n, path, "want a mapping, got "+describe(n))
+		return
+	}
+	fields := fieldsOf(t, c.json)
+	c.eachPair(n, path, func(k, v *yaml.Node, kp string) {
+		ft, ok := fields[k.Value]
+		if !ok {
+			names := make([]string, 0, len(fields))
+			for name := range fields {
+				names = append(names, name)
+			}
+			c.report(k, kp, "unknown field"+suggest(k.Value, names))
+			return
+		}
+		c.check(v, ft, kp)
+	})
+}
+
+func (c *shapeChecker) mapMapping(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind != yaml.MappingNode {
+		c.report(n, path, "want a mapping, got "+describe(n))
+		return
+	}
+	c.eachPair(n, path, func(k, v *yaml.Node, kp string) {
+		c.check(v, t.Elem(), kp)
+	})
+}
+
+type fieldsKey struct {
+	t    reflect.Type
+	json bool
+}
+
+var fieldsCache sync.Map // fieldsKey -> map[string]reflect.Type
+
+// fieldsOf maps the keys a struct accepts to their types, following yaml or json
+// tags and inlined (embedded) structs.
+func fieldsOf(t reflect.Type, useJSON bool) map[string]reflect.Type {
+	key := fieldsKey{t, useJSON}
+	if v, ok := fieldsCache.Load(key); ok {
+		return v.(map[string]reflect.Type)
+	}
+	out := map[string]reflect.Type{}
+	collectFields(t, useJSON, out)
+	fieldsCache.Store(key, out)
+	return out
+}
+
+func collectFields(t reflect.Type, useJSON bool, out map[string]reflect.Type) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tagName := "yaml"
+		if useJSON {
+			tagName = "json"
+		}
+		tag := f.Tag.Get(tagName)
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" && opts == "" {
+			continue
+		}
+		inline := strings.Contains(","+opts+",", ",inline,")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if (inline || (f.Anonymous && name == "")) && ft.Kind() == reflect.Struct {
+			collectFields(ft, useJSON, out)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			if useJSON {
+				name = f.Name
+			} else {
+				name = strings.ToLower(f.Name)
+			}
+		}
+		if _, dup := out[name]; !dup {
+			out[name] = f.Type
+		}
+	}
+}
+
+// suggest returns " (did you mean X?)" for the closest known name, if close enough.
+func suggest(key string, names []string) string {
+	best, bestD := "", 3
+	sort.Strings(names)
+	for _, n := range names {
+		d := editDistance(strings.ToLower(key), strings.ToLower(n))
+		if d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// ---------------------------------------------------------------------------------
+// Small YAML helpers
+
+func isNull(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// mappingValue returns the value of key in a mapping node, nil if absent.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			v := n.Content[i+1]
+			if v.Kind == yaml.AliasNode && v.Alias != nil {
+				v = v.Alias
+			}
+			return v
+		}
+	}
+	return nil
+}
+
+// scalarString is the value of a string scalar, "" otherwise.
+func scalarString(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		return ""
+	}
+	return n.Value
+}
+
+// describe names what a node is, for "want X, got Y" messages.
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		v := n.Value
+		if len(v) > 60 {
+			v = v[:57] + "..."
+		}
+		return strconv.Quote(v)
+	}
+	return "nothing"
+}
+
+var simpleKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// joinKey appends a mapping key to a field path: "a.b", or a["podinfo:6.0.1"] for
+// keys that are not identifiers.
+func joinKey(path, key string) string {
+	if simpleKeyRE.MatchString(key) {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	return path + "[" + strconv.Quote(key) + "]"
+}
+
+// parentPath drops the last segment of a field path.
+func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		if i := strings.LastIndex(p, "["); i >= 0 {
+			// an index or a quoted key; a quoted key may contain "[", so find the
+			// opening bracket that starts a quoted string or a number
+			if j := strings.LastIndex(p, "[\""); j >= 0 && strings.HasSuffix(p, "\"]") {
+				return p[:j]
+			}
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndex(p, "."); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,214 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"k8s.io/utils/clock"
+
+	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/engine/analysis"
+)
+
+// PromSource is the simulator's metric source (the engine's analysis.MetricSource port):
+// Prometheus' own PromQL engine evaluating instant queries over the simulator's storage
+// at the virtual now. Results are read the way Flagger's Prometheus provider reads the
+// Prometheus HTTP API (flagger-semantics §3.5), so a policy sees in simulation the same
+// value, "no values found", or error message it would see in production.
+type PromSource struct {
+	Engine  *promql.Engine
+	Storage storage.Queryable
+	Clock   clock.PassiveClock
+}
+
+var _ analysis.MetricSource = (*PromSource)(nil)
+
+// NewPromEngine returns a PromQL engine configured like a Prometheus server with default
+// flags (5m lookback, @ modifier and negative offsets on, 1m default subquery step),
+// without query logging or an active-query tracker.
+func NewPromEngine() *promql.Engine {
+	return promql.NewEngine(promql.EngineOpts{
+		MaxSamples:               50_000_000,
+		Timeout:                  time.Minute,
+		LookbackDelta:            5 * time.Minute,
+		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
+		EnableAtModifier:         true,
+		EnableNegativeOffset:     true,
+	})
+}
+
+// nonPrometheusProviders are the MetricTemplate provider types Flagger sends to a
+// backend other than Prometheus. Flagger's provider factory sends any other type
+// (including "" and unknown ones) to its Prometheus provider, and so does PromSource.
+var nonPrometheusProviders = map[string]bool{
+	"appdynamicscloud": true,
+	"azuremonitor":     true,
+	"chronosphere":     true,
+	"cloudwatch":       true,
+	"datadog":          true,
+	"dynatrace":        true,
+	"externalmetrics":  true,
+	"graphite":         true,
+	"influxdb":         true,
+	"keptn":            true,
+	"newrelic":         true,
+	"signoz":           true,
+	"skywalking":       true,
+	"splunk":           true,
+	"stackdriver":      true,
+}
+
+// Query evaluates query as an instant query at the clock's now and returns one value
+// as Flagger's Prometheus provider would: the last series of a vector (analysis.PickValue:
+// empty or NaN = analysis.ErrNoValuesFound), analysis.ErrMultipleValuesReturned for a
+// range vector, an "error unmarshaling result" error for a scalar or string result, and
+// for a query Prometheus rejects, "error response: " followed by the JSON body the
+// Prometheus HTTP API answers. provider.Address is ignored: there is one embedded
+// Prometheus.
+func (p *PromSource) Query(ctx context.Context, provider v1beta1.MetricTemplateProvider, query string) (float64, error) {
+	if nonPrometheusProviders[provider.Type] {
+		return 0, fmt.Errorf("metric provider %q is not supported by the simulator (only prometheus)", provider.Type)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("request failed: %w", err)
+	}
+	query = collapseSpace(query)
+	now := p.Clock.Now()
+
+	q, err := p.Engine.NewInstantQuery(ctx, p.Storage, nil, query, now)
+	if err != nil {
+		// The HTTP API answers 400 bad_data for a query it cannot parse.
+		return 0, apiErrorResponse("bad_data", fmt.Errorf("invalid parameter %q: %w", "query", err))
+	}
+	defer q.Close()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("request failed: %w", ctx.Err())
+		}
+		return 0, apiErrorResponse(apiErrorType(res.Err), res.Err)
+	}
+
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		values := make([]float64, 0, len(v))
+		for _, s := range v {
+			if s.H != nil {
+				continue // the simulator writes no native histograms
+			}
+			values = append(values, s.F)
+		}
+		return analysis.PickValue(values)
+	case promql.Matrix:
+		// Flagger reads a range vector's first series with "values" as multiple values;
+		// an empty one has no series at all: no values found.
+		values := make([]float64, len(v))
+		return analysis.PickResult(analysis.ResultTypeMatrix, values)
+	default: // promql.Scalar, promql.String
+		return 0, flaggerUnmarshalError(query, res)
+	}
+}
+
+// collapseSpace replaces every run of white space (RE2 \s: \t \n \f \r and space) with
+// one space, as Flagger's trimQuery does before sending a query.
+func collapseSpace(q string) string {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+	clean := true
+	for i := 0; i < len(q); i++ {
+		if isSpace(q[i]) && (q[i] != ' ' || (i+1 < len(q) && isSpace(q[i+1]))) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return q
+	}
+	b := make([]byte, 0, len(q))
+	for i := 0; i < len(q); i++ {
+		if !isSpace(q[i]) {
+			b = append(b, q[i])
+			continue
+		}
+		b = append(b, ' ')
+		for i+1 < len(q) && isSpace(q[i+1]) {
+			i++
+		}
+	}
+	return string(b)
+}
+
+// apiResponse is the Prometheus HTTP API's response envelope (web/api/v1 Response).
+type apiResponse struct {
+	Status    string   `json:"status"`
+	Data      any      `json:"data,omitempty"`
+	ErrorType string   `json:"errorType,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
+	Infos     []string `json:"infos,omitempty"`
+}
+
+// apiQueryData is the API's data of a query result (web/api/v1 QueryData).
+type apiQueryData struct {
+	ResultType parser.ValueType `json:"resultType"`
+	Result     parser.Value     `json:"result"`
+}
+
+// apiErrorType maps an evaluation error to the errorType the HTTP API reports
+// (web/api/v1 returnAPIError); every one of them has an HTTP status >= 400.
+func apiErrorType(err error) string {
+	var (
+		canceled promql.ErrQueryCanceled
+		timeout  promql.ErrQueryTimeout
+		storage  promql.ErrStorage
+	)
+	switch {
+	case errors.As(err, &canceled), errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.As(err, &timeout):
+		return "timeout"
+	case errors.As(err, &storage):
+		return "internal"
+	}
+	return "execution"
+}
+
+// apiErrorResponse is the error Flagger reports when the HTTP API answers an error:
+// "error response: <body>".
+func apiErrorResponse(errorType string, err error) error {
+	body, _ := json.Marshal(apiResponse{Status: "error", ErrorType: errorType, Error: err.Error()})
+	return fmt.Errorf("error response: %s", body)
+}
+
+// flaggerUnmarshalError renders the successful API response for a scalar or string
+// result and returns the error Flagger gets decoding it (analysis.DecodeResponse decodes
+// like Flagger's provider: "error unmarshaling result: <json error>, '<body>'").
+func flaggerUnmarshalError(query string, res *promql.Result) error {
+	warnings, infos := res.Warnings.AsStrings(query, 10, 10)
+	if len(warnings) == 0 {
+		warnings = nil
+	}
+	if len(infos) == 0 {
+		infos = nil
+	}
+	body, err := json.Marshal(apiResponse{
+		Status:   "success",
+		Data:     apiQueryData{ResultType: res.Value.Type(), Result: res.Value},
+		Warnings: warnings,
+		Infos:    infos,
+	})
+	if err != nil {
+		return fmt.Errorf("error unmarshaling result: %w", err)
+	}
+	_, err = analysis.DecodeResponse(body)
+	if err == nil {
+		// Not reached for scalars and strings; kept so that a change of encoding is noticed.
+		err = analysis.ResultTypeError(string(res.Value.Type()))
+	}
+	return err
+}

@@ -1,0 +1,95 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	istionet "istio.io/client-go/pkg/apis/networking/v1beta1"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"aviary.dev/aviary/api/v1beta1"
+)
+
+// routing reads how user traffic is split right now, the way the mesh would apply it:
+// from the Istio VirtualService when there is one, else from the apex Service (all
+// traffic to the primary once it exists, to the target before initialization).
+func (r *run) routing(ctx context.Context) (Routing, error) {
+	apex, primarySvc, canarySvc := r.canary.GetServiceNames()
+	vs := &istionet.VirtualService{}
+	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: apex}, vs)
+	if apierrors.IsNotFound(err) {
+		return r.routingWithoutMesh(ctx)
+	}
+	if err != nil {
+		return Routing{}, fmt.Errorf("read VirtualService %s: %w", apex, err)
+	}
+	var out Routing
+	http := vs.Spec.GetHttp()
+	if len(http) == 0 {
+		return r.routingWithoutMesh(ctx)
+	}
+	weights := func(i int) (p, c int) {
+		for _, d := range http[i].GetRoute() {
+			host := d.GetDestination().GetHost()
+			switch {
+			case hostIs(host, primarySvc, r.namespace):
+				p += int(d.GetWeight())
+			case hostIs(host, canarySvc, r.namespace):
+				c += int(d.GetWeight())
+			}
+		}
+		return p, c
+	}
+	last := len(http) - 1
+	out.PrimaryWeight, out.CanaryWeight = weights(last)
+	if m := http[last].GetMirror(); m != nil && hostIs(m.GetHost(), canarySvc, r.namespace) {
+		out.Mirrored = true
+		out.MirrorPercent = 100
+		if mp := http[last].GetMirrorPercentage(); mp != nil {
+			out.MirrorPercent = int(mp.GetValue())
+		}
+	}
+	if last > 0 && len(http[0].GetMatch()) > 0 {
+		out.HasMatch = true
+		out.MatchPrimaryWeight, out.MatchCanaryWeight = weights(0)
+	}
+	return out, nil
+}
+
+// routingWithoutMesh is the split when no VirtualService routes traffic.
+func (r *run) routingWithoutMesh(ctx context.Context) (Routing, error) {
+	primary := &appsv1.Deployment{}
+	name := r.canary.Spec.TargetRef.Name + "-primary"
+	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: name}, primary)
+	switch {
+	case err == nil:
+		return Routing{PrimaryWeight: 100}, nil
+	case apierrors.IsNotFound(err):
+		return Routing{CanaryWeight: 100}, nil
+	default:
+		return Routing{}, fmt.Errorf("read Deployment %s: %w", name, err)
+	}
+}
+
+// hostIs reports whether an Istio destination host names the service (short or FQDN).
+func hostIs(host, service, namespace string) bool {
+	return host == service || strings.HasPrefix(host, service+"."+namespace+".") || host == service+"."+namespace
+}
+
+// patchCanary applies a JSON merge patch to the Canary, as `kubectl patch --type merge`.
+func (r *run) patchCanary(ctx context.Context, patch map[string]any) error {
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return fmt.Errorf("encode patch: %w", err)
+	}
+	cd := &v1beta1.Canary{}
+	if err := r.client.Get(ctx, r.key, cd); err != nil {
+		return err
+	}
+	return r.client.Patch(ctx, cd, client.RawPatch(types.MergePatchType, body))
+}

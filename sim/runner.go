@@ -1,0 +1,363 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/engine"
+	"github.com/prometheus/prometheus/promql"
+)
+
+// Mode names.
+const (
+	ModeFast    = "fast"
+	ModeEnvtest = "envtest"
+)
+
+// RunOptions chooses the Kubernetes API a run talks to.
+type RunOptions struct {
+	// Client is the API to use; nil means a new fast-mode fake client.
+	Client client.Client
+	// Mode names the cluster mode for the result ("fast" when Client is nil).
+	Mode string
+	// Namespace overrides the namespace the scenario's objects are created in (envtest
+	// runs give every scenario its own); "" keeps the policy's namespace.
+	Namespace string
+	// PromEngine is a shared PromQL engine (safe for concurrent use); nil makes one.
+	PromEngine *promql.Engine
+}
+
+// Run simulates one loaded scenario from virtual time zero to spec.until and checks
+// its expectations. Errors are about the simulation itself (bad objects, API
+// failures); a policy that misbehaves is a failed expectation, not an error.
+func Run(ctx context.Context, l *Loaded, opts RunOptions) (*Result, error) {
+	r, err := newRun(l, opts)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %q: %w", l.Scenario.Metadata.Name, err)
+	}
+	if err := r.setup(ctx); err != nil {
+		return nil, fmt.Errorf("scenario %q: setup: %w", l.Scenario.Metadata.Name, err)
+	}
+	if err := r.loop(ctx); err != nil {
+		return nil, fmt.Errorf("scenario %q: %w", l.Scenario.Metadata.Name, err)
+	}
+	return r.result(), nil
+}
+
+// run is one simulation in progress.
+type run struct {
+	l         *Loaded
+	sc        *Scenario
+	mode      string
+	namespace string
+	canary    *v1beta1.Canary
+	key       types.NamespacedName
+
+	client  client.Client
+	clock   *clocktesting.FakePassiveClock
+	store   *Storage
+	kubelet *Kubelet
+	world   *WorldModel
+	hooks   *WebhookSim
+	engine  *engine.Engine
+	ticks   tickLog
+}
+
+// tickLog is the engine's TickObserver: it keeps every record.
+type tickLog struct{ records []engine.TickRecord }
+
+func (l *tickLog) ObserveTick(r engine.TickRecord) { l.records = append(l.records, r) }
+
+func newRun(l *Loaded, opts RunOptions) (*run, error) {
+	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client}
+	r.canary = l.Canary.DeepCopy()
+	r.namespace = r.canary.Namespace
+	if opts.Namespace != "" {
+		r.namespace = opts.Namespace
+	}
+	r.canary.Namespace = r.namespace
+	r.key = types.NamespacedName{Namespace: r.namespace, Name: r.canary.Name}
+	if r.client == nil {
+		s, err := NewScheme()
+		if err != nil {
+			return nil, err
+		}
+		r.client = NewFakeClient(s)
+		r.mode = ModeFast
+	}
+	if r.mode == "" {
+		r.mode = ModeFast
+	}
+	r.clock = clocktesting.NewFakePassiveClock(Epoch)
+	r.store = NewStorage()
+	prom := opts.PromEngine
+	if prom == nil {
+		prom = NewPromEngine()
+	}
+	w := r.sc.Spec.World
+	r.kubelet = NewKubelet(r.client, r.namespace, r.sc.Spec.Target.StartupDelay.Duration, r.readyOverride)
+	apex, _, _ := r.canary.GetServiceNames()
+	world, err := NewWorld(WorldConfig{
+		Spec:           w,
+		Namespace:      r.namespace,
+		Target:         r.canary.Spec.TargetRef.Name,
+		Service:        apex,
+		InitialImage:   r.sc.Spec.Target.Image,
+		Start:          Epoch,
+		ScrapeInterval: w.ScrapeInterval.Duration,
+		Store:          r.store,
+		Kubelet:        r.kubelet,
+		Routes:         r.routing,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.world = world
+	r.hooks = NewHookSim(r.sc.Spec.Hooks, r.clock, Epoch)
+	r.engine = &engine.Engine{
+		Client:   r.client,
+		Clock:    r.clock,
+		Metrics:  &PromSource{Engine: prom, Storage: r.store, Clock: r.clock},
+		Webhooks: r.hooks,
+		Observer: &r.ticks,
+	}
+	return r, nil
+}
+
+// readyOverride applies `ready` faults to the kubelet simulator.
+func (r *run) readyOverride(image string, now time.Time) (ready bool, overridden bool) {
+	at := now.Sub(Epoch)
+	for _, f := range r.sc.Spec.World.Faults {
+		if f.Ready == nil || (f.Image != "" && f.Image != image) || !f.active(at) {
+			continue
+		}
+		ready, overridden = *f.Ready, true
+	}
+	return ready, overridden
+}
+
+// active reports whether the fault's window [from, until) contains at.
+func (f Fault) active(at time.Duration) bool {
+	return at >= f.From.Duration && (f.Until.Duration == 0 || at < f.Until.Duration)
+}
+
+// setup creates the namespace, the target Deployment and the policy objects.
+func (r *run) setup(ctx context.Context) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.namespace}}
+	if err := r.client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", r.namespace, err)
+	}
+	if err := r.client.Create(ctx, r.targetDeployment()); err != nil {
+		return fmt.Errorf("create target deployment: %w", err)
+	}
+	for _, t := range r.l.Templates {
+		t = t.DeepCopy()
+		t.Namespace = r.namespace
+		if err := r.client.Create(ctx, t); err != nil {
+			return fmt.Errorf("create MetricTemplate %s: %w", t.Name, err)
+		}
+	}
+	for _, a := range r.l.AlertProviders {
+		a = a.DeepCopy()
+		a.Namespace = r.namespace
+		if err := r.client.Create(ctx, a); err != nil {
+			return fmt.Errorf("create AlertProvider %s: %w", a.Name, err)
+		}
+	}
+	if err := r.client.Create(ctx, r.canary.DeepCopy()); err != nil {
+		return fmt.Errorf("create Canary %s: %w", r.canary.Name, err)
+	}
+	return nil
+}
+
+// targetDeployment is the workload the Canary's targetRef names, as a user would
+// have deployed it: selector label app=<name>, one container serving the service port.
+func (r *run) targetDeployment() *appsv1.Deployment {
+	name := r.canary.Spec.TargetRef.Name
+	labels := map[string]string{"app": name}
+	port := r.canary.Spec.Service.Port
+	if tp := r.canary.Spec.Service.TargetPort; tp.Type == intstr.Int && tp.IntVal > 0 {
+		port = tp.IntVal
+	}
+	if port == 0 {
+		port = 8080
+	}
+	replicas := *r.sc.Spec.Target.Replicas
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name:  name,
+					Image: r.sc.Spec.Target.Image,
+					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+				}}},
+			},
+		},
+	}
+}
+
+// loop is the event loop over virtual time. At one instant the order is: timeline
+// actions, kubelet, scrape, engine tick (DESIGN.md §4); the kubelet also runs right
+// after a tick so that what the engine changed starts at that instant.
+func (r *run) loop(ctx context.Context) error {
+	until := Epoch.Add(r.sc.Spec.Until.Duration)
+	scrapeEvery := r.sc.Spec.World.ScrapeInterval.Duration
+	nextScrape, nextTick := Epoch, Epoch
+	var nextWake time.Time
+	actions := r.sc.Spec.Timeline
+	ai := 0
+	for {
+		now := nextScrape
+		if nextTick.Before(now) {
+			now = nextTick
+		}
+		if ai < len(actions) && Epoch.Add(actions[ai].At.Duration).Before(now) {
+			now = Epoch.Add(actions[ai].At.Duration)
+		}
+		if !nextWake.IsZero() && nextWake.Before(now) {
+			now = nextWake
+		}
+		if now.After(until) {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r.clock.SetTime(now)
+		for ai < len(actions) && !Epoch.Add(actions[ai].At.Duration).After(now) {
+			if err := r.apply(ctx, ai); err != nil {
+				return err
+			}
+			ai++
+		}
+		wake, err := r.kubelet.Sync(ctx, now)
+		if err != nil {
+			return fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
+		}
+		nextWake = wake
+		if !now.Before(nextScrape) {
+			if err := r.world.Scrape(ctx, now); err != nil {
+				return fmt.Errorf("scrape at %s: %w", now.Sub(Epoch), err)
+			}
+			nextScrape = nextScrape.Add(scrapeEvery)
+		}
+		if !now.Before(nextTick) {
+			interval, err := r.engine.Tick(ctx, r.key)
+			if err != nil && errors.Is(err, context.Canceled) {
+				return err
+			}
+			if interval <= 0 {
+				return fmt.Errorf("canary %s disappeared at %s", r.key, now.Sub(Epoch))
+			}
+			nextTick = now.Add(interval)
+			if wake, err = r.kubelet.Sync(ctx, now); err != nil {
+				return fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
+			}
+			nextWake = wake
+		}
+		if !nextWake.IsZero() && !nextWake.After(now) {
+			nextWake = time.Time{}
+		}
+	}
+}
+
+// apply performs timeline action i.
+func (r *run) apply(ctx context.Context, i int) error {
+	a := r.sc.Spec.Timeline[i]
+	field := fmt.Sprintf("spec.timeline[%d]", i)
+	if a.Image != "" {
+		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			d := &appsv1.Deployment{}
+			if err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: r.canary.Spec.TargetRef.Name}, d); err != nil {
+				return err
+			}
+			d.Spec.Template.Spec.Containers[0].Image = a.Image
+			return r.client.Update(ctx, d)
+		})
+		if err != nil {
+			return fmt.Errorf("%s: set image %s: %w", field, a.Image, err)
+		}
+	}
+	if a.Patch != nil {
+		if err := r.patchCanary(ctx, a.Patch); err != nil {
+			return fmt.Errorf("%s.patch: %w", field, err)
+		}
+	}
+	return nil
+}
+
+// result assembles the run record and checks the expectations.
+func (r *run) result() *Result {
+	res := &Result{
+		Scenario:    r.sc.Metadata.Name,
+		Description: r.sc.Metadata.Description,
+		File:        r.sc.File,
+		Mode:        r.mode,
+		Warnings:    r.l.Warnings,
+		Ticks:       r.ticks.records,
+		Until:       Offset(r.sc.Spec.Until.Duration),
+		Traffic:     r.world.Traffic(),
+	}
+	res.FailedUserRequests = r.world.FailedUserRequests()
+	if n := len(res.Ticks); n > 0 {
+		res.Phase = res.Ticks[n-1].Phase
+	}
+	res.DecidedAt = decidedAt(res.Ticks, res.Phase)
+	res.Routes, res.MaxCanaryWeight = routesOf(res.Ticks)
+	res.Expectations = Check(r.sc.Spec.Expect, res)
+	res.Passed = true
+	for _, e := range res.Expectations {
+		res.Passed = res.Passed && e.OK
+	}
+	return res
+}
+
+// decidedAt is when the final phase was last entered, for Succeeded and Failed.
+func decidedAt(ticks []engine.TickRecord, final string) *Offset {
+	if final != string(v1beta1.CanaryPhaseSucceeded) && final != string(v1beta1.CanaryPhaseFailed) {
+		return nil
+	}
+	var at *Offset
+	for i, t := range ticks {
+		if t.Phase == final && (i == 0 || ticks[i-1].Phase != final) {
+			o := Offset(t.At.Sub(Epoch))
+			at = &o
+		}
+	}
+	return at
+}
+
+// routesOf lists the canary weights the router was set to after initialization,
+// consecutive repeats collapsed, and the highest of them.
+func routesOf(ticks []engine.TickRecord) (routes []int, maxWeight int) {
+	routes = []int{}
+	for _, t := range ticks {
+		if t.PhaseBefore == "" || t.PhaseBefore == string(v1beta1.CanaryPhaseInitializing) {
+			continue
+		}
+		for _, rc := range t.Routes {
+			if n := len(routes); n == 0 || routes[n-1] != rc.Canary {
+				routes = append(routes, rc.Canary)
+			}
+			maxWeight = max(maxWeight, rc.Canary)
+		}
+	}
+	return routes, maxWeight
+}

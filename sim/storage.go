@@ -1,0 +1,413 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// Storage is the simulator's series store: in memory, append only, float samples only.
+// It implements storage.Queryable, so Prometheus' own PromQL engine reads it exactly as it
+// reads a Prometheus server's TSDB.
+//
+// Why not Prometheus' TSDB head (DESIGN.md §4 asks to choose by benchmark, see
+// BenchmarkStorageQuery): a simulated run lives for one process and a few hundred series,
+// so it needs none of what the head pays for — no WAL, no chunk compression and
+// memory-mapping, no isolation, no out-of-order window, no garbage collection. Every
+// series is two plain slices (timestamps, values) that a query reads in place through a
+// binary search, and an index by metric name (__name__) keeps a selector from scanning
+// series of other metrics. Queries never see the future because the simulator only
+// appends samples up to the virtual now: the store itself needs no notion of time.
+//
+// Behaviour that PromQL results depend on is the TSDB's:
+//   - samples of a series are strictly time ordered: an older sample is rejected with
+//     storage.ErrOutOfOrderSample, a second sample at the same timestamp with
+//     storage.ErrDuplicateSampleForTimestamp unless it is bit-for-bit the same value;
+//   - staleness markers are ordinary samples with the value value.StaleNaN (promtool's
+//     `stale`); the engine treats them as the end of the series;
+//   - Select without sorting returns series in the order they were first referenced,
+//     as the head returns them in series-ID order; this is the order of an instant
+//     vector's result, which matters to Flagger ("the last series wins").
+//
+// A Storage is safe for concurrent use; a Querier sees the samples that were appended
+// when its Select ran.
+type Storage struct {
+	mu     sync.RWMutex
+	series []*memSeries            // by SeriesRef-1, i.e. in the order of first reference
+	byHash map[uint64][]*memSeries // labels hash -> series (collisions resolved by Equal)
+	byName map[string][]*memSeries // __name__ -> series in reference order
+	names  []string                // metric names in the order first seen
+}
+
+// SeriesRef is a handle on an interned series; the zero value refers to no series.
+type SeriesRef uint32
+
+type memSeries struct {
+	ref  SeriesRef
+	lset labels.Labels
+	ts   []int64 // milliseconds, strictly increasing
+	vs   []float64
+}
+
+var (
+	_ storage.Queryable = (*Storage)(nil)
+	_ chunkenc.Iterator = (*sampleIterator)(nil)
+)
+
+// ErrUnknownSeriesRef is returned by Append for a SeriesRef this store did not hand out.
+var ErrUnknownSeriesRef = errors.New("unknown series reference")
+
+// NewStorage returns an empty store.
+func NewStorage() *Storage {
+	return &Storage{
+		byHash: map[uint64][]*memSeries{},
+		byName: map[string][]*memSeries{},
+	}
+}
+
+// Ref interns the series lset (once; later calls return the same handle) and returns
+// its handle for Append. lset should be a valid Prometheus label set (as built by
+// labels.FromStrings or labels.Builder: sorted, no duplicate names).
+func (s *Storage) Ref(lset labels.Labels) SeriesRef {
+	h := lset.Hash()
+	s.mu.RLock()
+	ms := s.lookup(h, lset)
+	s.mu.RUnlock()
+	if ms != nil {
+		return ms.ref
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ms := s.lookup(h, lset); ms != nil {
+		return ms.ref
+	}
+	if len(s.series) >= math.MaxUint32 {
+		panic("sim: too many series")
+	}
+	ms = &memSeries{ref: SeriesRef(len(s.series) + 1), lset: lset.Copy()}
+	s.series = append(s.series, ms)
+	s.byHash[h] = append(s.byHash[h], ms)
+	name := ms.lset.Get(labels.MetricName)
+	if _, ok := s.byName[name]; !ok {
+		s.names = append(s.names, name)
+	}
+	s.byName[name] = append(s.byName[name], ms)
+	return ms.ref
+}
+
+func (s *Storage) lookup(h uint64, lset labels.Labels) *memSeries {
+	for _, ms := range s.byHash[h] {
+		if labels.Equal(ms.lset, lset) {
+			return ms
+		}
+	}
+	return nil
+}
+
+// Append adds the sample (t in milliseconds, v) to the series ref. t must be later than
+// the series' last sample: an older sample is ignored and storage.ErrOutOfOrderSample
+// returned; a sample at the same timestamp is ignored, and unless it repeats the same
+// value storage.ErrDuplicateSampleForTimestamp is returned (as Prometheus' TSDB does).
+func (s *Storage) Append(ref SeriesRef, t int64, v float64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ref == 0 || int(ref) > len(s.series) {
+		return fmt.Errorf("%w %d", ErrUnknownSeriesRef, ref)
+	}
+	ms := s.series[ref-1]
+	if n := len(ms.ts); n > 0 {
+		last := ms.ts[n-1]
+		switch {
+		case t < last:
+			return storage.ErrOutOfOrderSample
+		case t == last:
+			if math.Float64bits(v) == math.Float64bits(ms.vs[n-1]) {
+				return nil
+			}
+			return storage.NewDuplicateFloatErr(t, ms.vs[n-1], v)
+		}
+	}
+	ms.ts = append(ms.ts, t)
+	ms.vs = append(ms.vs, v)
+	return nil
+}
+
+// AppendLabels is Append(Ref(lset), t, v).
+func (s *Storage) AppendLabels(lset labels.Labels, t int64, v float64) error {
+	return s.Append(s.Ref(lset), t, v)
+}
+
+// Querier returns a querier over the samples with mint <= t <= maxt (milliseconds).
+func (s *Storage) Querier(mint, maxt int64) (storage.Querier, error) {
+	return &querier{s: s, mint: mint, maxt: maxt}, nil
+}
+
+type querier struct {
+	s          *Storage
+	mint, maxt int64
+}
+
+// Select returns the series matching all matchers that have samples in the querier's
+// range, with only those samples.
+func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.SelectHints, matchers ...*labels.Matcher) storage.SeriesSet {
+	q.s.mu.RLock()
+	cands, merged := q.s.candidates(matchers)
+	var out []seriesView
+	for _, ms := range cands {
+		if !matchesAll(ms.lset, matchers) {
+			continue
+		}
+		lo, hi := bounds(ms.ts, q.mint, q.maxt)
+		if lo == hi {
+			continue
+		}
+		if out == nil {
+			out = make([]seriesView, 0, len(cands))
+		}
+		out = append(out, seriesView{ref: ms.ref, lset: ms.lset, ts: ms.ts[lo:hi:hi], vs: ms.vs[lo:hi:hi]})
+	}
+	q.s.mu.RUnlock()
+
+	switch {
+	case sortSeries:
+		slices.SortFunc(out, func(a, b seriesView) int { return labels.Compare(a.lset, b.lset) })
+	case merged:
+		slices.SortFunc(out, func(a, b seriesView) int { return int(a.ref) - int(b.ref) })
+	}
+	if hints != nil && hints.Limit > 0 && len(out) > hints.Limit {
+		out = out[:hints.Limit]
+	}
+	return &seriesSet{series: out, i: -1}
+}
+
+// LabelValues returns the sorted values of the label name among the series matching
+// the matchers that have samples in the querier's range.
+func (q *querier) LabelValues(_ context.Context, name string, hints *storage.LabelHints, matchers ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	seen := map[string]struct{}{}
+	q.each(matchers, func(lset labels.Labels) {
+		if v := lset.Get(name); v != "" {
+			seen[v] = struct{}{}
+		}
+	})
+	return sortedKeys(seen, hints), nil, nil
+}
+
+// LabelNames returns the sorted label names of the series matching the matchers that
+// have samples in the querier's range.
+func (q *querier) LabelNames(_ context.Context, hints *storage.LabelHints, matchers ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	seen := map[string]struct{}{}
+	q.each(matchers, func(lset labels.Labels) {
+		lset.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
+	})
+	return sortedKeys(seen, hints), nil, nil
+}
+
+func (*querier) Close() error { return nil }
+
+func (q *querier) each(matchers []*labels.Matcher, f func(labels.Labels)) {
+	q.s.mu.RLock()
+	defer q.s.mu.RUnlock()
+	cands := q.s.series
+	if len(matchers) > 0 {
+		cands, _ = q.s.candidates(matchers)
+	}
+	for _, ms := range cands {
+		if !matchesAll(ms.lset, matchers) {
+			continue
+		}
+		if lo, hi := bounds(ms.ts, q.mint, q.maxt); lo < hi {
+			f(ms.lset)
+		}
+	}
+}
+
+func sortedKeys(set map[string]struct{}, hints *storage.LabelHints) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	if hints != nil && hints.Limit > 0 && len(out) > hints.Limit {
+		out = out[:hints.Limit]
+	}
+	return out
+}
+
+// candidates narrows the series to those whose metric name can match, using the name
+// index when the matchers constrain __name__. merged reports that the result joins
+// several names' lists and is therefore not in reference order. Called with s.mu held.
+func (s *Storage) candidates(matchers []*labels.Matcher) (cands []*memSeries, merged bool) {
+	var nameMatchers []*labels.Matcher
+	for _, m := range matchers {
+		if m.Name != labels.MetricName {
+			continue
+		}
+		if m.Type == labels.MatchEqual {
+			return s.byName[m.Value], false
+		}
+		nameMatchers = append(nameMatchers, m)
+	}
+	if len(nameMatchers) == 0 {
+		return s.series, false
+	}
+	lists := 0
+	for _, name := range s.names {
+		if !matchesAllValue(name, nameMatchers) {
+			continue
+		}
+		if lists == 0 {
+			cands = s.byName[name]
+		} else {
+			if lists == 1 {
+				cands = slices.Clone(cands)
+			}
+			cands = append(cands, s.byName[name]...)
+		}
+		lists++
+	}
+	return cands, lists > 1
+}
+
+func matchesAll(lset labels.Labels, matchers []*labels.Matcher) bool {
+	for _, m := range matchers {
+		if !m.Matches(lset.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchesAllValue(v string, matchers []*labels.Matcher) bool {
+	for _, m := range matchers {
+		if !m.Matches(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// bounds returns the index range [lo, hi) of the timestamps ts (sorted) within
+// [mint, maxt].
+func bounds(ts []int64, mint, maxt int64) (lo, hi int) {
+	if len(ts) == 0 || ts[len(ts)-1] < mint || ts[0] > maxt {
+		return 0, 0
+	}
+	lo = searchTime(ts, 0, mint)
+	hi = searchTime(ts, lo, maxt+1)
+	if maxt == math.MaxInt64 {
+		hi = len(ts)
+	}
+	return lo, hi
+}
+
+// searchTime returns the first index i >= from with ts[i] >= t, or len(ts).
+func searchTime[T ~int64](ts []T, from int, t T) int {
+	lo, hi := from, len(ts)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if ts[mid] < t {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// seriesSet iterates over the series one Select found.
+type seriesSet struct {
+	series []seriesView
+	i      int
+}
+
+func (s *seriesSet) Next() bool {
+	if s.i+1 >= len(s.series) {
+		s.i = len(s.series)
+		return false
+	}
+	s.i++
+	return true
+}
+
+func (s *seriesSet) At() storage.Series              { return &s.series[s.i] }
+func (*seriesSet) Err() error                        { return nil }
+func (*seriesSet) Warnings() annotations.Annotations { return nil }
+
+// seriesView is a series with the samples of a query's range. The slices alias the
+// store's: appends never modify samples already written, so a view stays valid.
+type seriesView struct {
+	ref  SeriesRef
+	lset labels.Labels
+	ts   []int64
+	vs   []float64
+}
+
+func (s *seriesView) Labels() labels.Labels { return s.lset }
+
+func (s *seriesView) Iterator(reuse chunkenc.Iterator) chunkenc.Iterator {
+	if it, ok := reuse.(*sampleIterator); ok {
+		*it = sampleIterator{ts: s.ts, vs: s.vs, i: -1}
+		return it
+	}
+	return &sampleIterator{ts: s.ts, vs: s.vs, i: -1}
+}
+
+// sampleIterator is a chunkenc.Iterator over float samples held in two slices.
+type sampleIterator = floatIterator[int64]
+
+// floatIterator is sampleIterator. It is generic over the timestamp type only because
+// go vet's stdmethods check takes any method Seek(int64, ...) for an io.Seeker and
+// rejects chunkenc.Iterator's Seek(int64) ValueType; it is only instantiated with int64.
+type floatIterator[T ~int64] struct {
+	ts []T
+	vs []float64
+	i  int
+}
+
+func (it *floatIterator[T]) Next() chunkenc.ValueType {
+	if it.i+1 >= len(it.ts) {
+		it.i = len(it.ts)
+		return chunkenc.ValNone
+	}
+	it.i++
+	return chunkenc.ValFloat
+}
+
+func (it *floatIterator[T]) Seek(t T) chunkenc.ValueType {
+	if it.i < 0 {
+		it.i = 0
+	}
+	if it.i >= len(it.ts) {
+		return chunkenc.ValNone
+	}
+	if it.ts[it.i] < t {
+		it.i = searchTime(it.ts, it.i, t)
+		if it.i >= len(it.ts) {
+			return chunkenc.ValNone
+		}
+	}
+	return chunkenc.ValFloat
+}
+
+func (it *floatIterator[T]) At() (T, float64) { return it.ts[it.i], it.vs[it.i] }
+
+func (it *floatIterator[T]) AtHistogram(*histogram.Histogram) (T, *histogram.Histogram) {
+	return it.ts[it.i], nil
+}
+
+func (it *floatIterator[T]) AtFloatHistogram(*histogram.FloatHistogram) (T, *histogram.FloatHistogram) {
+	return it.ts[it.i], nil
+}
+
+func (it *floatIterator[T]) AtT() T   { return it.ts[it.i] }
+func (*floatIterator[T]) AtST() int64 { return 0 }
+func (*floatIterator[T]) Err() error  { return nil }

@@ -1,0 +1,39 @@
+package sim
+
+import (
+	"context"
+	"runtime"
+	"sync"
+)
+
+// RunSuite runs loaded scenarios, up to parallel at a time (0 = one per CPU), each
+// with its own fast-mode cluster, and returns the results in input order. An error
+// of one scenario does not stop the others; errs[i] belongs to loaded[i].
+func RunSuite(ctx context.Context, loaded []*Loaded, parallel int, opts func(i int) RunOptions) (results []*Result, errs []error) {
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
+	results = make([]*Result, len(loaded))
+	errs = make([]error, len(loaded))
+	prom := NewPromEngine()
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, l := range loaded {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			o := RunOptions{}
+			if opts != nil {
+				o = opts(i)
+			}
+			if o.PromEngine == nil {
+				o.PromEngine = prom
+			}
+			results[i], errs[i] = Run(ctx, l, o)
+		}()
+	}
+	wg.Wait()
+	return results, errs
+}

@@ -1,0 +1,815 @@
+package sim
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+)
+
+// Defaults of the world model (DESIGN.md §5).
+const (
+	DefaultRPS            = 10.0
+	DefaultScrapeInterval = 15 * time.Second
+	DefaultP50            = 10 * time.Millisecond
+	DefaultP99            = 50 * time.Millisecond
+)
+
+// Istio's ingress gateway as the source of user traffic.
+const (
+	istioSourceWorkload          = "istio-ingressgateway"
+	istioSourceWorkloadNamespace = "istio-system"
+)
+
+// Routing is how the mesh splits traffic at a scrape, as the runner read it from the
+// router (the Istio VirtualService). Weights are percentages.
+type Routing struct {
+	// PrimaryWeight and CanaryWeight split the default route.
+	PrimaryWeight, CanaryWeight int
+	// Mirrored: MirrorPercent of the default route's requests are also copied to the
+	// canary (set 100 when the VirtualService has no mirrorPercentage, Istio's default).
+	Mirrored      bool
+	MirrorPercent int
+	// HasMatch: an A/B match route exists; spec.matchFraction of the user requests
+	// follow it and its weights, the rest the default route.
+	HasMatch                              bool
+	MatchPrimaryWeight, MatchCanaryWeight int
+}
+
+// WorldConfig configures a WorldModel.
+type WorldConfig struct {
+	// Spec is the scenario's world.
+	Spec World
+	// Namespace of the workloads; Target is the Canary's targetRef name (workloads
+	// <Target>-primary and <Target>); Service is the apex service name.
+	Namespace, Target, Service string
+	// InitialImage is the target's image at the start; every other image is "new".
+	InitialImage string
+	// Start is virtual time zero of the run.
+	Start time.Time
+	// ScrapeInterval places the raw series' samples; 0 = Spec's, else 15s.
+	ScrapeInterval time.Duration
+	// Store receives the samples.
+	Store *Storage
+	// Kubelet provides the pods of both workloads; Sync it before each Scrape.
+	Kubelet *Kubelet
+	// Routes reads the current routing; nil = everything to the primary.
+	Routes func(ctx context.Context) (Routing, error)
+}
+
+// WorldModel turns traffic into series (DESIGN.md §4): each Scrape computes the requests
+// every pod of <target>-primary and <target> served since the previous scrape, from the
+// routing, the versions' behaviour and the active faults, and writes cumulative
+// counters and histograms with Istio's and app-instrumented label sets, the scenario's
+// application counters and raw series. It also counts what each version served to users
+// (the blast radius). Not safe for concurrent use.
+type WorldModel struct {
+	cfg      WorldConfig
+	spec     World
+	rps      float64
+	interval time.Duration
+	rng      *rand.Rand // nil: exact expected values
+
+	faults     []Fault
+	faultFrom  []time.Time
+	faultUntil []time.Time // zero: open-ended
+	boundaries []time.Time // sorted fault window edges
+	latency    latencyCache
+
+	raw     []rawSeriesRef
+	rawNext int
+
+	svcFQDN     string
+	primaryName string
+	canaryName  string
+
+	pods     map[string]*podSeries
+	active   []*podSeries
+	scrapes  uint64
+	prev     time.Time // the previous scrape (Start before the first)
+	scrapeAt time.Time // the scrape in progress
+
+	traffic      []VersionTraffic
+	trafficIndex map[string]int
+
+	// scratch buffers reused across scrapes
+	podBuf   []Pod
+	units    []unit
+	behavBuf []resolvedBehaviour
+}
+
+type rawSeriesRef struct {
+	ref    SeriesRef
+	series ExpandedSeries
+}
+
+// podSeries holds one pod's cumulative values and its series handles.
+type podSeries struct {
+	name     string
+	workload string
+	image    string
+	// codes[0] is response code 200, codes[1] 500; nil until the pod served that code
+	// (200 exists from the pod's start).
+	codes    [2]*codeSeries
+	counters []counterSeries
+	// countersZeroAt: write the counters at 0 at this instant (ms) first; -1 = done.
+	countersZeroAt int64
+	started        time.Time
+	seen           uint64
+}
+
+var responseCodes = [2]string{"200", "500"}
+
+type codeSeries struct {
+	// zeroAt: write every series of this code at 0 at this instant (ms) first, so that
+	// the counters start from 0 where the series appeared; -1 = done.
+	zeroAt int64
+	// cells[i] is the cumulative count of requests whose latency fell in Istio cell i.
+	cells [numIstioBuckets]float64
+	sumMs float64
+
+	istioTotal  SeriesRef
+	istioBucket [numIstioBuckets]SeriesRef
+	istioSum    SeriesRef
+	istioCount  SeriesRef
+	httpBucket  [numHTTPBuckets]SeriesRef
+	httpSum     SeriesRef
+	httpCount   SeriesRef
+}
+
+type counterSeries struct {
+	ref        SeriesRef
+	perRequest float64
+	value      float64
+}
+
+// unit is traffic to one ready pod, or (pod == nil) to a workload without ready pods.
+type unit struct {
+	pod                  *podSeries
+	image                string
+	user, mirror, direct float64 // requests per second
+}
+
+type resolvedBehaviour struct {
+	image     string
+	errorRate float64
+	profile   *latencyProfile
+	rps       float64
+	hasRPS    bool
+}
+
+// NewWorld validates the configuration and prepares the series that do not depend on
+// pods (raw series).
+func NewWorld(cfg WorldConfig) (*WorldModel, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("world: no store")
+	}
+	if cfg.Kubelet == nil {
+		return nil, errors.New("world: no kubelet")
+	}
+	if cfg.Target == "" {
+		return nil, errors.New("world: no target")
+	}
+	if cfg.Service == "" {
+		cfg.Service = cfg.Target
+	}
+	w := &WorldModel{
+		cfg:          cfg,
+		spec:         cfg.Spec,
+		rps:          DefaultRPS,
+		interval:     cfg.ScrapeInterval,
+		latency:      latencyCache{},
+		svcFQDN:      cfg.Service + "." + cfg.Namespace + ".svc.cluster.local",
+		primaryName:  cfg.Target + "-primary",
+		canaryName:   cfg.Target,
+		pods:         map[string]*podSeries{},
+		prev:         cfg.Start,
+		trafficIndex: map[string]int{},
+	}
+	if cfg.Spec.RPS != nil {
+		if *cfg.Spec.RPS < 0 || math.IsNaN(*cfg.Spec.RPS) || math.IsInf(*cfg.Spec.RPS, 0) {
+			return nil, fmt.Errorf("world: rps %v must be a finite number >= 0", *cfg.Spec.RPS)
+		}
+		w.rps = *cfg.Spec.RPS
+	}
+	if d := cfg.Spec.DirectRPS; d < 0 || math.IsNaN(d) || math.IsInf(d, 0) {
+		return nil, fmt.Errorf("world: directRps %v must be a finite number >= 0", d)
+	}
+	if mf := cfg.Spec.MatchFraction; mf < 0 || mf > 1 || math.IsNaN(mf) {
+		return nil, fmt.Errorf("world: matchFraction %v must be between 0 and 1", mf)
+	}
+	if w.interval <= 0 {
+		w.interval = cfg.Spec.ScrapeInterval.Duration
+	}
+	if w.interval <= 0 {
+		w.interval = DefaultScrapeInterval
+	}
+	if cfg.Spec.Noise {
+		w.rng = rand.New(rand.NewPCG(uint64(cfg.Spec.Seed), uint64(cfg.Spec.Seed)))
+	}
+
+	// Versions are validated up front so that a bad value fails the run, not a scrape.
+	for _, image := range sortedVersionNames(cfg.Spec.Versions) {
+		if err := checkBehaviour(cfg.Spec.Versions[image].ErrorRate, cfg.Spec.Versions[image].Latency); err != nil {
+			return nil, fmt.Errorf("world: versions[%q]: %w", image, err)
+		}
+	}
+	w.faults = cfg.Spec.Faults
+	for i, f := range w.faults {
+		if err := checkBehaviour(f.ErrorRate, f.Latency); err != nil {
+			return nil, fmt.Errorf("world: faults[%d]: %w", i, err)
+		}
+		if f.RPS != nil && (*f.RPS < 0 || math.IsNaN(*f.RPS) || math.IsInf(*f.RPS, 0)) {
+			return nil, fmt.Errorf("world: faults[%d]: rps %v must be a finite number >= 0", i, *f.RPS)
+		}
+		if f.Until.Duration > 0 && f.Until.Duration <= f.From.Duration {
+			return nil, fmt.Errorf("world: faults[%d]: until %s must be after from %s", i, f.Until.Duration, f.From.Duration)
+		}
+		from := cfg.Start.Add(f.From.Duration)
+		var until time.Time
+		if f.Until.Duration > 0 {
+			until = cfg.Start.Add(f.Until.Duration)
+			w.boundaries = append(w.boundaries, until)
+		}
+		w.faultFrom = append(w.faultFrom, from)
+		w.faultUntil = append(w.faultUntil, until)
+		w.boundaries = append(w.boundaries, from)
+	}
+	slices.SortFunc(w.boundaries, func(a, b time.Time) int { return a.Compare(b) })
+	w.boundaries = slices.CompactFunc(w.boundaries, func(a, b time.Time) bool { return a.Equal(b) })
+
+	for i, c := range cfg.Spec.Counters {
+		if !model.LegacyValidation.IsValidMetricName(c.Name) {
+			return nil, fmt.Errorf("world: counters[%d]: %q is not a valid metric name", i, c.Name)
+		}
+	}
+	for i, rs := range cfg.Spec.Series {
+		es, err := ExpandRawSeries(rs)
+		if err != nil {
+			return nil, fmt.Errorf("world: series[%d]: %w", i, err)
+		}
+		w.raw = append(w.raw, rawSeriesRef{ref: cfg.Store.Ref(es.Labels), series: es})
+	}
+	return w, nil
+}
+
+func checkBehaviour(errorRate *float64, lat *Latency) error {
+	if errorRate != nil && (*errorRate < 0 || *errorRate > 1 || math.IsNaN(*errorRate)) {
+		return fmt.Errorf("errorRate %v must be between 0 and 1", *errorRate)
+	}
+	if lat != nil && (lat.P50.Duration < 0 || lat.P99.Duration < 0) {
+		return errors.New("latency must not be negative")
+	}
+	return nil
+}
+
+func sortedVersionNames(m map[string]Behavior) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Scrape accounts the traffic of (previous scrape, now] and writes every series'
+// sample at now. Call it with increasing instants, after Kubelet.Sync at now.
+func (w *WorldModel) Scrape(ctx context.Context, now time.Time) error {
+	if now.Before(w.prev) {
+		return fmt.Errorf("world: scrape at %s is before the previous one at %s", now.Sub(w.cfg.Start), w.prev.Sub(w.cfg.Start))
+	}
+	routing := Routing{PrimaryWeight: 100}
+	if w.cfg.Routes != nil {
+		r, err := w.cfg.Routes(ctx)
+		if err != nil {
+			return fmt.Errorf("world: read routes: %w", err)
+		}
+		routing = r
+	}
+	w.scrapes++
+	w.scrapeAt = now
+
+	// The pods of both workloads, and their series (created when a pod is first seen).
+	w.podBuf = w.podBuf[:0]
+	var (
+		primaryImage, canaryImage string
+		primaryKnown, canaryKnown bool
+	)
+	w.podBuf, primaryImage, primaryKnown = w.cfg.Kubelet.appendPods(w.podBuf, w.primaryName)
+	nPrimary := len(w.podBuf)
+	w.podBuf, canaryImage, canaryKnown = w.cfg.Kubelet.appendPods(w.podBuf, w.canaryName)
+	for i := range w.podBuf {
+		p := &w.podBuf[i]
+		ps := w.pods[p.Name]
+		if ps == nil {
+			ps = w.newPodSeries(p, now)
+			w.pods[p.Name] = ps
+			w.active = append(w.active, ps)
+		}
+		ps.seen = w.scrapes
+	}
+
+	// Traffic, split where a fault window opens or closes.
+	a := w.prev
+	for _, t := range w.boundaries {
+		if t.After(a) && t.Before(now) {
+			w.serve(routing, a, t, nPrimary, primaryImage, primaryKnown, canaryImage, canaryKnown)
+			a = t
+		}
+	}
+	w.serve(routing, a, now, nPrimary, primaryImage, primaryKnown, canaryImage, canaryKnown)
+
+	// Samples: every series of every current pod; staleness markers for pods gone.
+	tms := now.UnixMilli()
+	var errs []error
+	app := func(ref SeriesRef, t int64, v float64) {
+		if err := w.cfg.Store.Append(ref, t, v); err != nil && len(errs) < 3 {
+			errs = append(errs, err)
+		}
+	}
+	stale := math.Float64frombits(value.StaleNaN)
+	kept := w.active[:0]
+	for _, ps := range w.active {
+		if ps.seen == w.scrapes {
+			ps.write(app, tms)
+			kept = append(kept, ps)
+			continue
+		}
+		ps.each(func(ref SeriesRef) { app(ref, tms, stale) })
+		delete(w.pods, ps.name)
+	}
+	clear(w.active[len(kept):])
+	w.active = kept
+
+	// Raw series: sample i at Start + i×interval.
+	for {
+		t := w.cfg.Start.Add(time.Duration(w.rawNext) * w.interval)
+		if t.After(now) || len(w.raw) == 0 {
+			break
+		}
+		for _, rs := range w.raw {
+			if v, omitted := rs.series.At(w.rawNext); !omitted {
+				if err := w.cfg.Store.Append(rs.ref, t.UnixMilli(), v); err != nil && len(errs) < 3 {
+					errs = append(errs, err)
+				}
+			}
+		}
+		w.rawNext++
+	}
+	w.prev = now
+	if len(errs) > 0 {
+		return fmt.Errorf("world: append samples at %s: %w", now.Sub(w.cfg.Start), errors.Join(errs...))
+	}
+	return nil
+}
+
+// serve accounts the traffic of the segment (a, b], in which no fault window changes.
+// w.podBuf[:nPrimary] are the primary's pods, the rest the canary's.
+func (w *WorldModel) serve(r Routing, a, b time.Time, nPrimary int, primaryImage string, primaryKnown bool, canaryImage string, canaryKnown bool) {
+	dt := b.Sub(a).Seconds()
+	if dt <= 0 {
+		return
+	}
+	userDefault, userMatch := w.rps, 0.0
+	if r.HasMatch {
+		userMatch = w.rps * w.spec.MatchFraction
+		userDefault = w.rps - userMatch
+	}
+	primaryUser := userDefault*float64(r.PrimaryWeight)/100 + userMatch*float64(r.MatchPrimaryWeight)/100
+	canaryUser := userDefault*float64(r.CanaryWeight)/100 + userMatch*float64(r.MatchCanaryWeight)/100
+	canaryMirror := 0.0
+	if r.Mirrored {
+		canaryMirror = userDefault * float64(r.MirrorPercent) / 100
+	}
+	canaryDirect := w.spec.DirectRPS
+
+	w.units = w.units[:0]
+	w.addUnits(w.podBuf[:nPrimary], primaryImage, primaryKnown, primaryUser, 0, 0)
+	w.addUnits(w.podBuf[nPrimary:], canaryImage, canaryKnown, canaryUser, canaryMirror, canaryDirect)
+
+	// Behaviour per version at a (constant over the segment).
+	w.behavBuf = w.behavBuf[:0]
+	for i := range w.units {
+		w.behaviour(w.units[i].image, a)
+	}
+
+	// rps faults: the version receives that many requests per second in total.
+	for bi := range w.behavBuf {
+		rb := &w.behavBuf[bi]
+		if !rb.hasRPS {
+			continue
+		}
+		total, podUnits := 0.0, 0
+		for _, u := range w.units {
+			if u.image == rb.image {
+				total += u.user + u.mirror + u.direct
+				if u.pod != nil {
+					podUnits++
+				}
+			}
+		}
+		for i := range w.units {
+			u := &w.units[i]
+			if u.image != rb.image {
+				continue
+			}
+			// A pod-less unit always has a positive rate, so total == 0 means the
+			// version's ready pods get no routed share: they share the rate evenly.
+			switch {
+			case total > 0:
+				f := rb.rps / total
+				u.user, u.mirror, u.direct = u.user*f, u.mirror*f, u.direct*f
+			case u.pod != nil:
+				u.user = rb.rps / float64(podUnits)
+			}
+		}
+	}
+
+	for i := range w.units {
+		u := &w.units[i]
+		rb := w.behaviour(u.image, a)
+		vt := w.versionTraffic(u.image)
+		if u.pod == nil {
+			failed := w.draw(u.user * dt)
+			vt.Requests += failed
+			vt.Failed += failed
+			continue
+		}
+		user := w.servePod(u.pod, rb, u.user*dt, true, vt)
+		other := w.servePod(u.pod, rb, (u.mirror+u.direct)*dt, false, nil)
+		served := user + other
+		for c := range u.pod.counters {
+			u.pod.counters[c].value += served * u.pod.counters[c].perRequest
+		}
+	}
+}
+
+// addUnits spreads a workload's traffic evenly over its ready pods; a workload without
+// ready pods gets one pod-less unit (its user requests fail) under its template image.
+func (w *WorldModel) addUnits(pods []Pod, image string, known bool, user, mirror, direct float64) {
+	ready := 0
+	for i := range pods {
+		if pods[i].Ready {
+			ready++
+		}
+	}
+	if ready == 0 {
+		if known && user+mirror+direct > 0 {
+			w.units = append(w.units, unit{image: image, user: user, mirror: mirror, direct: direct})
+		}
+		return
+	}
+	n := float64(ready)
+	for i := range pods {
+		if pods[i].Ready {
+			w.units = append(w.units, unit{pod: w.pods[pods[i].Name], image: pods[i].Image, user: user / n, mirror: mirror / n, direct: direct / n})
+		}
+	}
+}
+
+// servePod adds n expected requests (drawn with noise) to the pod's series and returns
+// the number served; user requests are also added to vt.
+func (w *WorldModel) servePod(ps *podSeries, rb *resolvedBehaviour, n float64, user bool, vt *VersionTraffic) float64 {
+	if n <= 0 {
+		return 0
+	}
+	served := 0.0
+	for c, share := range [2]float64{1 - rb.errorRate, rb.errorRate} {
+		if share <= 0 {
+			continue
+		}
+		lam := n * share
+		cs := ps.codes[c]
+		count := 0.0
+		for i, mass := range rb.profile.cell {
+			if mass <= 0 {
+				continue
+			}
+			x := w.draw(lam * mass)
+			if x <= 0 {
+				continue
+			}
+			if cs == nil {
+				cs = w.newCodeSeries(ps, c, w.zeroAt(ps, w.scrapeAt))
+				ps.codes[c] = cs
+			}
+			cs.cells[i] += x
+			cs.sumMs += x * rb.profile.cellMean[i]
+			count += x
+		}
+		served += count
+		if user {
+			vt.Requests += count
+			if c == 1 {
+				vt.Failed += count
+			}
+		}
+	}
+	return served
+}
+
+// draw returns the expected value, or a Poisson draw with that mean under noise.
+// Independent Poisson counts per (code, bucket) are exactly a Poisson total split
+// binomially into errors and multinomially into buckets.
+func (w *WorldModel) draw(mean float64) float64 {
+	if mean <= 0 {
+		return 0
+	}
+	if w.rng == nil {
+		return mean
+	}
+	return float64(poisson(w.rng, mean))
+}
+
+// behaviour resolves (and memoises in behavBuf for the current segment) the behaviour
+// of image at t: spec.versions[image], else "*", else the default; then active faults
+// in order, later ones overriding earlier ones.
+func (w *WorldModel) behaviour(image string, t time.Time) *resolvedBehaviour {
+	for i := range w.behavBuf {
+		if w.behavBuf[i].image == image {
+			return &w.behavBuf[i]
+		}
+	}
+	b, ok := w.spec.Versions[image]
+	if !ok {
+		b = w.spec.Versions["*"]
+	}
+	errorRate := 0.0
+	if b.ErrorRate != nil {
+		errorRate = *b.ErrorRate
+	}
+	p50, p99 := DefaultP50, DefaultP99
+	if b.Latency != nil {
+		if b.Latency.P50.Duration > 0 {
+			p50 = b.Latency.P50.Duration
+		}
+		if b.Latency.P99.Duration > 0 {
+			p99 = b.Latency.P99.Duration
+		}
+	}
+	rb := resolvedBehaviour{image: image}
+	for i, f := range w.faults {
+		if f.Image != "" && f.Image != image {
+			continue
+		}
+		if t.Before(w.faultFrom[i]) || !w.faultUntil[i].IsZero() && !t.Before(w.faultUntil[i]) {
+			continue
+		}
+		if f.ErrorRate != nil {
+			errorRate = *f.ErrorRate
+		}
+		if f.Latency != nil {
+			if f.Latency.P50.Duration > 0 {
+				p50 = f.Latency.P50.Duration
+			}
+			if f.Latency.P99.Duration > 0 {
+				p99 = f.Latency.P99.Duration
+			}
+		}
+		if f.RPS != nil {
+			rb.rps, rb.hasRPS = *f.RPS, true
+		}
+	}
+	rb.errorRate = errorRate
+	rb.profile = w.latency.get(p50, p99)
+	w.behavBuf = append(w.behavBuf, rb)
+	return &w.behavBuf[len(w.behavBuf)-1]
+}
+
+func (w *WorldModel) versionTraffic(image string) *VersionTraffic {
+	i, ok := w.trafficIndex[image]
+	if !ok {
+		i = len(w.traffic)
+		w.trafficIndex[image] = i
+		w.traffic = append(w.traffic, VersionTraffic{Image: image, New: image != w.cfg.InitialImage})
+	}
+	return &w.traffic[i]
+}
+
+// Traffic returns what each version (image) served to users so far, sorted by image.
+// Mirrored copies and direct load are not user requests; user requests routed to a
+// workload without ready pods count as requests and failures of its template's image.
+func (w *WorldModel) Traffic() []VersionTraffic {
+	out := slices.Clone(w.traffic)
+	slices.SortFunc(out, func(a, b VersionTraffic) int { return cmp.Compare(a.Image, b.Image) })
+	return out
+}
+
+// FailedUserRequests is the blast radius: failed user requests of new versions (every
+// image other than the initial one), rounded to the nearest integer.
+func (w *WorldModel) FailedUserRequests() int64 {
+	total := 0.0
+	for _, vt := range w.Traffic() {
+		if vt.New {
+			total += vt.Failed
+		}
+	}
+	return int64(math.Round(total))
+}
+
+// newPodSeries interns the series of a pod first seen at the scrape at now: the 200
+// code's Istio and HTTP families and the application counters, which start at 0 when
+// the pod starts (as a registered client_golang counter does).
+func (w *WorldModel) newPodSeries(p *Pod, now time.Time) *podSeries {
+	ps := &podSeries{name: p.Name, workload: p.Deployment, image: p.Image, started: p.Started}
+	zero := w.zeroAt(ps, now)
+	ps.codes[0] = w.newCodeSeries(ps, 0, zero)
+	ps.countersZeroAt = zero
+	for _, c := range w.spec.Counters {
+		per, ok := c.PerRequest[p.Image]
+		if !ok {
+			per = c.PerRequest["*"]
+		}
+		ref := w.cfg.Store.Ref(labels.FromStrings(
+			labels.MetricName, c.Name,
+			"namespace", w.cfg.Namespace,
+			"pod", p.Name,
+		))
+		ps.counters = append(ps.counters, counterSeries{ref: ref, perRequest: per})
+	}
+	return ps
+}
+
+// zeroAt is the instant (ms) at which a series of the pod that appears at the scrape
+// at now starts at 0: when the pod started, or at the previous scrape if the pod is
+// older (a response code first served in this interval), but before now; -1 when
+// there is no such instant (no time has passed since the previous scrape).
+func (w *WorldModel) zeroAt(ps *podSeries, now time.Time) int64 {
+	prev, nowMs := w.prev.UnixMilli(), now.UnixMilli()
+	z := max(prev, ps.started.UnixMilli())
+	if z >= nowMs {
+		z = nowMs - 1
+	}
+	if z < prev {
+		return -1
+	}
+	return z
+}
+
+func (w *WorldModel) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeSeries {
+	ns := w.cfg.Namespace
+	version := imageTag(ps.image)
+	if version == "" {
+		version = "unknown"
+	}
+	b := labels.NewBuilder(labels.FromStrings(
+		"connection_security_policy", "mutual_tls",
+		"destination_app", ps.workload,
+		"destination_service", w.svcFQDN,
+		"destination_service_name", w.cfg.Service,
+		"destination_service_namespace", ns,
+		"destination_version", version,
+		"destination_workload", ps.workload,
+		"destination_workload_namespace", ns,
+		"namespace", ns,
+		"pod", ps.name,
+		"reporter", "destination",
+		"request_protocol", "http",
+		"response_code", responseCodes[code],
+		"response_flags", "-",
+		"source_workload", istioSourceWorkload,
+		"source_workload_namespace", istioSourceWorkloadNamespace,
+	))
+	st := w.cfg.Store
+	ref := func(name string) SeriesRef {
+		b.Set(labels.MetricName, name)
+		return st.Ref(b.Labels())
+	}
+	cs := &codeSeries{zeroAt: zeroAt}
+	cs.istioTotal = ref("istio_requests_total")
+	cs.istioSum = ref("istio_request_duration_milliseconds_sum")
+	cs.istioCount = ref("istio_request_duration_milliseconds_count")
+	for i, le := range istioBounds {
+		b.Set("le", FormatLe(le))
+		cs.istioBucket[i] = ref("istio_request_duration_milliseconds_bucket")
+	}
+
+	h := labels.NewBuilder(labels.FromStrings(
+		"kubernetes_namespace", ns,
+		"kubernetes_pod_name", ps.name,
+		"namespace", ns,
+		"pod", ps.name,
+		"status", responseCodes[code],
+	))
+	href := func(name string) SeriesRef {
+		h.Set(labels.MetricName, name)
+		return st.Ref(h.Labels())
+	}
+	cs.httpSum = href("http_request_duration_seconds_sum")
+	cs.httpCount = href("http_request_duration_seconds_count")
+	for j, le := range httpBounds {
+		h.Set("le", FormatLe(le))
+		cs.httpBucket[j] = href("http_request_duration_seconds_bucket")
+	}
+	return cs
+}
+
+// write appends the pod's current cumulative values at t (ms), preceded by the zeros
+// of series that just appeared.
+func (ps *podSeries) write(app func(SeriesRef, int64, float64), t int64) {
+	for _, cs := range ps.codes {
+		if cs == nil {
+			continue
+		}
+		if cs.zeroAt >= 0 {
+			cs.each(func(ref SeriesRef) { app(ref, cs.zeroAt, 0) })
+			cs.zeroAt = -1
+		}
+		var cum [numIstioBuckets]float64
+		total := 0.0
+		for i, x := range cs.cells {
+			total += x
+			cum[i] = total
+		}
+		app(cs.istioTotal, t, total)
+		for i, ref := range cs.istioBucket {
+			app(ref, t, cum[i])
+		}
+		app(cs.istioSum, t, cs.sumMs)
+		app(cs.istioCount, t, total)
+		for j, ref := range cs.httpBucket {
+			app(ref, t, cum[httpCellEnd[j]])
+		}
+		app(cs.httpSum, t, cs.sumMs/1000)
+		app(cs.httpCount, t, total)
+	}
+	for _, c := range ps.counters {
+		if ps.countersZeroAt >= 0 {
+			app(c.ref, ps.countersZeroAt, 0)
+		}
+		app(c.ref, t, c.value)
+	}
+	ps.countersZeroAt = -1
+}
+
+// each calls f with every series handle of the pod.
+func (ps *podSeries) each(f func(SeriesRef)) {
+	for _, cs := range ps.codes {
+		if cs != nil {
+			cs.each(f)
+		}
+	}
+	for _, c := range ps.counters {
+		f(c.ref)
+	}
+}
+
+// each calls f with every series handle of the response code.
+func (cs *codeSeries) each(f func(SeriesRef)) {
+	f(cs.istioTotal)
+	for _, ref := range cs.istioBucket {
+		f(ref)
+	}
+	f(cs.istioSum)
+	f(cs.istioCount)
+	for _, ref := range cs.httpBucket {
+		f(ref)
+	}
+	f(cs.httpSum)
+	f(cs.httpCount)
+}
+
+// poisson draws from a Poisson distribution with mean lam: Knuth's multiplication
+// method below 10, Hörmann's PTRS transformed rejection (as numpy) above.
+func poisson(r *rand.Rand, lam float64) int64 {
+	if lam < 10 {
+		l := math.Exp(-lam)
+		k := int64(0)
+		p := r.Float64()
+		for p > l {
+			k++
+			p *= r.Float64()
+		}
+		return k
+	}
+	slam := math.Sqrt(lam)
+	loglam := math.Log(lam)
+	b := 0.931 + 2.53*slam
+	a := -0.059 + 0.02483*b
+	invalpha := 1.1239 + 1.1328/(b-3.4)
+	vr := 0.9277 - 3.6224/(b-2)
+	for {
+		u := r.Float64() - 0.5
+		v := r.Float64()
+		us := 0.5 - math.Abs(u)
+		k := math.Floor((2*a/us+b)*u + lam + 0.43)
+		if us >= 0.07 && v <= vr {
+			return int64(k)
+		}
+		if k < 0 || us < 0.013 && v > us {
+			continue
+		}
+		lg, _ := math.Lgamma(k + 1)
+		if math.Log(v)+math.Log(invalpha)-math.Log(a/(us*us)+b) <= -lam+k*loglam-lg {
+			return int64(k)
+		}
+	}
+}
