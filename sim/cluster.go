@@ -3,12 +3,15 @@ package sim
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	istionet "istio.io/client-go/pkg/apis/networking/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	clienttesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -33,8 +36,18 @@ func NewScheme() (*runtime.Scheme, error) {
 // does not and that the engine observes: metadata.generation moves on spec changes
 // of Deployments (the readiness check compares it with status.observedGeneration).
 func NewFakeClient(s *runtime.Scheme) client.Client {
+	return newReadCache(newFakeClient(s))
+}
+
+// newFakeClient is the fake client itself, without the read cache.
+func newFakeClient(s *runtime.Scheme) client.Client {
+	// A plain object tracker: the default field-managed tracker rebuilds a REST mapper
+	// on every write, which made it the bulk of a simulated run's cost; aviary does
+	// not use server-side apply.
+	tracker := clienttesting.NewObjectTracker(s, serializer.NewCodecFactory(s).UniversalDecoder())
 	return fake.NewClientBuilder().
 		WithScheme(s).
+		WithObjectTracker(tracker).
 		WithStatusSubresource(&v1beta1.Canary{}, &appsv1.Deployment{}).
 		WithInterceptorFuncs(interceptor.Funcs{
 			Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
@@ -75,4 +88,144 @@ func NewFakeClient(s *runtime.Scheme) client.Client {
 			},
 		}).
 		Build()
+}
+
+// readCache is the fast mode's informer: Gets are served from typed deep copies of
+// what was last read, instead of the fake client's JSON round trip (most of a run's
+// cost otherwise). Every write goes to the fake client and drops the object's entry,
+// so reads always see the latest state: the simulator is the only writer, and one
+// run is single-threaded. Lists and everything else pass straight through.
+type readCache struct {
+	client.Client
+	objects map[cacheKey]client.Object
+}
+
+type cacheKey struct {
+	typ reflect.Type
+	key client.ObjectKey
+}
+
+// newReadCache wraps c.
+func newReadCache(c client.Client) *readCache {
+	return &readCache{Client: c, objects: map[cacheKey]client.Object{}}
+}
+
+// Get serves obj from the cache, filling the cache on a miss.
+func (c *readCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	k := cacheKey{reflect.TypeOf(obj), key}
+	if cached, ok := c.objects[k]; ok {
+		copyInto(cached, obj)
+		return nil
+	}
+	if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	c.objects[k] = obj.DeepCopyObject().(client.Object)
+	return nil
+}
+
+// copyInto deep-copies src into dst (both of the same pointer type) with the type's
+// generated DeepCopyInto.
+func copyInto(src, dst client.Object) {
+	reflect.ValueOf(src).MethodByName("DeepCopyInto").Call([]reflect.Value{reflect.ValueOf(dst)})
+}
+
+func (c *readCache) forget(obj client.Object) {
+	delete(c.objects, cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)})
+}
+
+// Create writes through and forgets the object.
+func (c *readCache) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	defer c.forget(obj)
+	return c.Client.Create(ctx, obj, opts...)
+}
+
+// Update writes through and forgets the object.
+func (c *readCache) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	defer c.forget(obj)
+	return c.Client.Update(ctx, obj, opts...)
+}
+
+// Patch writes through and forgets the object.
+func (c *readCache) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	defer c.forget(obj)
+	return c.Client.Patch(ctx, obj, patch, opts...)
+}
+
+// Delete writes through and forgets the object.
+func (c *readCache) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+	defer c.forget(obj)
+	return c.Client.Delete(ctx, obj, opts...)
+}
+
+// DeleteAllOf writes through and forgets everything.
+func (c *readCache) DeleteAllOf(ctx context.Context, obj client.Object, opts ...client.DeleteAllOfOption) error {
+	clear(c.objects)
+	return c.Client.DeleteAllOf(ctx, obj, opts...)
+}
+
+// Status returns a status writer that forgets what it writes.
+func (c *readCache) Status() client.SubResourceWriter {
+	return cacheSubResource{SubResourceWriter: c.Client.Status(), cache: c}
+}
+
+// SubResource returns a subresource client that forgets what it writes.
+func (c *readCache) SubResource(name string) client.SubResourceClient {
+	return cacheSubResourceClient{SubResourceClient: c.Client.SubResource(name), cache: c}
+}
+
+type cacheSubResource struct {
+	client.SubResourceWriter
+	cache *readCache
+}
+
+func (s cacheSubResource) Create(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceCreateOption) error {
+	defer s.cache.forget(obj)
+	return s.SubResourceWriter.Create(ctx, obj, sub, opts...)
+}
+
+func (s cacheSubResource) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	defer s.cache.forget(obj)
+	return s.SubResourceWriter.Update(ctx, obj, opts...)
+}
+
+func (s cacheSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	defer s.cache.forget(obj)
+	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
+func (s cacheSubResource) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
+	clear(s.cache.objects)
+	return s.SubResourceWriter.Apply(ctx, obj, opts...)
+}
+
+type cacheSubResourceClient struct {
+	client.SubResourceClient
+	cache *readCache
+}
+
+func (s cacheSubResourceClient) Create(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceCreateOption) error {
+	defer s.cache.forget(obj)
+	return s.SubResourceClient.Create(ctx, obj, sub, opts...)
+}
+
+func (s cacheSubResourceClient) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	defer s.cache.forget(obj)
+	return s.SubResourceClient.Update(ctx, obj, opts...)
+}
+
+func (s cacheSubResourceClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	defer s.cache.forget(obj)
+	return s.SubResourceClient.Patch(ctx, obj, patch, opts...)
+}
+
+func (s cacheSubResourceClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
+	clear(s.cache.objects)
+	return s.SubResourceClient.Apply(ctx, obj, opts...)
+}
+
+// Apply writes through and forgets everything.
+func (c *readCache) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+	clear(c.objects)
+	return c.Client.Apply(ctx, obj, opts...)
 }

@@ -15,6 +15,18 @@ import (
 	"aviary.dev/aviary/api/v1beta1"
 )
 
+// cachedRouting returns the traffic split, re-reading it after the engine ran.
+func (r *run) cachedRouting(ctx context.Context) (Routing, error) {
+	if r.routesStale {
+		rt, err := r.routing(ctx)
+		if err != nil {
+			return Routing{}, err
+		}
+		r.routes, r.routesStale = rt, false
+	}
+	return r.routes, nil
+}
+
 // routing reads how user traffic is split right now, the way the mesh would apply it:
 // from the Istio VirtualService when there is one, else from the apex Service (all
 // traffic to the primary once it exists, to the target before initialization).

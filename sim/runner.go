@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -18,6 +19,7 @@ import (
 
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/engine/analysis"
 	"github.com/prometheus/prometheus/promql"
 )
 
@@ -38,12 +40,38 @@ type RunOptions struct {
 	Namespace string
 	// PromEngine is a shared PromQL engine (safe for concurrent use); nil makes one.
 	PromEngine *promql.Engine
+	// Profile, when set, accumulates where the run's wall time went (benchmarks).
+	Profile *Profile
+}
+
+// Profile splits a run's wall time: the part spent answering metric queries
+// (Prometheus' PromQL engine over the in-memory store) and the whole run.
+type Profile struct {
+	PromQL time.Duration
+	Total  time.Duration
+}
+
+// timedSource measures the time spent in a metric source.
+type timedSource struct {
+	src   analysis.MetricSource
+	spent *time.Duration
+}
+
+func (s timedSource) Query(ctx context.Context, p v1beta1.MetricTemplateProvider, q string) (float64, error) {
+	start := time.Now()
+	v, err := s.src.Query(ctx, p, q)
+	*s.spent += time.Since(start)
+	return v, err
 }
 
 // Run simulates one loaded scenario from virtual time zero to spec.until and checks
 // its expectations. Errors are about the simulation itself (bad objects, API
 // failures); a policy that misbehaves is a failed expectation, not an error.
 func Run(ctx context.Context, l *Loaded, opts RunOptions) (*Result, error) {
+	if opts.Profile != nil {
+		start := time.Now()
+		defer func() { opts.Profile.Total += time.Since(start) }()
+	}
 	r, err := newRun(l, opts)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %q: %w", l.Scenario.Metadata.Name, err)
@@ -74,6 +102,11 @@ type run struct {
 	hooks   *WebhookSim
 	engine  *engine.Engine
 	ticks   tickLog
+
+	// routes caches the traffic split; only the engine changes it, so it is re-read
+	// after each tick rather than at every scrape.
+	routes      Routing
+	routesStale bool
 }
 
 // tickLog is the engine's TickObserver: it keeps every record.
@@ -120,17 +153,22 @@ func newRun(l *Loaded, opts RunOptions) (*run, error) {
 		ScrapeInterval: w.ScrapeInterval.Duration,
 		Store:          r.store,
 		Kubelet:        r.kubelet,
-		Routes:         r.routing,
+		Routes:         r.cachedRouting,
 	})
 	if err != nil {
 		return nil, err
 	}
 	r.world = world
+	r.routesStale = true
 	r.hooks = NewHookSim(r.sc.Spec.Hooks, r.clock, Epoch)
+	var metrics analysis.MetricSource = &PromSource{Engine: prom, Storage: r.store, Clock: r.clock}
+	if opts.Profile != nil {
+		metrics = timedSource{src: metrics, spent: &opts.Profile.PromQL}
+	}
 	r.engine = &engine.Engine{
 		Client:   r.client,
 		Clock:    r.clock,
-		Metrics:  &PromSource{Engine: prom, Storage: r.store, Clock: r.clock},
+		Metrics:  metrics,
 		Webhooks: r.hooks,
 		Observer: &r.ticks,
 	}
@@ -215,14 +253,17 @@ func (r *run) targetDeployment() *appsv1.Deployment {
 
 // loop is the event loop over virtual time. At one instant the order is: timeline
 // actions, kubelet, scrape, engine tick (DESIGN.md §4); the kubelet also runs right
-// after a tick so that what the engine changed starts at that instant.
+// after a tick so that what the engine changed starts at that instant. The kubelet
+// only runs when something it watches may have changed: after an action or a tick,
+// at a time it asked to be woken, or at a readiness fault's boundary.
 func (r *run) loop(ctx context.Context) error {
 	until := Epoch.Add(r.sc.Spec.Until.Duration)
 	scrapeEvery := r.sc.Spec.World.ScrapeInterval.Duration
 	nextScrape, nextTick := Epoch, Epoch
 	var nextWake time.Time
 	actions := r.sc.Spec.Timeline
-	ai := 0
+	boundaries := r.readyFaultBoundaries()
+	ai, bi := 0, 0
 	for {
 		now := nextScrape
 		if nextTick.Before(now) {
@@ -230,6 +271,9 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		if ai < len(actions) && Epoch.Add(actions[ai].At.Duration).Before(now) {
 			now = Epoch.Add(actions[ai].At.Duration)
+		}
+		if bi < len(boundaries) && boundaries[bi].Before(now) {
+			now = boundaries[bi]
 		}
 		if !nextWake.IsZero() && nextWake.Before(now) {
 			now = nextWake
@@ -241,17 +285,25 @@ func (r *run) loop(ctx context.Context) error {
 			return err
 		}
 		r.clock.SetTime(now)
+		changed := !nextWake.IsZero() && !nextWake.After(now)
 		for ai < len(actions) && !Epoch.Add(actions[ai].At.Duration).After(now) {
 			if err := r.apply(ctx, ai); err != nil {
 				return err
 			}
 			ai++
+			changed = true
 		}
-		wake, err := r.kubelet.Sync(ctx, now)
-		if err != nil {
-			return fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
+		for bi < len(boundaries) && !boundaries[bi].After(now) {
+			bi++
+			changed = true
 		}
-		nextWake = wake
+		if changed || now.Equal(Epoch) {
+			wake, err := r.kubelet.Sync(ctx, now)
+			if err != nil {
+				return fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
+			}
+			nextWake = wake
+		}
 		if !now.Before(nextScrape) {
 			if err := r.world.Scrape(ctx, now); err != nil {
 				return fmt.Errorf("scrape at %s: %w", now.Sub(Epoch), err)
@@ -267,7 +319,9 @@ func (r *run) loop(ctx context.Context) error {
 				return fmt.Errorf("canary %s disappeared at %s", r.key, now.Sub(Epoch))
 			}
 			nextTick = now.Add(interval)
-			if wake, err = r.kubelet.Sync(ctx, now); err != nil {
+			r.routesStale = true
+			wake, err := r.kubelet.Sync(ctx, now)
+			if err != nil {
 				return fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
 			}
 			nextWake = wake
@@ -276,6 +330,22 @@ func (r *run) loop(ctx context.Context) error {
 			nextWake = time.Time{}
 		}
 	}
+}
+
+// readyFaultBoundaries are the instants at which a `ready` fault starts or ends, sorted.
+func (r *run) readyFaultBoundaries() []time.Time {
+	var out []time.Time
+	for _, f := range r.sc.Spec.World.Faults {
+		if f.Ready == nil {
+			continue
+		}
+		out = append(out, Epoch.Add(f.From.Duration))
+		if f.Until.Duration > 0 {
+			out = append(out, Epoch.Add(f.Until.Duration))
+		}
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
 }
 
 // apply performs timeline action i.

@@ -1,0 +1,53 @@
+package sim_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"aviary.dev/aviary/sim"
+)
+
+// BenchmarkRollout30m is the issue's performance workload: a 30-minute virtual
+// rollout (interval 1m, stepWeight 5 to 50, 15 s scrapes, rps 100, two builtin
+// metrics and one template metric). It reports the share of wall time spent inside
+// Prometheus' PromQL engine ("promql-%") next to ns/op and allocs/op.
+func BenchmarkRollout30m(b *testing.B) {
+	l, err := sim.LoadFile(filepath.Join("testdata", "bench", "rollout-30m.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	prom := sim.NewPromEngine()
+	var prof sim.Profile
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := sim.Run(context.Background(), l, sim.RunOptions{PromEngine: prom, Profile: &prof})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !res.Passed {
+			b.Fatalf("benchmark scenario failed: %+v", res.Expectations)
+		}
+	}
+	b.ReportMetric(100*float64(prof.PromQL)/float64(prof.Total), "promql-%")
+}
+
+// BenchmarkScenarioSuite runs the whole scenario library (scenarios/) once per op,
+// in parallel as `aviary test` does.
+func BenchmarkScenarioSuite(b *testing.B) {
+	loaded, err := sim.LoadPaths([]string{filepath.Join("..", "scenarios")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		_, errs := sim.RunSuite(context.Background(), loaded, 0, nil)
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(len(loaded)), "scenarios")
+}
