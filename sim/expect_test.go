@@ -11,17 +11,17 @@ import (
 	"aviary.dev/aviary/sim"
 )
 
-func i64(v int64) *int64 { return &v }
-func intp(v int) *int    { return &v }
+func expCount(v int64) *int64 { return &v }
+func expInt(v int) *int       { return &v }
 
-func offset(d time.Duration) *sim.Offset { o := sim.Offset(d); return &o }
+func expOffset(d time.Duration) *sim.Offset { o := sim.Offset(d); return &o }
 
 // checkedResult is a run record with events and hook calls spread over ticks.
 func checkedResult() *sim.Result {
 	at := func(d time.Duration) time.Time { return sim.Epoch.Add(d) }
 	return &sim.Result{
 		Phase:     "Failed",
-		DecidedAt: offset(9 * time.Minute),
+		DecidedAt: expOffset(9 * time.Minute),
 		Until:     sim.Offset(30 * time.Minute),
 		Routes:    []int{10, 20, 0},
 		Ticks: []engine.TickRecord{
@@ -83,23 +83,23 @@ var _ = Describe("Check", func() {
 		Entry("routes fail on a different list", sim.Expectations{Routes: []int{10, 20, 30, 0}}, "routes", false,
 			"[10, 20, 30, 0]", "[10, 20, 0]"),
 		Entry("routes fail on a prefix", sim.Expectations{Routes: []int{10, 20}}, "routes", false, "[10, 20]", "[10, 20, 0]"),
-		Entry("maxCanaryWeight holds", sim.Expectations{MaxCanaryWeight: intp(20)}, "maxCanaryWeight", true, "20", "20"),
-		Entry("maxCanaryWeight fails", sim.Expectations{MaxCanaryWeight: intp(30)}, "maxCanaryWeight", false, "30", "20"),
+		Entry("maxCanaryWeight holds", sim.Expectations{MaxCanaryWeight: expInt(20)}, "maxCanaryWeight", true, "20", "20"),
+		Entry("maxCanaryWeight fails", sim.Expectations{MaxCanaryWeight: expInt(30)}, "maxCanaryWeight", false, "30", "20"),
 		Entry("absent event holds", sim.Expectations{AbsentEvents: []string{"re:^Promotion completed"}}, "absentEvents[0]", true,
 			"no event matching /^Promotion completed/", "none"),
 		Entry("absent event fails", sim.Expectations{AbsentEvents: []string{"re:^Halt"}}, "absentEvents[0]", false,
 			"no event matching /^Halt/", `at 4m0s: "Halt podinfo.test advancement success rate 69.85% < 99%" (and 1 more)`),
 		Entry("absent exact event fails", sim.Expectations{AbsentEvents: []string{"Canary failed! Scaling down podinfo.test"}}, "absentEvents[0]", false,
 			`no event "Canary failed! Scaling down podinfo.test"`, `at 9m0s: "Canary failed! Scaling down podinfo.test"`),
-		Entry("hook calls by type, \"\" counted as rollout", sim.Expectations{HookCalls: map[string]sim.Count{"rollout": {Exact: i64(3)}}},
+		Entry("hook calls by type, \"\" counted as rollout", sim.Expectations{HookCalls: map[string]sim.Count{"rollout": {Exact: expCount(3)}}},
 			"hookCalls.rollout", true, "3 calls", "3 calls (1 failed)"),
-		Entry("hook calls fail", sim.Expectations{HookCalls: map[string]sim.Count{"pre-rollout": {Min: i64(2)}}},
+		Entry("hook calls fail", sim.Expectations{HookCalls: map[string]sim.Count{"pre-rollout": {Min: expCount(2)}}},
 			"hookCalls.pre-rollout", false, "at least 2 calls", "1 call"),
-		Entry("hook calls of a type never called", sim.Expectations{HookCalls: map[string]sim.Count{"rollback": {Exact: i64(0)}}},
+		Entry("hook calls of a type never called", sim.Expectations{HookCalls: map[string]sim.Count{"rollback": {Exact: expCount(0)}}},
 			"hookCalls.rollback", true, "0 calls", "0 calls"),
-		Entry("failedRequests holds", sim.Expectations{FailedRequests: &sim.Count{Max: i64(5000)}}, "failedRequests", true,
+		Entry("failedRequests holds", sim.Expectations{FailedRequests: &sim.Count{Max: expCount(5000)}}, "failedRequests", true,
 			"at most 5000 failed user requests", "1214 failed user requests"),
-		Entry("failedRequests fails", sim.Expectations{FailedRequests: &sim.Count{Max: i64(1000)}}, "failedRequests", false,
+		Entry("failedRequests fails", sim.Expectations{FailedRequests: &sim.Count{Max: expCount(1000)}}, "failedRequests", false,
 			"at most 1000 failed user requests", "1214 failed user requests"),
 	)
 
@@ -176,9 +176,9 @@ var _ = Describe("Check", func() {
 		Expect(sim.Check(nil, checkedResult())).To(BeEmpty())
 		res := sim.Check(&sim.Expectations{
 			Phase: "Failed", Within: sim.Duration{Duration: 10 * time.Minute}, Routes: []int{10, 20, 0},
-			MaxCanaryWeight: intp(20), Events: []string{"re:Advance"}, AbsentEvents: []string{"re:Promotion"},
-			HookCalls:      map[string]sim.Count{"rollout": {Min: i64(1)}, "pre-rollout": {Exact: i64(1)}},
-			FailedRequests: &sim.Count{Max: i64(2000)},
+			MaxCanaryWeight: expInt(20), Events: []string{"re:Advance"}, AbsentEvents: []string{"re:Promotion"},
+			HookCalls:      map[string]sim.Count{"rollout": {Min: expCount(1)}, "pre-rollout": {Exact: expCount(1)}},
+			FailedRequests: &sim.Count{Max: expCount(2000)},
 		}, checkedResult())
 		var names []string
 		for _, r := range res {

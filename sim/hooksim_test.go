@@ -18,7 +18,7 @@ var _ engine.WebhookCaller = (*sim.WebhookSim)(nil)
 
 const gateURL = "http://flagger-loadtester.test/gate/check"
 
-func dur(d time.Duration) sim.Duration { return sim.Duration{Duration: d} }
+func hookDelay(d time.Duration) sim.Duration { return sim.Duration{Duration: d} }
 
 var _ = Describe("WebhookSim", func() {
 	DescribeTable("answers like Flagger's webhook client",
@@ -47,18 +47,18 @@ var _ = Describe("WebhookSim", func() {
 		Entry("an unlisted URL answers 200", nil,
 			v1beta1.CanaryWebhook{URL: "http://other.test/"}, time.Minute, "", 200, 1),
 		Entry("before the first response the endpoint answers 200",
-			[]sim.HookResponse{{From: dur(2 * time.Minute), Status: 403}},
+			[]sim.HookResponse{{From: hookDelay(2 * time.Minute), Status: 403}},
 			v1beta1.CanaryWebhook{}, time.Minute, "", 200, 1),
 		Entry("the last response whose from has passed is in force",
-			[]sim.HookResponse{{From: dur(0), Status: 403}, {From: dur(6 * time.Minute), Status: 200}},
+			[]sim.HookResponse{{From: hookDelay(0), Status: 403}, {From: hookDelay(6 * time.Minute), Status: 200}},
 			v1beta1.CanaryWebhook{}, 5*time.Minute, "Forbidden", 403, 1),
 		Entry("a response is in force from its from on",
-			[]sim.HookResponse{{From: dur(0), Status: 403}, {From: dur(6 * time.Minute), Status: 200}},
+			[]sim.HookResponse{{From: hookDelay(0), Status: 403}, {From: hookDelay(6 * time.Minute), Status: 200}},
 			v1beta1.CanaryWebhook{}, 6*time.Minute, "", 200, 1),
 		Entry("202 is a success", []sim.HookResponse{{Status: 202}}, v1beta1.CanaryWebhook{}, time.Duration(0), "", 202, 1),
 		Entry("203 is a failure, with the body as the error", []sim.HookResponse{{Status: 203, Body: "not quite"}},
 			v1beta1.CanaryWebhook{}, time.Duration(0), "not quite", 203, 1),
-		Entry("status 0 means 200", []sim.HookResponse{{Delay: dur(time.Second)}}, v1beta1.CanaryWebhook{}, time.Duration(0), "", 200, 1),
+		Entry("status 0 means 200", []sim.HookResponse{{Delay: hookDelay(time.Second)}}, v1beta1.CanaryWebhook{}, time.Duration(0), "", 200, 1),
 		Entry("a 4xx is not retried", []sim.HookResponse{{Status: 404}},
 			v1beta1.CanaryWebhook{Retries: 3}, time.Duration(0), "Not Found", 404, 1),
 		Entry("501 is not retried", []sim.HookResponse{{Status: 501}},
@@ -70,14 +70,14 @@ var _ = Describe("WebhookSim", func() {
 		Entry("429 is retried", []sim.HookResponse{{Status: 429}},
 			v1beta1.CanaryWebhook{Retries: 1}, time.Duration(0), "POST "+gateURL+" giving up after 2 attempt(s)", 429, 2),
 		Entry("a delay of the default timeout times out",
-			[]sim.HookResponse{{Delay: dur(10 * time.Second)}}, v1beta1.CanaryWebhook{}, time.Duration(0),
+			[]sim.HookResponse{{Delay: hookDelay(10 * time.Second)}}, v1beta1.CanaryWebhook{}, time.Duration(0),
 			`POST `+gateURL+` giving up after 1 attempt(s): Post "`+gateURL+`": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, 0, 1),
 		Entry("a timeout shorter than two characters is the default 10s",
-			[]sim.HookResponse{{Delay: dur(9 * time.Second)}}, v1beta1.CanaryWebhook{Timeout: "5"}, time.Duration(0), "", 200, 1),
+			[]sim.HookResponse{{Delay: hookDelay(9 * time.Second)}}, v1beta1.CanaryWebhook{Timeout: "5"}, time.Duration(0), "", 200, 1),
 		Entry("a delay under the hook's timeout answers",
-			[]sim.HookResponse{{Delay: dur(15 * time.Second), Status: 200}}, v1beta1.CanaryWebhook{Timeout: "30s"}, time.Duration(0), "", 200, 1),
+			[]sim.HookResponse{{Delay: hookDelay(15 * time.Second), Status: 200}}, v1beta1.CanaryWebhook{Timeout: "30s"}, time.Duration(0), "", 200, 1),
 		Entry("a timeout is retried",
-			[]sim.HookResponse{{Delay: dur(15 * time.Second)}}, v1beta1.CanaryWebhook{Timeout: "15s", Retries: 1}, time.Duration(0),
+			[]sim.HookResponse{{Delay: hookDelay(15 * time.Second)}}, v1beta1.CanaryWebhook{Timeout: "15s", Retries: 1}, time.Duration(0),
 			`POST `+gateURL+` giving up after 2 attempt(s): Post "`+gateURL+`": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, 0, 2),
 		Entry("a bad timeout is Flagger's parse error",
 			nil, v1beta1.CanaryWebhook{Timeout: "1x"}, time.Duration(0), `time: unknown unit "x" in duration "1x"`, 0, 0),
@@ -89,7 +89,7 @@ var _ = Describe("WebhookSim", func() {
 	It("records every call in order, deterministically", func() {
 		clk := clocktesting.NewFakePassiveClock(sim.Epoch)
 		hs := sim.NewHookSim([]sim.HookSim{{URL: gateURL, Responses: []sim.HookResponse{
-			{From: dur(0), Status: 403}, {From: dur(2 * time.Minute), Status: 200},
+			{From: hookDelay(0), Status: 403}, {From: hookDelay(2 * time.Minute), Status: 200},
 		}}}, clk, sim.Epoch)
 		hook := v1beta1.CanaryWebhook{Name: "gate", Type: v1beta1.ConfirmRolloutHook, URL: gateURL}
 		var errs []error

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/prometheus/promql"
@@ -178,11 +179,21 @@ func apiErrorType(err error) string {
 	return "execution"
 }
 
-// apiErrorResponse is the error Flagger reports when the HTTP API answers an error:
-// "error response: <body>".
+// apiErrorResponse is the error Flagger 1.44 reports when the HTTP API answers an
+// error: "error response: Status <code> <text>: <body>", with the status code the API
+// uses for the error type (web/api/v1 returnAPIError).
 func apiErrorResponse(errorType string, err error) error {
 	body, _ := json.Marshal(apiResponse{Status: "error", ErrorType: errorType, Error: err.Error()})
-	return fmt.Errorf("error response: %s", body)
+	return analysis.ResponseStatusError(apiErrorStatus[errorType], body)
+}
+
+// apiErrorStatus is the HTTP status of each API error type.
+var apiErrorStatus = map[string]int{
+	"bad_data":  http.StatusBadRequest,
+	"execution": http.StatusUnprocessableEntity,
+	"canceled":  499,
+	"timeout":   http.StatusServiceUnavailable,
+	"internal":  http.StatusInternalServerError,
 }
 
 // flaggerUnmarshalError renders the successful API response for a scalar or string

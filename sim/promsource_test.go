@@ -134,14 +134,14 @@ var _ = Describe("PromSource", func() {
 
 	It("reports a query Prometheus rejects with the HTTP API's error body", func() {
 		_, err := query("sum(rate(http_requests_total[1m])")
-		Expect(err).To(MatchError(`error response: {"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:34: parse error: unclosed left parenthesis"}`))
+		Expect(err).To(MatchError(`error response: Status 400 Bad Request: {"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:34: parse error: unclosed left parenthesis"}`))
 
 		// Flagger collapses white space before sending: positions are those of the collapsed query.
 		_, err = query("sum(\n    rate(http_requests_total[1m])\n")
-		Expect(err).To(MatchError(`error response: {"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:36: parse error: unclosed left parenthesis"}`))
+		Expect(err).To(MatchError(`error response: Status 400 Bad Request: {"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:36: parse error: unclosed left parenthesis"}`))
 
 		_, err = query(`http_requests_total + on() http_requests_total`)
-		Expect(err).To(MatchError(`error response: {"status":"error","errorType":"execution","error":"found duplicate series for the match group {} on the right hand-side of the operation: [{__name__=\"http_requests_total\", code=\"200\", job=\"app\"}, {__name__=\"http_requests_total\", code=\"500\", job=\"app\"}];many-to-many matching not allowed: matching labels must be unique on one side"}`))
+		Expect(err).To(MatchError(`error response: Status 422 Unprocessable Entity: {"status":"error","errorType":"execution","error":"found duplicate series for the match group {} on the right hand-side of the operation: [{__name__=\"http_requests_total\", code=\"200\", job=\"app\"}, {__name__=\"http_requests_total\", code=\"500\", job=\"app\"}];many-to-many matching not allowed: matching labels must be unique on one side"}`))
 	})
 
 	It("accepts Prometheus under every provider type Flagger sends to Prometheus", func() {
