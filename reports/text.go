@@ -4,6 +4,7 @@
 package reports
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
@@ -41,17 +43,29 @@ func (s Style) verdict(ok bool) string {
 // decision, max canary weight, failed user requests), then, for each failed
 // scenario, what each failed expectation wanted and what happened.
 func WriteSummary(w io.Writer, results []*sim.Result, st Style) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// Align plain text first: tabwriter would count colour codes as width.
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tRESULT\tPHASE\tDECIDED\tMAX WEIGHT\tFAILED REQUESTS")
 	passed := 0
 	for _, r := range results {
 		if r.Passed {
 			passed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Scenario, st.verdict(r.Passed), orDash(r.Phase), decided(r), r.MaxCanaryWeight, thousands(r.FailedUserRequests))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Scenario, Style{}.verdict(r.Passed), orDash(r.Phase), decided(r), r.MaxCanaryWeight, thousands(r.FailedUserRequests))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	lines := strings.SplitAfter(table.String(), "\n")
+	col := utf8.RuneCountInString(lines[0][:strings.Index(lines[0], "RESULT")])
+	for i, line := range lines {
+		if i > 0 && i <= len(results) {
+			line = paintColumn(line, col, st.verdict(results[i-1].Passed))
+		}
+		if _, err := io.WriteString(w, line); err != nil {
+			return err
+		}
 	}
 	for _, r := range results {
 		if r.Passed {
@@ -71,6 +85,16 @@ func WriteSummary(w io.Writer, results []*sim.Result, st Style) error {
 	}
 	fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, len(results)-passed)
 	return nil
+}
+
+// paintColumn replaces the 4-rune verdict that starts at rune col of an aligned line
+// with its painted form.
+func paintColumn(line string, col int, painted string) string {
+	r := []rune(line)
+	if col+4 > len(r) {
+		return line
+	}
+	return string(r[:col]) + painted + string(r[col+4:])
 }
 
 // WriteWarnings writes load-time warnings, one per line, prefixed with the scenario.

@@ -78,6 +78,6 @@ missing traffic, stuck gates, new revisions mid-analysis.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr))
+	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newReportCommand(stdout, stderr))
 	return root
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -47,6 +48,7 @@ func (f *suiteFlags) validate() (*regexp.Regexp, error) {
 
 func newTestCommand(stdout, stderr io.Writer) *cobra.Command {
 	var f suiteFlags
+	var rf reportFlags
 	cmd := &cobra.Command{
 		Use:   "test PATH...",
 		Short: "Run scenario files or directories and check their expectations",
@@ -58,7 +60,8 @@ expectation, what was expected and what happened.
 Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 2 on invalid input (unknown keys, wrong types, bad durations, missing files, ...).`,
 		Example: `  aviary test scenarios/
-  aviary test scenarios/podinfo-500-burst.yaml --run 'burst'`,
+  aviary test scenarios/podinfo-500-burst.yaml --run 'burst'
+  aviary test scenarios/ --report report.html --junit junit.xml --json results.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			filter, err := f.validate()
@@ -75,6 +78,7 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 			}
 			st := reports.Style{Color: colorEnabled(stdout)}
 			fmt.Fprintf(stdout, "aviary: %d scenario(s), cluster mode %s\n\n", len(loaded), f.cluster)
+			started := time.Now()
 			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, nil)
 			var ok []*sim.Result
 			for i, err := range errs {
@@ -86,6 +90,9 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 			}
 			reports.WriteWarnings(stderr, ok, st)
 			if err := reports.WriteSummary(stdout, ok, st); err != nil {
+				return err
+			}
+			if err := rf.write(stdout, loaded, results, errs, time.Since(started)); err != nil {
 				return err
 			}
 			if errors.Join(errs...) != nil {
@@ -100,6 +107,7 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 		},
 	}
 	f.register(cmd)
+	rf.register(cmd)
 	return cmd
 }
 

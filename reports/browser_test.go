@@ -1,0 +1,164 @@
+package reports_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"golang.org/x/net/html"
+
+	"aviary.dev/aviary/reports"
+	"aviary.dev/aviary/sim"
+)
+
+// The real-browser check: headless Chromium loads reports from disk, dumps the DOM
+// and takes screenshots. hack/chromium/install.sh finds Chromium or installs it
+// (as root with apt-get, as in CI). In CI (CI=true) a missing browser fails the
+// test; on a developer machine where it cannot be installed the test is skipped.
+// Set AVIARY_SCREENSHOT_DIR to keep the screenshots and pages.
+var _ = Describe("the HTML report in a real browser", Ordered, func() {
+	var chromium, dir string
+
+	BeforeAll(func(ctx SpecContext) {
+		cmd := exec.CommandContext(ctx, "bash", "../hack/chromium/install.sh")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			msg := fmt.Sprintf("headless Chromium is not available (hack/chromium/install.sh: %v):\n%s", err, stderr.String())
+			if os.Getenv("CI") == "true" {
+				Fail(msg)
+			}
+			Skip(msg)
+		}
+		lines := strings.Fields(string(out))
+		Expect(lines).NotTo(BeEmpty())
+		chromium = lines[len(lines)-1]
+		dir = os.Getenv("AVIARY_SCREENSHOT_DIR")
+		if dir == "" {
+			dir = GinkgoT().TempDir()
+		}
+		Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
+	}, NodeTimeout(15*time.Minute))
+
+	// browse runs headless Chromium on a page file with extra arguments and returns
+	// its standard output and wall time.
+	browse := func(ctx context.Context, page string, args ...string) ([]byte, time.Duration) {
+		profile := GinkgoT().TempDir()
+		full := append([]string{
+			"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--disable-dev-shm-usage", "--hide-scrollbars", "--user-data-dir=" + profile,
+		}, args...)
+		full = append(full, "file://"+page)
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, chromium, full...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		start := time.Now()
+		err := cmd.Run()
+		took := time.Since(start)
+		Expect(err).NotTo(HaveOccurred(), "chromium %s:\n%s", strings.Join(full, " "), stderr.String())
+		return stdout.Bytes(), took
+	}
+
+	// writePage renders results to dir/name, with a probe that records in the DOM how
+	// long the page took to parse, style and lay out (performance.now() after a
+	// forced layout, from navigation start).
+	writePage := func(name string, results []*sim.Result) string {
+		var buf bytes.Buffer
+		Expect(reports.WriteHTML(&buf, results, reports.HTMLOptions{})).To(Succeed())
+		probe := `<script>document.body.offsetHeight;document.documentElement.setAttribute("data-render-ms", String(Math.round(performance.now())));</script></body>`
+		page := strings.Replace(buf.String(), "</body>", probe, 1)
+		path, err := filepath.Abs(filepath.Join(dir, name))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(path, []byte(page), 0o644)).To(Succeed())
+		return path
+	}
+
+	// screenshot takes a screenshot of page and checks that it is not blank.
+	screenshot := func(ctx context.Context, page, png string, width, height int) {
+		_, took := browse(ctx, page, "--screenshot="+png, fmt.Sprintf("--window-size=%d,%d", width, height))
+		f, err := os.Open(png)
+		Expect(err).NotTo(HaveOccurred())
+		defer func() { _ = f.Close() }()
+		img, err := pngDecode(f)
+		Expect(err).NotTo(HaveOccurred())
+		b := img.Bounds()
+		Expect(b.Dx()).To(Equal(width))
+		Expect(b.Dy()).To(Equal(height))
+		inked := 0
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				if r < 0xf000 || g < 0xf000 || bl < 0xf000 {
+					inked++
+				}
+			}
+		}
+		share := float64(inked) / float64(b.Dx()*b.Dy())
+		AddReportEntry("screenshot "+png, fmt.Sprintf("%.1f%% non-white pixels, taken in %v", 100*share, took.Round(time.Millisecond)))
+		GinkgoWriter.Printf("screenshot %s: %.1f%% non-white pixels\n", png, 100*share)
+		Expect(share).To(BeNumerically(">", 0.03), "the screenshot is (nearly) blank")
+	}
+
+	It("renders the whole suite's report: title, every chart, a non-blank page", func(ctx SpecContext) {
+		results := suite()
+		page := writePage("suite.html", results)
+
+		dom, took := browse(ctx, page, "--dump-dom")
+		doc, err := html.Parse(bytes.NewReader(dom))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(textOf(findAll(doc, elem("title"))[0])).To(Equal("aviary report"))
+		charts := 0
+		for _, r := range results {
+			charts += 1 + len(metricsOf(r))
+		}
+		Expect(findAll(doc, elem("svg", "chart"))).To(HaveLen(charts))
+		Expect(findAll(doc, elem("details", "scenario"))).To(HaveLen(len(results)))
+		// The browser parsed the gonum SVG as SVG: its drawing elements are in the DOM.
+		Expect(len(findAll(doc, elem("path")))).To(BeNumerically(">", charts*10))
+
+		renderMs := regexp.MustCompile(`data-render-ms="(\d+)"`).FindSubmatch(dom)
+		Expect(renderMs).NotTo(BeNil(), "the page's script did not run")
+		_, baseline := browse(ctx, writeBlank(dir), "--dump-dom")
+		info, err := os.Stat(page)
+		Expect(err).NotTo(HaveOccurred())
+		msg := fmt.Sprintf("suite report (%d scenarios, %d charts, %d bytes): parse+style+layout %s ms in the page; --dump-dom wall time %v (a blank page: %v, so about %v for the report)",
+			len(results), charts, info.Size(), renderMs[1], took.Round(time.Millisecond), baseline.Round(time.Millisecond), (took - baseline).Round(time.Millisecond))
+		AddReportEntry("browser render time", msg)
+		GinkgoWriter.Println(msg)
+
+		screenshot(ctx, page, filepath.Join(dir, "suite.png"), 1280, 2000)
+	}, NodeTimeout(5*time.Minute))
+
+	It("renders the NaN-division report with its NaN markers", func(ctx SpecContext) {
+		page := writePage("user-profile-nan-division.html", []*sim.Result{find(library, "user-profile-nan-division")})
+		dom, _ := browse(ctx, page, "--dump-dom")
+		doc, err := html.Parse(bytes.NewReader(dom))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(findAll(doc, elem("svg", "chart"))).To(HaveLen(3))
+		Expect(textOf(findAll(doc, elem("div", "callout"))[0])).To(ContainSubstring("legacy-read-ratio returned NaN (treated as no data) at 4m, 5m, 6m"))
+		screenshot(ctx, page, filepath.Join(dir, "user-profile-nan-division.png"), 1280, 2000)
+	}, NodeTimeout(5*time.Minute))
+})
+
+var pngDecode = png.Decode
+
+// writeBlank writes an empty page, to time the browser's own start and stop.
+func writeBlank(dir string) string {
+	path, err := filepath.Abs(filepath.Join(dir, "blank.html"))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(os.WriteFile(path, []byte("<!DOCTYPE html><title>blank</title>"), 0o644)).To(Succeed())
+	return path
+}

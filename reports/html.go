@@ -1,0 +1,451 @@
+package reports
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/sim"
+)
+
+//go:embed templates/*.html templates/*.css templates/*.js
+var templateFS embed.FS
+
+var pageTemplate = template.Must(template.New("report.html").Funcs(template.FuncMap{
+	"swatch": swatch,
+}).ParseFS(templateFS, "templates/*.html"))
+
+// HTMLOptions are the parts of an HTML report that are not in the run records.
+type HTMLOptions struct {
+	// Title is the page title; "aviary report" when empty.
+	Title string
+	// Errors are scenarios that could not be run, listed after the summary.
+	Errors []RunError
+}
+
+// WriteHTML writes one self-contained HTML page for results: inline CSS, inline SVG
+// charts (drawn with gonum/plot) and a small inline script for expanding and
+// collapsing scenarios; it references nothing outside itself and prints well.
+//
+// The page has a suite summary (failed scenarios first) and, per scenario: the
+// description; what was decided and why (the failed checks that led to a rollback,
+// by metric and tick); every expectation with expected and observed; a timeline of
+// canary and primary weight with phase bands and markers for new revisions, gates,
+// promotions and rollbacks; one chart per metric, its value at each analysis tick
+// against the threshold band, with NaN, no-data and error checks marked and
+// labelled; each metric's resolved PromQL; the event log; the webhook calls; the
+// traffic each version served. The output depends only on results and opts.
+func WriteHTML(w io.Writer, results []*sim.Result, opts HTMLOptions) error {
+	page, err := buildPage(results, opts)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := pageTemplate.ExecuteTemplate(&buf, "report.html", page); err != nil {
+		return fmt.Errorf("rendering the HTML report: %w", err)
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+type pageView struct {
+	Title     string
+	Subtitle  string
+	Passed    int
+	Failed    int
+	Summary   []*scenarioView
+	Errors    []RunError
+	Scenarios []*scenarioView
+	CSS       template.CSS
+	Script    template.JS
+}
+
+type scenarioView struct {
+	Anchor, Name, File, Mode, Description string
+	Passed                                bool
+	Open                                  bool
+	Phase, Decided, Until                 string
+	MaxCanaryWeight                       int
+	FailedRequests                        string
+	ExpectationsFailed, ExpectationsTotal int
+	Callout                               callout
+	Warnings                              []string
+	Expectations                          []sim.ExpectationResult
+	Timeline                              template.HTML
+	TimelineLegend                        []legendItem
+	Routes                                string
+	Metrics                               []*metricView
+	Events                                []eventView
+	Hooks                                 []hookView
+	Traffic                               []trafficView
+	Errors                                []eventView
+}
+
+type legendItem struct {
+	Swatch template.HTML
+	Text   string
+}
+
+type metricView struct {
+	Anchor    string
+	Name      string
+	Kind      string
+	Threshold string
+	Tally     string
+	Chart     template.HTML
+	Legend    []legendItem
+	Queries   []queryView
+}
+
+type queryView struct {
+	From  string
+	Query string
+}
+
+type eventView struct {
+	At, Type, Message, Phase string
+	Warning                  bool
+}
+
+type hookView struct {
+	At, Type, Name, URL, Phase, Result string
+	OK                                 bool
+}
+
+type trafficView struct {
+	Image, Requests, Failed, Rate string
+	New                           bool
+}
+
+func buildPage(results []*sim.Result, opts HTMLOptions) (*pageView, error) {
+	p := &pageView{Title: opts.Title, Errors: opts.Errors}
+	if p.Title == "" {
+		p.Title = "aviary report"
+	}
+	css, err := templateFS.ReadFile("templates/style.css")
+	if err != nil {
+		return nil, err
+	}
+	js, err := templateFS.ReadFile("templates/script.js")
+	if err != nil {
+		return nil, err
+	}
+	p.CSS, p.Script = template.CSS(css), template.JS(js)
+	anchors := map[string]int{}
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		v, err := buildScenario(r, len(results) == 1)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", r.Scenario, err)
+		}
+		v.Anchor = uniqueAnchor(anchors, "s-"+slug(r.Scenario))
+		metricAnchors := map[string]int{}
+		for _, m := range v.Metrics {
+			m.Anchor = uniqueAnchor(metricAnchors, v.Anchor+"-m-"+slug(m.Name))
+		}
+		if r.Passed {
+			p.Passed++
+		} else {
+			p.Failed++
+		}
+		p.Scenarios = append(p.Scenarios, v)
+	}
+	// Failed scenarios first, otherwise in suite order, in the summary and below it.
+	sort.SliceStable(p.Scenarios, func(i, j int) bool { return !p.Scenarios[i].Passed && p.Scenarios[j].Passed })
+	p.Summary = p.Scenarios
+	modes := map[string]bool{}
+	for _, r := range results {
+		if r != nil {
+			modes[r.Mode] = true
+		}
+	}
+	var ms []string
+	for m := range modes {
+		ms = append(ms, m)
+	}
+	sort.Strings(ms)
+	p.Subtitle = fmt.Sprintf("%s: %d passed, %d failed", plural(len(p.Scenarios), "scenario"), p.Passed, p.Failed)
+	if len(opts.Errors) > 0 {
+		p.Subtitle += fmt.Sprintf(", %d could not be run", len(opts.Errors))
+	}
+	if len(ms) > 0 {
+		p.Subtitle += " · cluster mode " + strings.Join(ms, ", ")
+	}
+	p.Subtitle += fmt.Sprintf(" · results format v%d · all times are virtual (since the start of each run)", sim.ResultFormatVersion)
+	return p, nil
+}
+
+func buildScenario(r *sim.Result, only bool) (*scenarioView, error) {
+	v := &scenarioView{
+		Name:            r.Scenario,
+		File:            r.File,
+		Mode:            r.Mode,
+		Description:     strings.TrimSpace(r.Description),
+		Passed:          r.Passed,
+		Open:            !r.Passed || only,
+		Phase:           orDash(r.Phase),
+		Decided:         "-",
+		Until:           shortDuration(time.Duration(r.Until)),
+		MaxCanaryWeight: r.MaxCanaryWeight,
+		FailedRequests:  thousands(r.FailedUserRequests),
+		Callout:         explain(r),
+		Warnings:        r.Warnings,
+		Expectations:    r.Expectations,
+		Routes:          routesText(r.Routes),
+	}
+	if r.DecidedAt != nil {
+		v.Decided = shortDuration(time.Duration(*r.DecidedAt))
+	}
+	for _, e := range r.Expectations {
+		v.ExpectationsTotal++
+		if !e.OK {
+			v.ExpectationsFailed++
+		}
+	}
+	xr := timeRange{min: 0, max: minutes(time.Duration(r.Until))}
+	for _, t := range r.Ticks {
+		xr.max = math.Max(xr.max, minutes(at(t)))
+	}
+	if xr.max <= xr.min {
+		xr.max = xr.min + 1
+	}
+	var err error
+	v.Timeline, err = timelineChart(r.Ticks, xr, "Traffic weights and phases of "+r.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	v.TimelineLegend = timelineLegend(r.Ticks)
+	if v.Metrics, err = buildMetrics(r, xr); err != nil {
+		return nil, err
+	}
+	for _, t := range r.Ticks {
+		when := clockTime(at(t))
+		for _, e := range t.Events {
+			v.Events = append(v.Events, eventView{At: when, Type: e.Type, Message: e.Message, Phase: e.Phase, Warning: e.Type == "Warning"})
+		}
+		for _, h := range t.Hooks {
+			hv := hookView{At: when, Type: h.Type, Name: h.Name, URL: h.URL, Phase: h.Phase, OK: h.OK, Result: "ok"}
+			if !h.OK {
+				hv.Result = "failed"
+				if h.Error != "" {
+					hv.Result += ": " + truncate(h.Error, 300)
+				}
+			}
+			v.Hooks = append(v.Hooks, hv)
+		}
+		if t.Error != "" {
+			v.Errors = append(v.Errors, eventView{At: when, Message: t.Error, Phase: t.Phase})
+		}
+	}
+	for _, tr := range r.Traffic {
+		tv := trafficView{Image: tr.Image, New: tr.New, Requests: thousands(int64(math.Round(tr.Requests))), Failed: thousands(int64(math.Round(tr.Failed)))}
+		if tr.Requests > 0 {
+			tv.Rate = formatFloat(100*tr.Failed/tr.Requests) + "%"
+		}
+		v.Traffic = append(v.Traffic, tv)
+	}
+	return v, nil
+}
+
+func timelineLegend(ticks []engine.TickRecord) []legendItem {
+	items := []legendItem{{swatch("primary"), "primary weight"}, {swatch("canary"), "canary weight"}}
+	seen := map[string]bool{}
+	for _, t := range ticks {
+		if t.Phase == "" || seen["phase "+t.Phase] {
+			continue
+		}
+		seen["phase "+t.Phase] = true
+		key := "phase-" + t.Phase
+		if _, ok := phaseColours[t.Phase]; !ok {
+			key = "phase-other"
+		}
+		items = append(items, legendItem{swatch(key), t.Phase})
+	}
+	for _, m := range timelineMarkers(ticks) {
+		seen["marker "+m.kind] = true
+	}
+	for _, k := range markerOrder {
+		if seen["marker "+k] {
+			items = append(items, legendItem{swatch("marker-" + k), k})
+		}
+	}
+	return items
+}
+
+var kindLegend = map[string]string{
+	"pass":   "pass",
+	"fail":   "fail (out of range)",
+	"nan":    "NaN (treated as no data: failed check)",
+	"nodata": "no data (failed check)",
+	"error":  "error (failed check)",
+}
+
+// buildMetrics groups the metric results of every tick by metric (name and kind, in
+// order of first appearance) and draws one chart each.
+func buildMetrics(r *sim.Result, xr timeRange) ([]*metricView, error) {
+	type series struct {
+		name, kind string
+		points     []metricPoint
+	}
+	var order []*series
+	byKey := map[string]*series{}
+	names := map[string]int{}
+	for _, t := range r.Ticks {
+		for _, m := range t.Metrics {
+			key := m.Name + "\x00" + m.Kind
+			s := byKey[key]
+			if s == nil {
+				s = &series{name: metricName(m), kind: m.Kind}
+				byKey[key] = s
+				order = append(order, s)
+				names[s.name]++
+			}
+			s.points = append(s.points, metricPoint{x: minutes(at(t)), r: m})
+		}
+	}
+	interval := analysisInterval(r.Ticks)
+	var out []*metricView
+	for _, s := range order {
+		title := s.name
+		if names[s.name] > 1 && s.kind != "" {
+			title += " (" + s.kind + ")"
+		}
+		mv := &metricView{Name: title, Kind: kindText(s.kind)}
+		counts := map[string]int{}
+		for _, p := range s.points {
+			counts[outcomeKind(p.r)]++
+		}
+		var tally []string
+		for _, k := range kindOrder {
+			if counts[k] == 0 {
+				continue
+			}
+			tally = append(tally, fmt.Sprintf("%d %s", counts[k], map[string]string{"pass": "passed", "fail": "failed", "nan": "NaN", "nodata": "no data", "error": "error"}[k]))
+			mv.Legend = append(mv.Legend, legendItem{swatch("outcome-" + k), kindLegend[k]})
+		}
+		mv.Tally = fmt.Sprintf("%s: %s", plural(len(s.points), "check"), strings.Join(tally, ", "))
+		history := thresholdHistory(s.points)
+		if len(history) > 0 {
+			var parts []string
+			for i, h := range history {
+				t := thresholdText(h)
+				if i > 0 {
+					t += " from " + shortDuration(time.Duration(h.x*float64(time.Minute)))
+				}
+				parts = append(parts, t)
+			}
+			mv.Threshold = strings.Join(parts, ", then ")
+			mv.Legend = append(mv.Legend, legendItem{swatch("band"), "accepted range"}, legendItem{swatch("bound"), "threshold"})
+		} else {
+			mv.Threshold = "not recorded (no check produced a value)"
+		}
+		for _, p := range s.points {
+			if p.r.Query == "" {
+				continue
+			}
+			if n := len(mv.Queries); n > 0 && mv.Queries[n-1].Query == p.r.Query {
+				continue
+			}
+			mv.Queries = append(mv.Queries, queryView{From: shortDuration(time.Duration(p.x * float64(time.Minute))), Query: p.r.Query})
+		}
+		var err error
+		mv.Chart, err = metricChart(s.points, xr, unitLabel(s.kind), fmt.Sprintf("%s of %s at each analysis tick", title, r.Scenario), interval)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mv)
+	}
+	return out, nil
+}
+
+// analysisInterval is the most common spacing of consecutive ticks, in minutes.
+func analysisInterval(ticks []engine.TickRecord) float64 {
+	counts := map[time.Duration]int{}
+	best, bestN := time.Duration(0), 0
+	for i := 1; i < len(ticks); i++ {
+		d := ticks[i].At.Sub(ticks[i-1].At)
+		counts[d]++
+		if counts[d] > bestN || (counts[d] == bestN && d < best) {
+			best, bestN = d, counts[d]
+		}
+	}
+	return minutes(best)
+}
+
+func thresholdText(h boundsChange) string {
+	var s string
+	switch {
+	case h.min != nil && h.max != nil:
+		s = fmt.Sprintf("between %s and %s", formatFloat(*h.min), formatFloat(*h.max))
+	case h.min != nil:
+		s = "at least " + formatFloat(*h.min)
+	case h.max != nil:
+		s = "at most " + formatFloat(*h.max)
+	}
+	return s
+}
+
+func kindText(kind string) string {
+	switch kind {
+	case "request-success-rate":
+		return "builtin: request success rate (%)"
+	case "request-duration":
+		return "builtin: request duration (ms)"
+	case "query":
+		return "inline query"
+	case "template":
+		return "MetricTemplate"
+	case "":
+		return "metrics server"
+	}
+	return kind
+}
+
+func unitLabel(kind string) string {
+	switch kind {
+	case "request-success-rate":
+		return "success rate %"
+	case "request-duration":
+		return "duration ms"
+	}
+	return "value"
+}
+
+func routesText(routes []int) string {
+	if len(routes) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(routes))
+	for i, w := range routes {
+		parts[i] = fmt.Sprint(w)
+	}
+	return strings.Join(parts, " → ")
+}
+
+var slugRE = regexp.MustCompile(`[^a-z0-9]+`)
+
+func slug(s string) string {
+	s = strings.Trim(slugRE.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	if s == "" {
+		return "x"
+	}
+	return s
+}
+
+func uniqueAnchor(seen map[string]int, a string) string {
+	seen[a]++
+	if n := seen[a]; n > 1 {
+		return fmt.Sprintf("%s-%d", a, n)
+	}
+	return a
+}

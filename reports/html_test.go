@@ -1,0 +1,354 @@
+package reports_test
+
+import (
+	"bytes"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"golang.org/x/net/html"
+
+	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/engine/analysis"
+	"aviary.dev/aviary/reports"
+	"aviary.dev/aviary/sim"
+)
+
+// renderHTML renders results and parses the page.
+func renderHTML(results []*sim.Result, opts reports.HTMLOptions) ([]byte, *html.Node) {
+	var buf bytes.Buffer
+	Expect(reports.WriteHTML(&buf, results, opts)).To(Succeed())
+	doc, err := html.Parse(bytes.NewReader(buf.Bytes()))
+	Expect(err).NotTo(HaveOccurred())
+	return buf.Bytes(), doc
+}
+
+// Small DOM helpers over golang.org/x/net/html.
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func hasClass(n *html.Node, class string) bool {
+	for _, c := range strings.Fields(attr(n, "class")) {
+		if c == class {
+			return true
+		}
+	}
+	return false
+}
+
+// findAll returns the elements under n (n included) for which match holds, in document order.
+func findAll(n *html.Node, match func(*html.Node) bool) []*html.Node {
+	var out []*html.Node
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && match(n) {
+			out = append(out, n)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func elem(tag string, classes ...string) func(*html.Node) bool {
+	return func(n *html.Node) bool {
+		if n.Data != tag {
+			return false
+		}
+		for _, c := range classes {
+			if !hasClass(n, c) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// textOf is the text content of n, whitespace collapsed.
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+			b.WriteByte(' ')
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// metricsOf lists the distinct metrics (name, kind) a result checked, in order.
+func metricsOf(r *sim.Result) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range r.Ticks {
+		for _, m := range t.Metrics {
+			k := m.Name + "/" + m.Kind
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+var _ = Describe("the HTML report", func() {
+	var page []byte
+	var doc *html.Node
+
+	BeforeEach(func() {
+		page, doc = renderHTML(suite(), reports.HTMLOptions{})
+	})
+
+	It("is under 2 MB for the whole scenario suite", func() {
+		AddReportEntry("HTML report size (scenario library + 2 failing variants)", len(page))
+		GinkgoWriter.Printf("HTML report for %d scenarios: %d bytes\n", len(suite()), len(page))
+		Expect(len(page)).To(BeNumerically("<", 2<<20))
+	})
+
+	It("has a summary row per scenario, failed scenarios first", func() {
+		rows := findAll(doc, func(n *html.Node) bool { return n.Data == "tr" && n.Parent.Parent != nil && hasClass(n.Parent.Parent, "summary") && n.Parent.Data == "tbody" })
+		Expect(rows).To(HaveLen(len(suite())))
+		for i, w := range wrong {
+			Expect(hasClass(rows[i], "fail")).To(BeTrue())
+			Expect(textOf(rows[i])).To(HavePrefix(w.Scenario + " FAIL"))
+		}
+		for _, row := range rows[len(wrong):] {
+			Expect(hasClass(row, "pass")).To(BeTrue(), textOf(row))
+		}
+		nan := textOf(rows[0])
+		Expect(nan).To(ContainSubstring("Failed"))
+		Expect(nan).To(ContainSubstring("7m"))
+		Expect(nan).To(ContainSubstring("10%"))
+		Expect(nan).To(ContainSubstring("2 of 7 failed"))
+	})
+
+	It("has every scenario with its description, a timeline, one chart per metric and every expectation", func() {
+		sections := findAll(doc, elem("details", "scenario"))
+		Expect(sections).To(HaveLen(len(suite())))
+		byName := map[string]*html.Node{}
+		for _, s := range sections {
+			h2 := findAll(s, elem("h2"))
+			Expect(h2).NotTo(BeEmpty())
+			name := strings.Fields(textOf(h2[0]))[0]
+			byName[name] = s
+		}
+		for _, r := range suite() {
+			s := byName[r.Scenario]
+			Expect(s).NotTo(BeNil(), "scenario %s is missing", r.Scenario)
+			Expect(attr(s, "id")).NotTo(BeEmpty())
+			body := textOf(s)
+			if r.Description != "" {
+				Expect(body).To(ContainSubstring(strings.Join(strings.Fields(r.Description), " ")))
+			}
+			Expect(findAll(s, elem("figure", "timeline"))).To(HaveLen(1))
+			Expect(findAll(findAll(s, elem("figure", "timeline"))[0], elem("svg", "chart"))).To(HaveLen(1))
+
+			metrics := metricsOf(r)
+			figs := findAll(s, elem("figure", "metric"))
+			Expect(figs).To(HaveLen(len(metrics)), "%s: one chart per metric", r.Scenario)
+			for i, f := range figs {
+				Expect(findAll(f, elem("svg", "chart"))).To(HaveLen(1))
+				name := strings.SplitN(metrics[i], "/", 2)[0]
+				if name != "" {
+					Expect(textOf(findAll(f, elem("h4"))[0])).To(HavePrefix(name))
+				}
+			}
+			Expect(findAll(s, elem("svg", "chart"))).To(HaveLen(1 + len(metrics)))
+
+			rows := findAll(s, func(n *html.Node) bool { return n.Data == "tr" && n.Parent.Parent != nil && hasClass(n.Parent.Parent, "expect") && n.Parent.Data == "tbody" })
+			Expect(rows).To(HaveLen(len(r.Expectations)))
+			for i, e := range r.Expectations {
+				row := textOf(rows[i])
+				verdict := "PASS"
+				if !e.OK {
+					verdict = "FAIL"
+					Expect(hasClass(rows[i], "fail")).To(BeTrue())
+				}
+				Expect(row).To(HavePrefix(e.Name + " " + verdict))
+				Expect(row).To(ContainSubstring(strings.Join(strings.Fields(e.Expected), " ")))
+				Expect(row).To(ContainSubstring(strings.Join(strings.Fields(e.Observed), " ")))
+			}
+			// Failed scenarios are open, passed ones collapsed.
+			_, open := findAttr(s, "open")
+			Expect(open).To(Equal(!r.Passed), r.Scenario)
+		}
+	})
+
+	It("shows every failed expectation with what was expected and what was observed", func() {
+		failedRows := findAll(doc, func(n *html.Node) bool { return n.Data == "tr" && hasClass(n, "fail") && n.Parent.Parent != nil && hasClass(n.Parent.Parent, "expect") })
+		Expect(failedRows).To(HaveLen(failedExpectations(suite())))
+		Expect(failedExpectations(suite())).To(Equal(3))
+	})
+
+	It("explains the NaN rollback without reading code", func() {
+		_, doc := renderHTML([]*sim.Result{find(library, "user-profile-nan-division")}, reports.HTMLOptions{})
+		callout := findAll(doc, elem("div", "callout"))
+		Expect(callout).To(HaveLen(1))
+		Expect(hasClass(callout[0], "rollback")).To(BeTrue())
+		Expect(textOf(callout[0])).To(Equal("Rolled back at 7m: failed checks threshold reached (3 failed checks): legacy-read-ratio returned NaN (treated as no data) at 4m, 5m, 6m"))
+
+		figs := findAll(doc, elem("figure", "metric"))
+		Expect(figs).To(HaveLen(2))
+		ratio := figs[1]
+		Expect(textOf(ratio)).To(ContainSubstring("legacy-read-ratio"))
+		Expect(textOf(ratio)).To(ContainSubstring("3 checks: 3 NaN"))
+		Expect(textOf(ratio)).To(ContainSubstring("NaN (treated as no data: failed check)"))
+		// The chart labels each NaN tick in text, not by colour alone.
+		chart := findAll(ratio, elem("svg", "chart"))[0]
+		nanLabels := findAll(chart, func(n *html.Node) bool { return n.Data == "text" && textOf(n) == "NaN" })
+		Expect(nanLabels).To(HaveLen(3))
+		Expect(textOf(chart)).To(ContainSubstring("no check returned a value"))
+		// The resolved query, as sent.
+		pre := findAll(ratio, elem("pre", "promql"))
+		Expect(pre).To(HaveLen(1))
+		Expect(textOf(pre[0])).To(HavePrefix(`sum(rate(user_profile_legacy_record_reads_total{namespace="profiles"`))
+		Expect(textOf(pre[0])).To(HaveSuffix("or on() vector(0)"))
+	})
+
+	It("marks no-data, NaN, error and out-of-range checks distinctly, and shows a changed query", func() {
+		v := func(f float64) *float64 { return &f }
+		tick := func(min int, m analysis.Result) engine.TickRecord {
+			return engine.TickRecord{At: sim.Epoch.Add(time.Duration(min) * time.Minute), Phase: "Progressing", PhaseBefore: "Progressing", Metrics: []analysis.Result{m}}
+		}
+		r := &sim.Result{Scenario: "made-up", Mode: "fast", Phase: "Progressing", Until: sim.Offset(10 * time.Minute), Ticks: []engine.TickRecord{
+			tick(1, analysis.Result{Name: "m", Kind: "query", Query: "a", Value: v(5), Max: v(10), Outcome: analysis.OutcomePass}),
+			tick(2, analysis.Result{Name: "m", Kind: "query", Query: "a", Value: v(15), Max: v(10), Outcome: analysis.OutcomeFail}),
+			tick(3, analysis.Result{Name: "m", Kind: "query", Query: "b", NaN: true, Outcome: analysis.OutcomeNoData}),
+			tick(4, analysis.Result{Name: "m", Kind: "query", Query: "b", Outcome: analysis.OutcomeNoData}),
+			tick(5, analysis.Result{Name: "m", Kind: "query", Outcome: analysis.OutcomeError, Message: "render error"}),
+			tick(6, analysis.Result{Name: "m", Kind: "query", Query: "b", Value: v(math.Inf(1)), Max: v(10), Outcome: analysis.OutcomeFail}),
+		}}
+		_, doc := renderHTML([]*sim.Result{r}, reports.HTMLOptions{})
+		fig := findAll(doc, elem("figure", "metric"))[0]
+		text := textOf(fig)
+		Expect(text).To(ContainSubstring("6 checks: 1 passed, 2 failed, 1 NaN, 1 no data, 1 error"))
+		for _, legend := range []string{"pass", "fail (out of range)", "NaN (treated as no data: failed check)", "no data (failed check)", "error (failed check)", "accepted range", "threshold"} {
+			Expect(text).To(ContainSubstring(legend))
+		}
+		chart := findAll(fig, elem("svg", "chart"))[0]
+		var labels []string
+		for _, t := range findAll(chart, elem("text")) {
+			labels = append(labels, textOf(t))
+		}
+		Expect(labels).To(ContainElements("NaN", "no data", "error", "+Inf", "max 10"))
+		Expect(findAll(fig, elem("pre", "promql"))).To(HaveLen(2))
+		Expect(text).To(ContainSubstring("Query changed at 3m"))
+		Expect(textOf(findAll(doc, elem("div", "callout"))[0])).To(HavePrefix("No decision by 10m: final phase Progressing"))
+	})
+
+	It("references nothing outside itself", func() {
+		Expect(externalReferences(doc)).To(BeEmpty())
+		// The check itself catches what it is meant to catch.
+		bad, err := html.Parse(strings.NewReader(`<html><head><link rel="stylesheet" href="https://cdn.example/x.css"><style>@import "x.css"; b{background:url(https://x/y.png)}</style></head>
+			<body><img src="//cdn.example/a.png"><svg><image href="http://x/i.png"/></svg><div style="background:url('http://x')"></div><a href="https://example.com">x</a><script src="app.js"></script><pre>https://fine.example</pre></body></html>`))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(externalReferences(bad)).To(ConsistOf(
+			"<link>", "<link href=https://cdn.example/x.css>",
+			"<style> url(https://x/y.png)", "<style> @import",
+			"<img>", "<img src=//cdn.example/a.png>",
+			"<image href=http://x/i.png>", "style attribute url(http://x)",
+			"<a href=https://example.com>", "<script src=app.js>",
+		))
+	})
+
+	It("is deterministic", func() {
+		again, _ := renderHTML(suite(), reports.HTMLOptions{})
+		Expect(again).To(Equal(page))
+	})
+
+	It("lists scenarios that could not be run", func() {
+		_, doc := renderHTML(library[:1], reports.HTMLOptions{Title: "nightly", Errors: []reports.RunError{{Scenario: "broken", File: "x.yaml", Err: "setup: boom"}}})
+		Expect(textOf(findAll(doc, elem("title"))[0])).To(Equal("nightly"))
+		Expect(textOf(doc)).To(ContainSubstring("Scenarios that could not be run Scenario File Error broken x.yaml setup: boom"))
+	})
+})
+
+func findAttr(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+func find(results []*sim.Result, name string) *sim.Result {
+	for _, r := range results {
+		if r.Scenario == name {
+			return r
+		}
+	}
+	Fail("no result for scenario " + name)
+	return nil
+}
+
+// cssURL matches url(...) and @import in CSS; the reference must be a fragment (#id)
+// or inline data to stay inside the file.
+var (
+	cssURL    = regexp.MustCompile(`(?i)url\(\s*['"]?([^'")\s]*)`)
+	cssImport = regexp.MustCompile(`(?i)@import`)
+)
+
+// externalReferences lists every way the page could load something from outside:
+// elements that load resources (<link>, <script src>, <img>, <iframe>, ...),
+// attributes holding a URL that is not a #fragment (href, src, xlink:href, srcset,
+// action, poster, data, ...), CSS url() and @import in <style> and style attributes.
+// Text (a webhook URL in a table, PromQL in <pre>) is not a reference.
+func externalReferences(doc *html.Node) []string {
+	var out []string
+	urlAttrs := map[string]bool{"href": true, "src": true, "srcset": true, "action": true, "formaction": true,
+		"poster": true, "data": true, "background": true, "manifest": true, "ping": true, "cite": true, "longdesc": true, "usemap": true}
+	checkCSS := func(where, css string) {
+		for _, m := range cssURL.FindAllStringSubmatch(css, -1) {
+			if !strings.HasPrefix(m[1], "#") {
+				out = append(out, where+" url("+m[1]+")")
+			}
+		}
+		if cssImport.MatchString(css) {
+			out = append(out, where+" @import")
+		}
+	}
+	for _, n := range findAll(doc, func(*html.Node) bool { return true }) {
+		switch n.Data {
+		case "link", "iframe", "frame", "embed", "object", "img", "video", "audio", "source", "track", "base":
+			out = append(out, "<"+n.Data+">")
+		case "meta":
+			if strings.EqualFold(attr(n, "http-equiv"), "refresh") {
+				out = append(out, "<meta http-equiv=refresh>")
+			}
+		case "style":
+			checkCSS("<style>", textOf(n))
+		}
+		for _, a := range n.Attr {
+			key := strings.ToLower(a.Key)
+			val := strings.TrimSpace(a.Val)
+			switch {
+			case key == "style":
+				checkCSS("style attribute", val)
+			case urlAttrs[key] && val != "" && !strings.HasPrefix(val, "#"):
+				out = append(out, "<"+n.Data+" "+a.Key+"="+val+">")
+			case strings.Contains(val, "://") && key != "content":
+				out = append(out, "<"+n.Data+" "+a.Key+"="+val+">")
+			}
+		}
+	}
+	return out
+}

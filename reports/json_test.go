@@ -1,0 +1,83 @@
+package reports_test
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/engine/analysis"
+	"aviary.dev/aviary/reports"
+	"aviary.dev/aviary/sim"
+)
+
+var _ = Describe("JSON results", func() {
+	It("round-trips the full run records, byte for byte", func() {
+		var first bytes.Buffer
+		Expect(reports.WriteJSON(&first, suite())).To(Succeed())
+		Expect(first.String()).To(HavePrefix("{\n  \"formatVersion\": 1,\n  \"tool\": \"aviary\",\n  \"results\": ["))
+
+		back, err := reports.ReadJSON(bytes.NewReader(first.Bytes()))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(back).To(Equal(suite()))
+
+		var second bytes.Buffer
+		Expect(reports.WriteJSON(&second, back)).To(Succeed())
+		Expect(second.Bytes()).To(Equal(first.Bytes()))
+	})
+
+	It("keeps the values a report needs: NaN flags, resolved queries, events, expectations", func() {
+		var buf bytes.Buffer
+		Expect(reports.WriteJSON(&buf, suite())).To(Succeed())
+		s := buf.String()
+		Expect(s).To(ContainSubstring(`"nan": true`))
+		Expect(s).To(ContainSubstring(`"query": "sum(rate(user_profile_legacy_record_reads_total`))
+		Expect(s).To(ContainSubstring(`"message": "Rolling back user-profile-service.profiles failed checks threshold reached 3"`))
+		Expect(s).To(ContainSubstring(`"ok": false`))
+	})
+
+	It("writes infinite metric values, which JSON cannot hold, and reads them back", func() {
+		inf, negInf, lo := math.Inf(1), math.Inf(-1), 1.0
+		r := &sim.Result{Scenario: "inf", Mode: "fast", Ticks: []engine.TickRecord{{
+			At: sim.Epoch.Add(time.Minute),
+			Metrics: []analysis.Result{
+				{Name: "ratio", Kind: "query", Value: &inf, Min: &lo, Outcome: analysis.OutcomePass},
+				{Name: "delta", Kind: "query", Value: &negInf, Min: &lo, Outcome: analysis.OutcomeFail},
+			},
+		}}}
+		var buf bytes.Buffer
+		Expect(reports.WriteJSON(&buf, []*sim.Result{r})).To(Succeed())
+		Expect(*r.Ticks[0].Metrics[0].Value).To(Equal(inf), "the input is not modified")
+		back, err := reports.ReadJSON(&buf)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(math.IsInf(*back[0].Ticks[0].Metrics[0].Value, 1)).To(BeTrue())
+		Expect(math.IsInf(*back[0].Ticks[0].Metrics[1].Value, -1)).To(BeTrue())
+	})
+
+	DescribeTable("rejects what it cannot read, saying why",
+		func(input, want string) {
+			_, err := reports.ReadJSON(strings.NewReader(input))
+			Expect(err).To(MatchError(ContainSubstring(want)))
+		},
+		Entry("not JSON", "<html>", "not an aviary results file: invalid JSON at line 1, column 1"),
+		Entry("truncated", "{\"formatVersion\": 1,\n \"results\": [", "invalid JSON"),
+		Entry("no version", `{"results": []}`, `no "formatVersion" field`),
+		Entry("a future version", `{"formatVersion": 99, "tool": "aviary", "results": []}`, "results formatVersion 99 is not supported: this aviary reads formatVersion 1"),
+		Entry("another tool", `{"formatVersion": 1, "tool": "other", "results": []}`, `tool is "other"`),
+		Entry("no results", `{"formatVersion": 1, "tool": "aviary"}`, `no "results" list`),
+		Entry("a wrong type", `{"formatVersion": 1, "tool": "aviary", "results": [{"passed": "yes"}]}`, "line 1, column"),
+	)
+
+	It("reads an empty suite", func() {
+		var buf bytes.Buffer
+		Expect(reports.WriteJSON(&buf, nil)).To(Succeed())
+		Expect(buf.String()).To(ContainSubstring(`"results": []`))
+		back, err := reports.ReadJSON(&buf)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(back).To(BeEmpty())
+	})
+})
