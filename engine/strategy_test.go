@@ -540,3 +540,25 @@ var _ = Describe("skipAnalysis", func() {
 		Expect(rec.Step).To(Equal("skip-analysis"))
 	})
 })
+
+var _ = Describe("the kubernetes provider", func() {
+	It("finalises a promotion without traffic shifting", func() {
+		cd := newCanary()
+		cd.Spec.Provider = "kubernetes"
+		cd.Spec.Analysis.StepWeightPromotion = 50
+		cd.Spec.Analysis.Metrics = nil
+		f := newFixture(cd)
+		f.startRevision()
+		for range 12 {
+			if f.step().Phase == "Promoting" {
+				break
+			}
+		}
+		Expect(f.canary().Status.Phase).To(Equal(v1beta1.CanaryPhasePromoting))
+		rec := f.step()
+		Expect(rec.Step).To(Equal("promote-traffic"))
+		Expect(rec.Phase).To(Equal("Finalising"))
+		Expect(rec.Events).To(BeEmpty())
+		Expect(rec.Routes).To(BeEmpty())
+	})
+})

@@ -74,7 +74,7 @@ var phaseColours = map[string]color.NRGBA{
 	"Waiting":          rgb(0xff, 0xf1, 0xc2),
 	"WaitingPromotion": rgb(0xff, 0xf1, 0xc2),
 	"Promoting":        rgb(0xd3, 0xf2, 0xe3),
-	"Finalising":       rgb(0xd3, 0xf2, 0xe3),
+	"Finalising":       rgb(0xbf, 0xe9, 0xd6),
 	"Succeeded":        rgb(0xe3, 0xf5, 0xe1),
 	"Failed":           rgb(0xfd, 0xe0, 0xdf),
 	"Terminating":      rgb(0xee, 0xef, 0xf1),
@@ -528,8 +528,12 @@ func metricChart(points []metricPoint, xr timeRange, yLabel, title string, inter
 
 	p := newPlot(xr, yLabel)
 	p.Y.Min, p.Y.Max = bottom, dataHi
+	valued := hasValue(points)
 	p.Y.Tick.Marker = plot.TickerFunc(func(min, max float64) []plot.Tick {
 		var out []plot.Tick
+		if !valued && len(history) == 0 {
+			return nil // no scale to show
+		}
 		for _, t := range (plot.DefaultTicks{}).Ticks(dataLo, dataHi) {
 			if t.Value >= dataLo-1e-12 && t.Value <= dataHi+1e-12 {
 				out = append(out, t)
@@ -625,7 +629,7 @@ func metricChart(points []metricPoint, xr timeRange, yLabel, title string, inter
 		}
 		p.Add(labels(spacedLabels(laneMarks, xr, 6.5), vg.Point{X: vg.Points(6.5)}))
 	}
-	if !hasValue(points) {
+	if !valued {
 		p.Add(labels([]label{{x: (xr.min + xr.max) / 2, y: (dataLo + dataHi) / 2, text: "no check returned a value",
 			colour: colNoData, size: 10, xAlign: draw.XCenter, yAlign: draw.YCenter}}, vg.Point{}))
 	}

@@ -101,6 +101,7 @@ func explain(r *sim.Result) callout {
 			c.Headline += fmt.Sprintf(", with %s below the threshold", plural(countFailedChecks(r.Ticks, decision), "failed check"))
 			c.Reasons = reasons
 		}
+		c.Reasons = append(c.Reasons, approvals(r.Ticks, decision)...)
 		return c
 	}
 	c := callout{Kind: "rollback", Headline: "Rolled back at " + when}
@@ -119,6 +120,45 @@ func explain(r *sim.Result) callout {
 	}
 	c.Reasons = failedCheckReasons(r.Ticks, decision)
 	return c
+}
+
+var (
+	waitingRE = regexp.MustCompile(`waiting for (.*approval) (\S+)$`)
+	passedRE  = regexp.MustCompile(`^Confirm-[a-z-]+ check (\S+) passed$`)
+)
+
+// approvals describes the approval gates the analysis that ends at tick end waited
+// at: "waited for promotion approval (gate release-manager) from 6m until 9m".
+func approvals(ticks []engine.TickRecord, end int) []string {
+	type wait struct {
+		what, gate string
+		from       time.Duration
+	}
+	var out []string
+	open := map[string]*wait{}
+	var order []string
+	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
+		for _, e := range ticks[i].Events {
+			if m := waitingRE.FindStringSubmatch(e.Message); m != nil && strings.HasPrefix(e.Message, "Halt ") {
+				if open[m[2]] == nil {
+					open[m[2]] = &wait{what: m[1], gate: m[2], from: at(ticks[i])}
+					order = append(order, m[2])
+				}
+				continue
+			}
+			if m := passedRE.FindStringSubmatch(e.Message); m != nil && open[m[1]] != nil {
+				w := open[m[1]]
+				out = append(out, fmt.Sprintf("waited for %s (gate %s) from %s until %s", w.what, w.gate, shortDuration(w.from), shortDuration(at(ticks[i]))))
+				delete(open, m[1])
+			}
+		}
+	}
+	for _, g := range order {
+		if w := open[g]; w != nil {
+			out = append(out, fmt.Sprintf("waited for %s (gate %s) from %s", w.what, w.gate, shortDuration(w.from)))
+		}
+	}
+	return out
 }
 
 // lastGate describes the gate the run was last held at, if it ended held.
@@ -229,7 +269,7 @@ func failedCheckReasons(ticks []engine.TickRecord, end int) []string {
 			case m.Outcome == analysis.OutcomeError:
 				add(name+"/error", name+" could not be evaluated", when, m.Message)
 			default:
-				add(name+"/fail", name+" out of range", when, metricValue(m)+" vs "+bounds(m))
+				add(name+"/fail", name, when, outOfRange(m))
 			}
 		}
 		for _, h := range t.Hooks {
@@ -254,17 +294,45 @@ func failedCheckReasons(ticks []engine.TickRecord, end int) []string {
 		s := g.prefix + " at " + strings.Join(g.times, ", ")
 		switch {
 		case strings.HasSuffix(g.key, "/fail"):
-			parts := make([]string, len(g.times))
-			for i := range g.times {
-				parts[i] = g.times[i] + " (" + g.detail[i] + ")"
-			}
-			s = g.prefix + " at " + strings.Join(parts, ", ")
+			s = failText(g.prefix, g.times, g.detail)
 		case g.detail[0] != "":
 			s += ": " + truncate(g.detail[0], 200)
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// outOfRange describes a failed value as "value|side bound", e.g. "1875|above the maximum 500".
+func outOfRange(m analysis.Result) string {
+	v := metricValue(m)
+	switch {
+	case m.Value != nil && m.Min != nil && *m.Value < *m.Min:
+		return v + "|below the minimum " + formatFloat(*m.Min)
+	case m.Value != nil && m.Max != nil && *m.Value > *m.Max:
+		return v + "|above the maximum " + formatFloat(*m.Max)
+	}
+	return v + "|outside " + bounds(m)
+}
+
+// failText words out-of-range checks: "request-duration was 1875 (above the maximum
+// 500) at 6m, 7m" when every value is the same, else "request-success-rate was below
+// the minimum 99 at 5m (93.2), 6m (92.1)".
+func failText(name string, times, details []string) string {
+	same := true
+	for _, d := range details {
+		same = same && d == details[0]
+	}
+	value, side, _ := strings.Cut(details[0], "|")
+	if same {
+		return fmt.Sprintf("%s was %s (%s) at %s", name, value, side, strings.Join(times, ", "))
+	}
+	parts := make([]string, len(times))
+	for i := range times {
+		v, _, _ := strings.Cut(details[i], "|")
+		parts[i] = times[i] + " (" + v + ")"
+	}
+	return fmt.Sprintf("%s was %s at %s", name, side, strings.Join(parts, ", "))
 }
 
 // metricName names a metric result; the unnamed one is spec.metricsServer's failure.

@@ -103,6 +103,7 @@ type metricView struct {
 	Chart     template.HTML
 	Legend    []legendItem
 	Queries   []queryView
+	NoQuery   string
 }
 
 type queryView struct {
@@ -357,6 +358,15 @@ func buildMetrics(r *sim.Result, xr timeRange) ([]*metricView, error) {
 				continue
 			}
 			mv.Queries = append(mv.Queries, queryView{From: shortDuration(time.Duration(p.x * float64(time.Minute))), Query: p.r.Query})
+		}
+		if len(mv.Queries) == 0 {
+			mv.NoQuery = "No query was sent"
+			for _, p := range s.points {
+				if p.r.Message != "" {
+					mv.NoQuery += ": " + p.r.Message
+					break
+				}
+			}
 		}
 		var err error
 		mv.Chart, err = metricChart(s.points, xr, unitLabel(s.kind), fmt.Sprintf("%s of %s at each analysis tick", title, r.Scenario), interval)

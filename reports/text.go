@@ -25,7 +25,8 @@ type Style struct {
 	Color bool
 }
 
-func (s Style) paint(code, text string) string {
+// Paint wraps text in an ANSI colour code when colours are on.
+func (s Style) Paint(code, text string) string {
 	if !s.Color {
 		return text
 	}
@@ -34,9 +35,9 @@ func (s Style) paint(code, text string) string {
 
 func (s Style) verdict(ok bool) string {
 	if ok {
-		return s.paint("32", "PASS")
+		return s.Paint("32", "PASS")
 	}
-	return s.paint("31;1", "FAIL")
+	return s.Paint("31;1", "FAIL")
 }
 
 // WriteSummary writes one row per scenario (name, verdict, final phase, time of the
@@ -71,7 +72,7 @@ func WriteSummary(w io.Writer, results []*sim.Result, st Style) error {
 		if r.Passed {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s %s", st.paint("31;1", "FAIL"), r.Scenario)
+		fmt.Fprintf(w, "\n%s %s", st.Paint("31;1", "FAIL"), r.Scenario)
 		if r.File != "" {
 			fmt.Fprintf(w, " (%s)", r.File)
 		}
@@ -97,14 +98,6 @@ func paintColumn(line string, col int, painted string) string {
 	return string(r[:col]) + painted + string(r[col+4:])
 }
 
-// WriteWarnings writes load-time warnings, one per line, prefixed with the scenario.
-func WriteWarnings(w io.Writer, results []*sim.Result, st Style) {
-	for _, r := range results {
-		for _, warn := range r.Warnings {
-			fmt.Fprintf(w, "%s %s: %s\n", st.paint("33", "warning:"), r.Scenario, warn)
-		}
-	}
-}
 
 // WriteRun writes a run tick by tick: time, phase, weights, every metric's value
 // against its threshold, hook calls and events; then the expectations.
@@ -112,9 +105,6 @@ func WriteRun(w io.Writer, r *sim.Result, st Style) error {
 	fmt.Fprintf(w, "scenario %s (%s mode)\n", r.Scenario, r.Mode)
 	if r.Description != "" {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(r.Description))
-	}
-	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "%s %s\n", st.paint("33", "warning:"), warn)
 	}
 	fmt.Fprintln(w)
 	for _, t := range r.Ticks {
@@ -149,34 +139,34 @@ func writeTick(w io.Writer, t engine.TickRecord, st Style) {
 		fmt.Fprintf(w, "        %s %-24s %s  %s\n", outcomeMark(m.Outcome, st), m.Name, metricValue(m), bounds(m))
 	}
 	for _, h := range t.Hooks {
-		res := st.paint("32", "ok")
+		res := st.Paint("32", "ok")
 		if !h.OK {
-			res = st.paint("31", "failed: "+h.Error)
+			res = st.Paint("31", "failed: "+h.Error)
 		}
 		fmt.Fprintf(w, "        hook %s %s (%s) %s\n", h.Type, h.Name, h.URL, res)
 	}
 	for _, e := range t.Events {
 		typ := e.Type
 		if typ == "Warning" {
-			typ = st.paint("33", typ)
+			typ = st.Paint("33", typ)
 		}
 		fmt.Fprintf(w, "        event %s %s\n", typ, e.Message)
 	}
 	if t.Error != "" {
-		fmt.Fprintf(w, "        %s %s\n", st.paint("31", "error:"), t.Error)
+		fmt.Fprintf(w, "        %s %s\n", st.Paint("31", "error:"), t.Error)
 	}
 }
 
 func outcomeMark(o analysis.Outcome, st Style) string {
 	switch o {
 	case analysis.OutcomePass:
-		return st.paint("32", "pass  ")
+		return st.Paint("32", "pass  ")
 	case analysis.OutcomeNoData:
-		return st.paint("33", "nodata")
+		return st.Paint("33", "nodata")
 	case analysis.OutcomeError:
-		return st.paint("31", "error ")
+		return st.Paint("31", "error ")
 	}
-	return st.paint("31", "fail  ")
+	return st.Paint("31", "fail  ")
 }
 
 // metricValue renders a metric's value, or why there is none.

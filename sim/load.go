@@ -172,6 +172,9 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 		if err != nil {
 			errs = append(errs, &LoadError{File: p, Msg: err.Error()})
 		}
+		if len(found) == 0 && err == nil {
+			errs = append(errs, &LoadError{File: p, Msg: "no scenarios in this directory (a scenario is a YAML file with kind: Scenario)"})
+		}
 		sort.Strings(found)
 		for _, f := range found {
 			add(f)
@@ -188,7 +191,7 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 		name := ld.Scenario.Metadata.Name
 		if first, dup := byName[name]; dup {
 			errs = append(errs, &LoadError{
-				Scenario: name, ScenarioFile: f, File: f, Path: "metadata.name",
+				Scenario: name, ScenarioFile: f, File: f, Line: ld.Scenario.Metadata.nameLine, Path: "metadata.name",
 				Msg: fmt.Sprintf("duplicate scenario name: %s and %s both define %q (names must be unique within a suite)",
 					first.Scenario.File, f, name),
 			})
@@ -310,9 +313,10 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 		return nil, l.err()
 	}
 	root := docs[0]
+	nameLine := 0
 	if n := mappingValue(root, "metadata"); n != nil {
 		if nm := mappingValue(n, "name"); nm != nil && nm.Kind == yaml.ScalarNode && nm.ShortTag() == "!!str" {
-			l.name = nm.Value
+			l.name, nameLine = nm.Value, nm.Line
 		}
 	}
 	if len(docs) > 1 {
@@ -340,6 +344,7 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 		return nil, l.err()
 	}
 	s.File = l.file
+	s.Metadata.nameLine = nameLine
 	l.validate(s)
 	if len(l.errs) > 0 {
 		return nil, l.err()

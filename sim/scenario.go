@@ -29,6 +29,9 @@ type Scenario struct {
 type ScenarioMetadata struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
+
+	// nameLine is the line of metadata.name in the scenario file (for suite-level errors).
+	nameLine int
 }
 
 // ScenarioSpec is the body of a scenario.

@@ -48,6 +48,9 @@ func main() {
 // run executes the CLI with args and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand(stdout, stderr)
+	if args == nil {
+		args = []string{} // cobra would fall back to os.Args
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -72,7 +75,10 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		Long: `aviary runs a Flagger-exact rollout engine against Prometheus' own PromQL engine
 fed synthetic time series, in virtual time, and checks what your canary policy
 decides in the scenarios you describe: latency spikes, 5xx bursts, NaN ratios,
-missing traffic, stuck gates, new revisions mid-analysis.`,
+missing traffic, stuck gates, new revisions mid-analysis.
+
+Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
+2 on invalid input.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

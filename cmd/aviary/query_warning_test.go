@@ -38,11 +38,13 @@ var _ = Describe("a MetricTemplate whose PromQL does not parse", func() {
 	It("fails the check at every analysis tick with Flagger's event, then rolls back", func() {
 		res := invokeCLI("run", scenario)
 		Expect(res.code).To(Equal(exitOK), "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
-		// aviary run prints the load warning at the top of its own output.
-		Expect(res.stdout).To(MatchRegexp(`(?m)^warning: ` + policy + `:37: MetricTemplate error-rate .*query does not parse`))
+		// aviary run prints the load warning on stderr before the run, like aviary test.
+		Expect(res.stderr).To(MatchRegexp(`(?m)^warning: unparseable-query: ` + policy + `:37: MetricTemplate error-rate .*query does not parse`))
 
 		ticks := parseTicks(res.stdout)
-		const queryFailed = "event Warning Metric query failed for error-rate: error response: "
+		// Flagger 1.44: "Metric query failed for %s: %v" around the Prometheus provider's
+		// "error response: Status %d %s: <body>" (flagger-semantics §3.5).
+		const queryFailed = "event Warning Metric query failed for error-rate: error response: Status 400 Bad Request: "
 		checked := 0
 		for _, t := range ticks {
 			var metricLines []string

@@ -30,6 +30,7 @@ fails, 2 on invalid input.`,
 			if err != nil {
 				return invalid(err)
 			}
+			writeWarnings(stderr, []*sim.Loaded{l}, reports.Style{Color: colorEnabled(stderr)})
 			res, err := sim.Run(cmd.Context(), l, sim.RunOptions{})
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}

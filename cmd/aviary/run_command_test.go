@@ -164,8 +164,9 @@ var _ = Describe("aviary run", func() {
 		It("gives byte-identical output for a run with a load warning", func() {
 			a := invokeCLI("run", "testdata/warn/unparseable-query.yaml")
 			b := invokeCLI("run", "testdata/warn/unparseable-query.yaml")
-			Expect(a.stdout).To(ContainSubstring("warning:"))
+			Expect(a.stderr).To(ContainSubstring("warning:"))
 			Expect(b.stdout).To(Equal(a.stdout))
+			Expect(b.stderr).To(Equal(a.stderr))
 		})
 
 		It("gives the same suite summary whatever the parallelism", func() {

@@ -72,13 +72,18 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 			if err != nil {
 				return invalid(err)
 			}
+			total := len(loaded)
 			loaded = selectScenarios(loaded, filter)
 			if len(loaded) == 0 {
+				if total > 0 {
+					return invalid(fmt.Errorf("--run %q matches none of the %d scenarios", f.filter, total))
+				}
 				return invalid(errors.New("no scenarios found (a scenario is a YAML file with kind: Scenario)"))
 			}
 			st := reports.Style{Color: colorEnabled(stdout)}
 			fmt.Fprintf(stdout, "aviary: %d scenario(s), cluster mode %s\n\n", len(loaded), f.cluster)
 			started := time.Now()
+			writeWarnings(stderr, loaded, st)
 			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, nil)
 			var ok []*sim.Result
 			for i, err := range errs {
@@ -88,7 +93,6 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 				}
 				ok = append(ok, results[i])
 			}
-			reports.WriteWarnings(stderr, ok, st)
 			if err := reports.WriteSummary(stdout, ok, st); err != nil {
 				return err
 			}
@@ -132,4 +136,14 @@ func colorEnabled(w io.Writer) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// writeWarnings prints load-time warnings (e.g. a query that does not parse), one per
+// line, before anything runs.
+func writeWarnings(w io.Writer, loaded []*sim.Loaded, st reports.Style) {
+	for _, l := range loaded {
+		for _, warn := range l.Warnings {
+			fmt.Fprintf(w, "%s %s: %s\n", st.Paint("33", "warning:"), l.Scenario.Metadata.Name, warn)
+		}
+	}
 }

@@ -1,0 +1,454 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"aviary.dev/aviary/fixtures"
+)
+
+// EnvtestK8sVersion is the Kubernetes release of the envtest binaries looked up in
+// bin/k8s/<version>/; it equals K8S_VERSION in hack/envtest-assets.sh (a test checks).
+const EnvtestK8sVersion = "v1.36.3"
+
+// envtestBinaries are the files an assets directory must hold.
+var envtestBinaries = []string{"kube-apiserver", "etcd"}
+
+// EnvtestOptions configure StartEnvtest.
+type EnvtestOptions struct {
+	// AssetsDir is the directory holding kube-apiserver and etcd. "" means
+	// $KUBEBUILDER_ASSETS when set, else bin/k8s/<EnvtestK8sVersion> in the working
+	// directory or the nearest parent, up to the module root (the directory with go.mod).
+	AssetsDir string
+	// Logger receives controller-runtime's (envtest's) log; the zero value discards it.
+	// It is installed with controller-runtime's global log.SetLogger.
+	Logger logr.Logger
+}
+
+// StartupTimes split how long StartEnvtest took.
+type StartupTimes struct {
+	// APIServer is etcd + kube-apiserver up and serving (the default namespace exists).
+	APIServer time.Duration
+	// CRDs is installing the fixtures' CRDs until every one is established.
+	CRDs time.Duration
+}
+
+// Total is the whole start.
+func (s StartupTimes) Total() time.Duration { return s.APIServer + s.CRDs }
+
+// Envtest is envtest mode's Kubernetes API: one real kube-apiserver + etcd (started by
+// controller-runtime's envtest) with aviary's and Istio's CRDs, shared by every run
+// of one invocation. Each run gets its own namespaces (see ScenarioClient), so runs
+// may go concurrently. Reads go to the API server: there is no cache.
+type Envtest struct {
+	// Startup is how long the start took.
+	Startup StartupTimes
+	// AssetsDir is where the binaries were found.
+	AssetsDir string
+	// Config reaches the API server as an administrator.
+	Config *rest.Config
+
+	env    *envtest.Environment
+	client client.Client
+	seq    atomic.Int64
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// MissingAssetsError says that the envtest binaries are not where they were looked for.
+type MissingAssetsError struct {
+	// Dir is the directory searched last (or the one given).
+	Dir string
+	// Missing are the binaries not found there.
+	Missing []string
+	// Source says where Dir came from ("KUBEBUILDER_ASSETS", "EnvtestOptions.AssetsDir", ...).
+	Source string
+}
+
+func (e *MissingAssetsError) Error() string {
+	return fmt.Sprintf("envtest binaries not found: %s missing in %s (from %s); "+
+		"run `make envtest-assets` in the aviary repository to build them (several minutes the first time), "+
+		"or set KUBEBUILDER_ASSETS to a directory holding kube-apiserver and etcd",
+		strings.Join(e.Missing, " and "), e.Dir, e.Source)
+}
+
+// FindEnvtestAssets returns the directory holding the envtest binaries, looked up as
+// EnvtestOptions.AssetsDir documents; the error is a *MissingAssetsError.
+func FindEnvtestAssets(explicit string) (string, error) {
+	check := func(dir, source string) (string, error) {
+		var missing []string
+		for _, b := range envtestBinaries {
+			st, err := os.Stat(filepath.Join(dir, b))
+			if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+				missing = append(missing, b)
+			}
+		}
+		if len(missing) > 0 {
+			return "", &MissingAssetsError{Dir: dir, Missing: missing, Source: source}
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return dir, nil
+		}
+		return abs, nil
+	}
+	if explicit != "" {
+		return check(explicit, "EnvtestOptions.AssetsDir")
+	}
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return check(dir, "KUBEBUILDER_ASSETS")
+	}
+	rel := filepath.Join("bin", "k8s", EnvtestK8sVersion)
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", &MissingAssetsError{Dir: rel, Missing: envtestBinaries, Source: "the working directory"}
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		found, err := check(filepath.Join(dir, rel), "the working directory or a parent up to the module root")
+		if err == nil {
+			return found, nil
+		}
+		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil || filepath.Dir(dir) == dir {
+			return "", err // the module root: the path `make envtest-assets` builds into
+		}
+	}
+}
+
+// StartEnvtest starts the API server, installs the embedded CRDs and connects a
+// client. The caller must Stop it (also on error paths; Stop is idempotent).
+func StartEnvtest(ctx context.Context, opts EnvtestOptions) (*Envtest, error) {
+	dir, err := FindEnvtestAssets(opts.AssetsDir)
+	if err != nil {
+		return nil, err
+	}
+	ctrllog.SetLogger(opts.Logger)
+	if opts.Logger.GetSink() == nil {
+		ctrllog.SetLogger(logr.Discard())
+	}
+	crds, err := fixtures.CRDs()
+	if err != nil {
+		return nil, fmt.Errorf("envtest: %w", err)
+	}
+	s, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{Scheme: s, BinaryAssetsDirectory: dir}
+	// Explicit paths: envtest itself would prefer $KUBEBUILDER_ASSETS over dir.
+	env.ControlPlane.GetAPIServer().Path = filepath.Join(dir, "kube-apiserver")
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(dir, "etcd")}
+	if os.Getenv("X_WC") == "off" {
+		env.ControlPlane.GetAPIServer().Configure().Set("watch-cache", "false")
+	}
+	if os.Getenv("X_FSYNC") == "off" {
+		env.ControlPlane.Etcd.Configure().Set("unsafe-no-fsync", "true")
+	}
+	e := &Envtest{AssetsDir: dir, env: env}
+
+	start := time.Now()
+	cfg, err := env.Start()
+	e.Startup.APIServer = time.Since(start)
+	if err != nil {
+		_ = e.Stop()
+		return nil, fmt.Errorf("envtest: start kube-apiserver and etcd from %s: %w", dir, err)
+	}
+	if err := ctx.Err(); err != nil {
+		_ = e.Stop()
+		return nil, err
+	}
+	start = time.Now()
+	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Scheme: s, CRDs: crds}); err != nil {
+		_ = e.Stop()
+		return nil, fmt.Errorf("envtest: install CRDs: %w", err)
+	}
+	e.Startup.CRDs = time.Since(start)
+
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = -1, 0 // no client-side rate limit: the runs are the only users
+	e.Config = cfg
+	e.client, err = client.New(cfg, client.Options{Scheme: s})
+	if err != nil {
+		_ = e.Stop()
+		return nil, fmt.Errorf("envtest: client: %w", err)
+	}
+	return e, nil
+}
+
+// Stop stops the API server and etcd and removes their temporary directories.
+func (e *Envtest) Stop() error {
+	e.stopOnce.Do(func() { e.stopErr = e.env.Stop() })
+	return e.stopErr
+}
+
+// Client is the administrator's client, without namespace mapping.
+func (e *Envtest) Client() client.Client { return e.client }
+
+// ScenarioClient returns the client one run of l uses: every namespace it names is
+// mapped to one of its own on the API server (see ScenarioClient).
+func (e *Envtest) ScenarioClient(l *Loaded) *ScenarioClient {
+	base := namespaceBase(l.Scenario.Metadata.Name, e.seq.Add(1))
+	return NewScenarioClient(e.client, l.Canary.Namespace, base)
+}
+
+// RunOptions are the options of one envtest-mode run of l.
+func (e *Envtest) RunOptions(l *Loaded) RunOptions {
+	return RunOptions{Client: e.ScenarioClient(l), Mode: ModeEnvtest}
+}
+
+// SuiteOptions is RunSuite's opts for envtest mode.
+func (e *Envtest) SuiteOptions(loaded []*Loaded) func(i int) RunOptions {
+	return func(i int) RunOptions { return e.RunOptions(loaded[i]) }
+}
+
+var notDNSLabel = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// namespaceBase is "<scenario name as a DNS label>-<n>", at most 63 characters.
+func namespaceBase(scenario string, n int64) string {
+	suffix := "-" + strconv.FormatInt(n, 10)
+	s := strings.Trim(notDNSLabel.ReplaceAllString(strings.ToLower(scenario), "-"), "-")
+	if s == "" {
+		s = "scenario"
+	}
+	return dnsLabel(s, 63-len(suffix)) + suffix
+}
+
+// dnsLabel cuts s to at most n characters, not ending in '-'.
+func dnsLabel(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.TrimRight(s, "-")
+}
+
+// ScenarioClient gives one run its own namespaces on a shared API server while the
+// engine and the simulator keep seeing the policy's own: the Canary's namespace
+// ("test") is stored as the run's base namespace ("podinfo-500-burst-3"), any other
+// namespace N as "<base>-N". Every request's namespace (and a Namespace object's
+// name) is mapped on the way in, every object and list item back on the way out,
+// and an API error's message names the policy's namespace. So event messages,
+// rendered queries and webhook payloads read exactly as in fast mode — the runs are
+// comparable decision for decision — and expectations such as
+// "Rolling back podinfo.test ..." hold in both modes. Nothing else is touched:
+// validation, defaulting, resourceVersions and conflicts are the API server's.
+type ScenarioClient struct {
+	client.Client
+	home, base string
+
+	mu         sync.Mutex
+	toPhysical map[string]string
+	toLogical  map[string]string
+}
+
+// NewScenarioClient maps namespace home to base and any other N to "<base>-N".
+func NewScenarioClient(c client.Client, home, base string) *ScenarioClient {
+	return &ScenarioClient{
+		Client: c, home: home, base: base,
+		toPhysical: map[string]string{home: base},
+		toLogical:  map[string]string{base: home},
+	}
+}
+
+// Namespace is the API server's namespace for the policy's namespace ns.
+func (c *ScenarioClient) Namespace(ns string) string {
+	if ns == "" {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.toPhysical[ns]; ok {
+		return p
+	}
+	p := dnsLabel(c.base+"-"+ns, 63)
+	c.toPhysical[ns], c.toLogical[p] = p, ns
+	return p
+}
+
+// logical maps an API server namespace back.
+func (c *ScenarioClient) logical(ns string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok := c.toLogical[ns]; ok {
+		return l
+	}
+	return ns
+}
+
+// in maps obj to the API server's namespaces; out maps it back.
+func (c *ScenarioClient) in(obj client.Object) {
+	if _, ok := obj.(*corev1.Namespace); ok {
+		obj.SetName(c.Namespace(obj.GetName()))
+		return
+	}
+	obj.SetNamespace(c.Namespace(obj.GetNamespace()))
+}
+
+func (c *ScenarioClient) out(obj runtime.Object) {
+	o, ok := obj.(client.Object)
+	if !ok {
+		return
+	}
+	if _, ok := obj.(*corev1.Namespace); ok {
+		o.SetName(c.logical(o.GetName()))
+		return
+	}
+	o.SetNamespace(c.logical(o.GetNamespace()))
+}
+
+// errOut rewrites the API server's namespaces in an API error's message.
+func (c *ScenarioClient) errOut(err error) error {
+	var se *apierrors.StatusError
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := se.ErrStatus
+	changed := false
+	for p, l := range c.toLogical {
+		if strings.Contains(st.Message, p) {
+			st.Message = strings.ReplaceAll(st.Message, `"`+p+`"`, `"`+l+`"`)
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &apierrors.StatusError{ErrStatus: st}
+}
+
+// Get reads obj from the API server.
+func (c *ScenarioClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*corev1.Namespace); ok {
+		key.Name = c.Namespace(key.Name)
+	} else {
+		key.Namespace = c.Namespace(key.Namespace)
+	}
+	err := c.Client.Get(ctx, key, obj, opts...)
+	c.out(obj)
+	return c.errOut(err)
+}
+
+// List lists objects of the (mapped) namespace.
+func (c *ScenarioClient) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	lo := (&client.ListOptions{}).ApplyOptions(opts)
+	lo.Namespace = c.Namespace(lo.Namespace)
+	if err := c.Client.List(ctx, list, lo); err != nil {
+		return c.errOut(err)
+	}
+	return meta.EachListItem(list, func(o runtime.Object) error {
+		c.out(o)
+		return nil
+	})
+}
+
+// Create creates obj.
+func (c *ScenarioClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	c.in(obj)
+	defer c.out(obj)
+	return c.errOut(c.Client.Create(ctx, obj, opts...))
+}
+
+// Update updates obj.
+func (c *ScenarioClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	c.in(obj)
+	defer c.out(obj)
+	return c.errOut(c.Client.Update(ctx, obj, opts...))
+}
+
+// Patch patches obj.
+func (c *ScenarioClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	c.in(obj)
+	defer c.out(obj)
+	return c.errOut(c.Client.Patch(ctx, obj, patch, opts...))
+}
+
+// Delete deletes obj.
+func (c *ScenarioClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+	c.in(obj)
+	defer c.out(obj)
+	return c.errOut(c.Client.Delete(ctx, obj, opts...))
+}
+
+// DeleteAllOf deletes the objects of the (mapped) namespace that match.
+func (c *ScenarioClient) DeleteAllOf(ctx context.Context, obj client.Object, opts ...client.DeleteAllOfOption) error {
+	do := (&client.DeleteAllOfOptions{}).ApplyOptions(opts)
+	do.Namespace = c.Namespace(do.Namespace)
+	return c.errOut(c.Client.DeleteAllOf(ctx, obj, do))
+}
+
+// errApply: an apply configuration's namespace cannot be mapped; neither the engine
+// nor the simulator uses server-side apply.
+var errApply = errors.New("server-side apply is not supported in envtest mode's per-scenario namespaces")
+
+// Apply is not supported.
+func (c *ScenarioClient) Apply(context.Context, runtime.ApplyConfiguration, ...client.ApplyOption) error {
+	return errApply
+}
+
+// Status is the status subresource, with the same namespace mapping.
+func (c *ScenarioClient) Status() client.SubResourceWriter {
+	return scenarioSubResource{c: c, w: c.Client.Status()}
+}
+
+// SubResource is a subresource client with the same namespace mapping.
+func (c *ScenarioClient) SubResource(name string) client.SubResourceClient {
+	sub := c.Client.SubResource(name)
+	return scenarioSubResource{c: c, w: sub, r: sub}
+}
+
+type scenarioSubResource struct {
+	c *ScenarioClient
+	w client.SubResourceWriter
+	r client.SubResourceReader
+}
+
+func (s scenarioSubResource) Get(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceGetOption) error {
+	s.c.in(obj)
+	defer s.c.out(obj)
+	defer s.c.out(sub)
+	return s.c.errOut(s.r.Get(ctx, obj, sub, opts...))
+}
+
+func (s scenarioSubResource) Create(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceCreateOption) error {
+	s.c.in(obj)
+	s.c.in(sub)
+	defer s.c.out(obj)
+	defer s.c.out(sub)
+	return s.c.errOut(s.w.Create(ctx, obj, sub, opts...))
+}
+
+func (s scenarioSubResource) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	s.c.in(obj)
+	defer s.c.out(obj)
+	return s.c.errOut(s.w.Update(ctx, obj, opts...))
+}
+
+func (s scenarioSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	s.c.in(obj)
+	defer s.c.out(obj)
+	return s.c.errOut(s.w.Patch(ctx, obj, patch, opts...))
+}
+
+func (s scenarioSubResource) Apply(context.Context, runtime.ApplyConfiguration, ...client.SubResourceApplyOption) error {
+	return errApply
+}
