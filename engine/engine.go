@@ -82,6 +82,9 @@ type tick struct {
 	mirrored                    bool
 	routesKnown                 bool
 
+	// status is the canary's status as last read or written: what the API server holds.
+	status *v1beta1.CanaryStatus
+
 	rec TickRecord
 }
 
@@ -153,6 +156,9 @@ func (t *tick) finish(ctx context.Context, err error) {
 		return
 	}
 	st := t.cd.Status
+	if t.status != nil {
+		st = *t.status
+	}
 	t.rec.Phase = string(st.Phase)
 	t.rec.FailedChecks = st.FailedChecks
 	t.rec.Iterations = st.Iterations
@@ -178,11 +184,16 @@ func (t *tick) getCanary(ctx context.Context) error {
 		return fmt.Errorf("get canary: %w", err)
 	}
 	t.cd = cd
+	t.status = cd.Status.DeepCopy()
 	t.rec.PhaseBefore = string(cd.Status.Phase)
-	if cd.Status.Conditions == nil {
-		return t.setPhaseInitializing(ctx)
+	if cd.Status.Conditions != nil {
+		return nil
 	}
-	return nil
+	if err := t.setPhaseInitializing(ctx); err != nil {
+		return err
+	}
+	// Flagger does this on informer sync; the job's tick then reads the result.
+	return t.refresh(ctx)
 }
 
 // checkSuspended is step 2: a suspended canary is left exactly as it is.
@@ -334,10 +345,14 @@ func (t *tick) setInitialized(ctx context.Context) error {
 	if !t.initializing() {
 		return nil
 	}
+	t.cd.Status.Phase = v1beta1.CanaryPhaseInitialized
 	if err := t.syncStatus(ctx, v1beta1.CanaryStatus{Phase: v1beta1.CanaryPhaseInitialized}); err != nil {
-		t.warning("%v", err)
+		t.warning("failed to sync canary %s.%s status: %v", t.cd.Name, t.cd.Namespace, err)
 		return errStop
 	}
+	// Like Flagger, carry what shouldAdvance compares into the in-memory canary.
+	t.cd.Status.LastAppliedSpec = t.status.LastAppliedSpec
+	t.cd.Status.TrackedConfigs = t.status.TrackedConfigs
 	t.normal("Initialization done! %s.%s", t.cd.Name, t.cd.Namespace)
 	t.alert("info", fmt.Sprintf("New %s detected, initialization completed.", t.cd.Spec.TargetRef.Kind))
 	return nil
@@ -643,6 +658,7 @@ func (t *tick) refresh(ctx context.Context) error {
 		return fmt.Errorf("get canary: %w", err)
 	}
 	t.cd = cd
+	t.status = cd.Status.DeepCopy()
 	return nil
 }
 

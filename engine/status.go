@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,25 +12,31 @@ import (
 )
 
 // The status writers of Flagger's canary/status.go (flagger-semantics §2.14). Each
-// re-reads the canary on a conflict and retries, writes through the status
-// subresource, stamps lastTransitionTime, and updates the tick's copy on success.
+// writes a copy of the tick's canary through the status subresource, re-reading the
+// canary and retrying on a conflict, and stamps lastTransitionTime. Like Flagger's,
+// they leave the tick's in-memory canary as it was read: the rest of the tick (event
+// and webhook payloads included) sees the status the tick started with. What was
+// written is kept in t.status for the tick's record.
 
-// updateStatus applies mutate to a fresh copy of the canary's status and writes it.
+// updateStatus applies mutate to a copy of the canary and writes its status.
 func (t *tick) updateStatus(ctx context.Context, what string, mutate func(cd *v1beta1.Canary)) error {
+	base := t.cd
 	first := true
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		if !first {
-			if err := t.refresh(ctx); err != nil {
+			fresh := &v1beta1.Canary{}
+			if err := t.e.Client.Get(ctx, t.key, fresh); err != nil {
 				return err
 			}
+			base = fresh
 		}
 		first = false
-		cd := t.cd.DeepCopy()
+		cd := base.DeepCopy()
 		mutate(cd)
 		if err := t.e.Client.Status().Update(ctx, cd); err != nil {
 			return err
 		}
-		t.cd = cd
+		t.status = cd.Status.DeepCopy()
 		return nil
 	})
 	if err != nil {
@@ -168,5 +173,3 @@ func promotedCondition(kind string, phase v1beta1.CanaryPhase) (corev1.Condition
 	}
 	return corev1.ConditionUnknown, "New " + kind + " detected, starting initialization."
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

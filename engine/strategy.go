@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	"aviary.dev/aviary/api/v1beta1"
 )
@@ -189,6 +190,9 @@ func (t *tick) finalise(ctx context.Context) error {
 	if err := t.setStatusPhase(ctx, v1beta1.CanaryPhaseSucceeded); err != nil {
 		return err
 	}
+	// Flagger reports the end of the promotion about a copy already Succeeded.
+	t.cd = t.cd.DeepCopy()
+	t.cd.Status.Phase = v1beta1.CanaryPhaseSucceeded
 	t.postRollout(ctx, v1beta1.CanaryPhaseSucceeded)
 	t.normal("Promotion completed! Scaling down %s.%s", t.cd.Spec.TargetRef.Name, t.cd.Namespace)
 	t.alert("info", "Canary analysis completed successfully, promotion finished.")
@@ -199,7 +203,7 @@ func (t *tick) finalise(ctx context.Context) error {
 func (t *tick) rollback(ctx context.Context) error {
 	if t.cd.Status.FailedChecks >= t.cd.GetAnalysisThreshold() {
 		t.warning("Rolling back %s.%s failed checks threshold reached %v", t.cd.Name, t.cd.Namespace, t.cd.Status.FailedChecks)
-		t.alert("error", "Failed checks threshold reached "+itoa(t.cd.Status.FailedChecks))
+		t.alert("error", fmt.Sprintf("Failed checks threshold reached %v", t.cd.Status.FailedChecks))
 	}
 	if err := t.setRoutes(ctx, totalWeight, 0, false); err != nil {
 		return errStop
@@ -220,6 +224,7 @@ func (t *tick) rollback(ctx context.Context) error {
 // take the new template, so traffic stays on the canary, which is kept running.
 func (t *tick) failPromotion(ctx context.Context, cause error) error {
 	t.warning("Promotion of %s.%s failed, primary not ready: %v", t.cd.Spec.TargetRef.Name, t.cd.Namespace, cause)
+	t.alert("error", fmt.Sprintf("Promotion failed, primary not ready: %v", cause))
 	if err := t.setRoutes(ctx, 0, totalWeight, false); err != nil {
 		return errStop
 	}
