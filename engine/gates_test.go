@@ -35,7 +35,8 @@ var _ = Describe("confirm-rollout", func() {
 		Expect(rec.PhaseBefore).To(Equal("Initialized"))
 		Expect(rec.Phase).To(Equal("Waiting"))
 		Expect(rec.Step).To(Equal("start-revision"))
-		Expect(typed(rec)).To(Equal([]string{"Warning|Halt podinfo.test advancement waiting for approval gate"}))
+		Expect(phased(rec)).To(Equal([]string{"Initialized|Warning|Halt podinfo.test advancement waiting for approval gate"}),
+			"about the canary as read, like Flagger's in-memory copy")
 		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Canary is waiting for approval."}}))
 		Expect(hookTypes(rec)).To(Equal([]string{"confirm-rollout:Initialized"}))
 		Expect(rec.Hooks[0].OK).To(BeFalse())
@@ -56,9 +57,9 @@ var _ = Describe("confirm-rollout", func() {
 		By("open: the revision starts")
 		rec = f.step()
 		Expect(rec.Phase).To(Equal("Progressing"))
-		Expect(typed(rec)).To(Equal([]string{
-			"Normal|Confirm-rollout check gate passed",
-			"Normal|New revision detected! Scaling up podinfo.test",
+		Expect(phased(rec)).To(Equal([]string{
+			"Waiting|Normal|Confirm-rollout check gate passed",
+			"Progressing|Normal|New revision detected! Scaling up podinfo.test",
 		}))
 		Expect(hookTypes(rec)).To(Equal([]string{"confirm-rollout:Waiting"}))
 		Expect(f.replicas("podinfo")).To(Equal(int32(1)))
@@ -233,9 +234,9 @@ var _ = Describe("confirm-promotion", func() {
 		rec := f.step()
 		Expect(rec.Phase).To(Equal("WaitingPromotion"))
 		Expect(hookTypes(rec)).To(Equal([]string{"confirm-traffic-increase:Progressing", "confirm-promotion:Progressing"}))
-		Expect(typed(rec)).To(Equal([]string{
-			"Normal|Confirm-traffic-increase check cti passed",
-			"Warning|Halt podinfo.test advancement waiting for promotion approval gate",
+		Expect(phased(rec)).To(Equal([]string{
+			"Progressing|Normal|Confirm-traffic-increase check cti passed",
+			"Progressing|Warning|Halt podinfo.test advancement waiting for promotion approval gate",
 		}))
 		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Canary promotion is waiting for approval."}}))
 		Expect(rec.Routes).To(BeEmpty())
@@ -256,9 +257,9 @@ var _ = Describe("confirm-promotion", func() {
 		By("approved: Promoting")
 		rec = f.step()
 		Expect(rec.Phase).To(Equal("Promoting"))
-		Expect(typed(rec)).To(Equal([]string{
-			"Normal|Confirm-promotion check gate passed",
-			"Normal|Copying podinfo.test template spec to podinfo-primary.test",
+		Expect(phased(rec)).To(Equal([]string{
+			"WaitingPromotion|Normal|Confirm-promotion check gate passed",
+			"WaitingPromotion|Normal|Copying podinfo.test template spec to podinfo-primary.test",
 		}))
 		Expect(f.image("podinfo-primary")).To(Equal(imageV2))
 		Expect(f.canary().Status.Conditions[0].Reason).To(Equal("Promoting"))
@@ -309,11 +310,11 @@ var _ = Describe("rollback hooks", func() {
 		rec := f.step()
 		Expect(rec.Step).To(Equal("rollback-hooks"))
 		Expect(rec.Phase).To(Equal("Failed"))
-		Expect(typed(rec)).To(Equal([]string{
-			"Warning|Rollback check rb passed",
-			"Warning|Rolling back podinfo.test manual webhook invoked",
-			"Warning|Canary failed! Scaling down podinfo.test",
-			"Normal|Post-rollout check post passed",
+		Expect(phased(rec)).To(Equal([]string{
+			"Progressing|Warning|Rollback check rb passed",
+			"Progressing|Warning|Rolling back podinfo.test manual webhook invoked",
+			"Failed|Warning|Canary failed! Scaling down podinfo.test",
+			"Progressing|Normal|Post-rollout check post passed",
 		}))
 		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Rolling back manual webhook invoked"}}))
 		Expect(hookTypes(rec)).To(Equal([]string{"rollback:Progressing", "post-rollout:Failed"}))
@@ -349,6 +350,24 @@ var _ = Describe("rollback hooks", func() {
 			"Rolling back podinfo.test manual webhook invoked",
 		}))
 		Expect(hookTypes(rec)).To(Equal([]string{"rollback:Progressing", "rollback:Progressing"}))
+	})
+
+	It("is asked while waiting for promotion", func() {
+		f.updateCanary(func(cd *v1beta1.Canary) {
+			cd.Spec.Analysis.Webhooks = append(cd.Spec.Analysis.Webhooks, hook(v1beta1.ConfirmPromotionHook, "gate"))
+		})
+		f.hooks.answer("gate", errRefused)
+		for range 5 {
+			f.step()
+		}
+		Expect(f.canary().Status.Phase).To(Equal(v1beta1.CanaryPhaseWaitingPromotion))
+		f.hooks.answer("rb", nil)
+		f.reset()
+		rec := f.step()
+		Expect(rec.PhaseBefore).To(Equal("WaitingPromotion"))
+		Expect(rec.Phase).To(Equal("Failed"))
+		Expect(hookTypes(rec)).To(Equal([]string{"rollback:WaitingPromotion", "post-rollout:Failed"}))
+		Expect(routeChanges(rec)).To(Equal([][2]int{{100, 0}}))
 	})
 
 	It("is not asked while promoting or finalising", func() {

@@ -413,6 +413,16 @@ func typed(rec engine.TickRecord) []string {
 	return out
 }
 
+// phased are the events of a record as "<phase>|<type>|<message>", the phase being
+// that of the canary the event is about (the event webhooks' payload phase).
+func phased(rec engine.TickRecord) []string {
+	out := []string{}
+	for _, e := range rec.Events {
+		out = append(out, e.Phase+"|"+e.Type+"|"+e.Message)
+	}
+	return out
+}
+
 // routeChanges are the SetRoutes calls of a record as [primary, canary] pairs.
 func routeChanges(rec engine.TickRecord) [][2]int {
 	out := [][2]int{}

@@ -160,7 +160,7 @@ var _ = DescribeTable("setStatusPhase",
 		Expect(st.Conditions).To(HaveLen(1))
 		Expect(st.Conditions[0].Reason).To(Equal(string(phase)))
 		// the tick's copy is the stored canary
-		Expect(t.cd.Status).To(Equal(st))
+		Expect(*t.status).To(Equal(st))
 	},
 	Entry("Progressing keeps weight and iterations", v1beta1.CanaryPhaseProgressing, 0,
 		v1beta1.CanaryStatus{CanaryWeight: 30, FailedChecks: 2, Iterations: 4, LastPromotedSpec: "promoted"}),
@@ -207,7 +207,7 @@ var _ = Describe("the counter writers", func() {
 			Expect([3]int{st.CanaryWeight, st.FailedChecks, st.Iterations}).To(Equal(want))
 			Expect(st.Phase).To(Equal(v1beta1.CanaryPhaseProgressing))
 			Expect(st.LastTransitionTime.Time).To(BeTemporally("==", statusT0))
-			Expect(t.cd.Status).To(Equal(st))
+			Expect(*t.status).To(Equal(st))
 		},
 		Entry("setStatusWeight", func(ctx context.Context) error { return t.setStatusWeight(ctx, 40) }, [3]int{40, 2, 4}),
 		Entry("setStatusFailedChecks", func(ctx context.Context) error { return t.setStatusFailedChecks(ctx, 3) }, [3]int{30, 3, 4}),

@@ -196,11 +196,10 @@ var _ = Describe("promotion", func() {
 		Expect(rec.PhaseBefore).To(Equal("Finalising"))
 		Expect(rec.Phase).To(Equal("Succeeded"))
 		Expect(rec.Step).To(Equal("finalise"))
-		Expect(typed(rec)).To(Equal([]string{
-			"Normal|Post-rollout check post passed",
-			"Normal|Promotion completed! Scaling down podinfo.test",
+		Expect(phased(rec)).To(Equal([]string{
+			"Succeeded|Normal|Post-rollout check post passed",
+			"Succeeded|Normal|Promotion completed! Scaling down podinfo.test",
 		}))
-		Expect(rec.Events[1].Phase).To(Equal("Succeeded"))
 		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "Canary analysis completed successfully, promotion finished."}}))
 		Expect(hookTypes(rec)).To(Equal([]string{"post-rollout:Succeeded"}))
 		Expect(rec.Routes).To(BeEmpty())
@@ -420,10 +419,10 @@ var _ = Describe("progress deadlines", func() {
 		rec := f.tick()
 		Expect(rec.Step).To(Equal("canary-ready"))
 		Expect(rec.Phase).To(Equal("Failed"))
-		Expect(typed(rec)).To(Equal([]string{
-			`Warning|canary deployment podinfo.test not ready: deployment "podinfo" exceeded its progress deadline`,
-			"Warning|Canary failed! Scaling down podinfo.test",
-			"Normal|Post-rollout check post passed",
+		Expect(phased(rec)).To(Equal([]string{
+			`Progressing|Warning|canary deployment podinfo.test not ready: deployment "podinfo" exceeded its progress deadline`,
+			"Failed|Warning|Canary failed! Scaling down podinfo.test",
+			"Progressing|Normal|Post-rollout check post passed",
 		}))
 		Expect(rec.Alerts).To(BeEmpty(), "no alert below the threshold")
 		Expect(routeChanges(rec)).To(Equal([][2]int{{100, 0}}))
@@ -477,11 +476,13 @@ var _ = Describe("progress deadlines", func() {
 			Expect(rec.Step).To(Equal("primary-ready"))
 			Expect(rec.Phase).To(Equal("Failed"))
 			primaryErr := `podinfo-primary.test not ready: deployment "podinfo-primary" exceeded its progress deadline`
-			Expect(typed(rec)).To(Equal([]string{
-				"Warning|" + primaryErr,
-				"Warning|Promotion of podinfo.test failed, primary not ready: " + primaryErr,
-				"Normal|Post-rollout check post passed",
+			before := string(phase) + "|"
+			Expect(phased(rec)).To(Equal([]string{
+				before + "Warning|" + primaryErr,
+				before + "Warning|Promotion of podinfo.test failed, primary not ready: " + primaryErr,
+				before + "Normal|Post-rollout check post passed",
 			}))
+			Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "error", Message: "Promotion failed, primary not ready: " + primaryErr}}))
 			Expect(hookTypes(rec)).To(Equal([]string{"post-rollout:Failed"}))
 			Expect(routeChanges(rec)).To(Equal([][2]int{{0, 100}}))
 			Expect(f.counters()).To(Equal(counters{Phase: v1beta1.CanaryPhaseFailed, CanaryWeight: 100}))
@@ -514,7 +515,6 @@ var _ = Describe("skipAnalysis", func() {
 			"Normal|Post-rollout check post passed",
 			"Normal|Promotion completed! Canary analysis was skipped for podinfo.test",
 		}))
-		Expect(rec.Events[2].Phase).To(Equal("Succeeded"))
 		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "Canary analysis was skipped, promotion finished."}}))
 		Expect(routeChanges(rec)).To(Equal([][2]int{{100, 0}}))
 		Expect(hookTypes(rec)).To(Equal([]string{"post-rollout:Succeeded"}))

@@ -149,7 +149,7 @@ var _ = Describe("the HTML report in a real browser", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(findAll(doc, elem("svg", "chart"))).To(HaveLen(3))
 		Expect(textOf(findAll(doc, elem("div", "callout"))[0])).To(ContainSubstring("legacy-read-ratio returned NaN (treated as no data) at 4m, 5m, 6m"))
-		screenshot(ctx, page, filepath.Join(dir, "user-profile-nan-division.png"), 1280, 2000)
+		screenshot(ctx, page, filepath.Join(dir, "user-profile-nan-division.png"), 1280, 2400)
 	}, NodeTimeout(5*time.Minute))
 })
 

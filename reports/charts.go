@@ -27,9 +27,9 @@ import (
 // Charts are drawn with gonum/plot onto its SVG canvas and inlined in the page. The
 // canvas size is in points; the page scales each chart to its column width.
 const (
-	chartWidth     = 720
-	timelineHeight = 240
-	metricHeight   = 200
+	chartWidth     = 640
+	timelineHeight = 225
+	metricHeight   = 180
 	// plotAreaWidth approximates the data area's width (chart minus axes), used to
 	// keep marker labels from overlapping.
 	plotAreaWidth = chartWidth - 70
@@ -597,6 +597,9 @@ func metricChart(points []metricPoint, xr timeRange, yLabel, title string, inter
 				byKind[kind] = append(byKind[kind], plotter.XY{X: pt.x, Y: laneY})
 				laneMarks = append(laneMarks, label{x: pt.x, y: laneY, text: fmt.Sprintf("%+v", v), colour: kindGlyphs[kind].Color})
 				continue
+			}
+			if n := len(run); n > 0 && interval > 0 && pt.x-run[n-1].X > 1.5*interval {
+				flush() // checks were skipped in between (e.g. an analysis restart)
 			}
 			run = append(run, plotter.XY{X: pt.x, Y: v})
 			byKind[kind] = append(byKind[kind], plotter.XY{X: pt.x, Y: v})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/engine/analysis"
 	"aviary.dev/aviary/sim"
 )
 
@@ -314,6 +315,16 @@ func buildMetrics(r *sim.Result, xr timeRange) ([]*metricView, error) {
 			s.points = append(s.points, metricPoint{x: minutes(at(t)), r: m})
 		}
 	}
+	// Metrics with failed checks first: they are the ones a reader is looking for.
+	failing := func(s *series) bool {
+		for _, p := range s.points {
+			if p.r.Outcome != analysis.OutcomePass {
+				return true
+			}
+		}
+		return false
+	}
+	sort.SliceStable(order, func(i, j int) bool { return failing(order[i]) && !failing(order[j]) })
 	interval := analysisInterval(r.Ticks)
 	var out []*metricView
 	for _, s := range order {

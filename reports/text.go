@@ -98,7 +98,6 @@ func paintColumn(line string, col int, painted string) string {
 	return string(r[:col]) + painted + string(r[col+4:])
 }
 
-
 // WriteRun writes a run tick by tick: time, phase, weights, every metric's value
 // against its threshold, hook calls and events; then the expectations.
 func WriteRun(w io.Writer, r *sim.Result, st Style) error {

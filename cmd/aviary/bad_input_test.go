@@ -126,8 +126,8 @@ var _ = Describe("bad input", func() {
 			file: badFile("wrong-type.yaml"), line: 10, field: "spec.world.rps",
 		}),
 		Entry("unknown --cluster value (test)", badInput{
-			args: []string{"test", "--cluster", "envtest", scenarioDir},
-			says: []string{`--cluster "envtest"`, "unknown cluster mode (want fast)"},
+			args: []string{"test", "--cluster", "kind", scenarioDir},
+			says: []string{`--cluster "kind"`, "unknown cluster mode (want fast or envtest)"},
 		}),
 		Entry("unknown --cluster value (run)", badInput{
 			args: []string{"run", "--cluster=bogus", filepath.Join(scenarioDir, "podinfo-500-burst.yaml")},

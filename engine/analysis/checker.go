@@ -136,7 +136,7 @@ func (c *Checker) runBuiltinMetricChecks(ctx context.Context, cd *v1beta1.Canary
 
 func (c *Checker) checkSuccessRate(ctx context.Context, cd *v1beta1.Canary, metric v1beta1.CanaryMetric,
 	observer *Observer, metricsProvider string, prometheus v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) Result {
-	r := Result{Name: metric.Name, Kind: KindSuccessRate}
+	r := newResult(metric, KindSuccessRate)
 	q, err := observer.SuccessRateQuery(model)
 	val, err := c.runObserverQuery(ctx, q, err, observer.BareSuccessRateErrors, prometheus, &r)
 	if err != nil {
@@ -148,7 +148,6 @@ func (c *Checker) checkSuccessRate(ctx context.Context, cd *v1beta1.Canary, metr
 	}
 	r.Value = &val
 	if tr := metric.ThresholdRange; tr != nil {
-		r.Min, r.Max = copyFloat(tr.Min), copyFloat(tr.Max)
 		if tr.Min != nil && val < *tr.Min {
 			return warning(withOutcome(r, OutcomeFail), "Halt %s.%s advancement success rate %.2f%% < %v%%",
 				cd.Name, cd.Namespace, val, *tr.Min)
@@ -159,7 +158,6 @@ func (c *Checker) checkSuccessRate(ctx context.Context, cd *v1beta1.Canary, metr
 		}
 	} else {
 		// Deprecated threshold: a minimum percentage (0 = always pass).
-		r.Min = copyFloat(&metric.Threshold)
 		if metric.Threshold > val {
 			return warning(withOutcome(r, OutcomeFail), "Halt %s.%s advancement success rate %.2f%% < %v%%",
 				cd.Name, cd.Namespace, val, metric.Threshold)
@@ -170,7 +168,7 @@ func (c *Checker) checkSuccessRate(ctx context.Context, cd *v1beta1.Canary, metr
 
 func (c *Checker) checkDuration(ctx context.Context, cd *v1beta1.Canary, metric v1beta1.CanaryMetric,
 	observer *Observer, metricsProvider string, prometheus v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) Result {
-	r := Result{Name: metric.Name, Kind: KindDuration}
+	r := newResult(metric, KindDuration)
 	q, err := observer.DurationQuery(model)
 	raw, err := c.runObserverQuery(ctx, q, err, false, prometheus, &r)
 	if err != nil {
@@ -187,11 +185,9 @@ func (c *Checker) checkDuration(ctx context.Context, cd *v1beta1.Canary, metric 
 		var minD, maxD time.Duration
 		if tr.Min != nil {
 			minD = time.Duration(*tr.Min) * time.Millisecond
-			r.Min = millis(minD)
 		}
 		if tr.Max != nil {
 			maxD = time.Duration(*tr.Max) * time.Millisecond
-			r.Max = millis(maxD)
 		}
 		if tr.Min != nil && val < minD {
 			return warning(withOutcome(r, OutcomeFail), "Halt %s.%s advancement request duration %v < %v",
@@ -204,7 +200,6 @@ func (c *Checker) checkDuration(ctx context.Context, cd *v1beta1.Canary, metric 
 	} else {
 		// Deprecated threshold: a maximum in ms (0 = fail on any positive latency).
 		maxD := time.Duration(metric.Threshold) * time.Millisecond
-		r.Max = millis(maxD)
 		if val > maxD {
 			return warning(withOutcome(r, OutcomeFail), "Halt %s.%s advancement request duration %v > %v",
 				cd.Name, cd.Namespace, val, maxD)
@@ -237,7 +232,7 @@ func (c *Checker) runObserverQuery(ctx context.Context, q string, renderErr erro
 
 func (c *Checker) checkInlineQuery(ctx context.Context, cd *v1beta1.Canary, metric v1beta1.CanaryMetric,
 	prometheus v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) Result {
-	r := Result{Name: metric.Name, Kind: KindQuery}
+	r := newResult(metric, KindQuery)
 	// Flagger discards the render error (flagger-semantics §2.17-4): the empty
 	// query is then sent and fails at the metrics server.
 	q, _ := RenderQuery(metric.Query, model)
@@ -271,7 +266,7 @@ func (c *Checker) runMetricChecks(ctx context.Context, cd *v1beta1.Canary, resul
 }
 
 func (c *Checker) checkTemplate(ctx context.Context, cd *v1beta1.Canary, metric v1beta1.CanaryMetric) Result {
-	r := Result{Name: metric.Name, Kind: KindTemplate}
+	r := newResult(metric, KindTemplate)
 	name, namespace := metric.TemplateRef.Name, templateNamespace(cd, metric)
 
 	template, err := c.getTemplate(ctx, namespace, name)
@@ -309,7 +304,6 @@ func (c *Checker) checkTemplate(ctx context.Context, cd *v1beta1.Canary, metric 
 // checkValue applies the thresholds of inline-query and template metrics.
 func checkValue(cd *v1beta1.Canary, metric v1beta1.CanaryMetric, r Result, val float64) Result {
 	if tr := metric.ThresholdRange; tr != nil {
-		r.Min, r.Max = copyFloat(tr.Min), copyFloat(tr.Max)
 		if tr.Min != nil && val < *tr.Min {
 			return warning(withOutcome(r, OutcomeFail), "Halt %s.%s advancement %s %.2f < %v",
 				cd.Name, cd.Namespace, metric.Name, val, *tr.Min)
@@ -321,7 +315,6 @@ func checkValue(cd *v1beta1.Canary, metric v1beta1.CanaryMetric, r Result, val f
 		return withOutcome(r, OutcomePass)
 	}
 	// Deprecated threshold: a maximum (0 = fail on any positive value).
-	r.Max = copyFloat(&metric.Threshold)
 	if val > metric.Threshold {
 		return warning(withOutcome(r, OutcomeFail), "Halt %s.%s advancement %s %.2f > %v",
 			cd.Name, cd.Namespace, metric.Name, val, metric.Threshold)
@@ -435,6 +428,34 @@ func warning(r Result, format string, args ...any) Result {
 func noData(r Result, err error, format string, args ...any) Result {
 	r.NaN = errors.Is(err, ErrNaN)
 	return warning(withOutcome(r, OutcomeNoData), format, args...)
+}
+
+// newResult starts a metric's record with the bounds its value will be held against,
+// so that a check without a value (no data, NaN, error) still shows its threshold.
+func newResult(metric v1beta1.CanaryMetric, kind string) Result {
+	r := Result{Name: metric.Name, Kind: kind}
+	if tr := metric.ThresholdRange; tr != nil {
+		r.Min, r.Max = copyFloat(tr.Min), copyFloat(tr.Max)
+		if kind == KindDuration {
+			// thresholds in ms, truncated to whole milliseconds as Flagger converts them
+			if tr.Min != nil {
+				r.Min = millis(time.Duration(*tr.Min) * time.Millisecond)
+			}
+			if tr.Max != nil {
+				r.Max = millis(time.Duration(*tr.Max) * time.Millisecond)
+			}
+		}
+		return r
+	}
+	switch kind {
+	case KindSuccessRate:
+		r.Min = copyFloat(&metric.Threshold)
+	case KindDuration:
+		r.Max = millis(time.Millisecond * time.Duration(metric.Threshold))
+	default:
+		r.Max = copyFloat(&metric.Threshold)
+	}
+	return r
 }
 
 func copyFloat(p *float64) *float64 {
