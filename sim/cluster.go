@@ -165,38 +165,11 @@ func (c *readCache) DeleteAllOf(ctx context.Context, obj client.Object, opts ...
 }
 
 // Status returns a status writer that forgets what it writes.
-func (c *readCache) Status() client.SubResourceWriter {
-	return cacheSubResource{SubResourceWriter: c.Client.Status(), cache: c}
-}
+func (c *readCache) Status() client.SubResourceWriter { return c.SubResource("status") }
 
 // SubResource returns a subresource client that forgets what it writes.
 func (c *readCache) SubResource(name string) client.SubResourceClient {
 	return cacheSubResourceClient{SubResourceClient: c.Client.SubResource(name), cache: c}
-}
-
-type cacheSubResource struct {
-	client.SubResourceWriter
-	cache *readCache
-}
-
-func (s cacheSubResource) Create(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceCreateOption) error {
-	defer s.cache.forget(obj)
-	return s.SubResourceWriter.Create(ctx, obj, sub, opts...)
-}
-
-func (s cacheSubResource) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-	defer s.cache.forget(obj)
-	return s.SubResourceWriter.Update(ctx, obj, opts...)
-}
-
-func (s cacheSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-	defer s.cache.forget(obj)
-	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
-}
-
-func (s cacheSubResource) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
-	clear(s.cache.objects)
-	return s.SubResourceWriter.Apply(ctx, obj, opts...)
 }
 
 type cacheSubResourceClient struct {
