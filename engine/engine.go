@@ -404,12 +404,13 @@ func (t *tick) targetChanged(ctx context.Context) (bool, error) {
 	return configsChanged(st.TrackedConfigs, configs), nil
 }
 
-// configsChanged reports whether any tracked ConfigMap or Secret is new or changed.
+// configsChanged is Flagger's ConfigTracker.HasConfigChanged: a config added, removed
+// or changed since the status was written.
 func configsChanged(tracked *map[string]string, current map[string]string) bool {
-	if len(current) == 0 {
-		return false
-	}
 	if tracked == nil {
+		return len(current) > 0
+	}
+	if len(current) != len(*tracked) {
 		return true
 	}
 	for k, v := range current {
@@ -535,6 +536,7 @@ func (t *tick) skipAnalysis(ctx context.Context) error {
 	if err := t.setStatusPhase(ctx, v1beta1.CanaryPhaseSucceeded); err != nil {
 		return err
 	}
+	t.reportAs(v1beta1.CanaryPhaseSucceeded)
 	t.postRollout(ctx, v1beta1.CanaryPhaseSucceeded)
 	t.normal("Promotion completed! Canary analysis was skipped for %s.%s", t.cd.Spec.TargetRef.Name, t.cd.Namespace)
 	t.alert("info", "Canary analysis was skipped, promotion finished.")
@@ -643,6 +645,13 @@ func (t *tick) advance(ctx context.Context) error {
 		}
 	}
 	return t.advanceCanary(ctx)
+}
+
+// reportAs makes the rest of the tick report about a copy of the canary in the given
+// phase, as Flagger does after a promotion completes.
+func (t *tick) reportAs(phase v1beta1.CanaryPhase) {
+	t.cd = t.cd.DeepCopy()
+	t.cd.Status.Phase = phase
 }
 
 // initializing reports whether the canary has not finished initialization.

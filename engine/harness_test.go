@@ -153,7 +153,7 @@ func (h *fakeHooks) answer(name string, errs ...error) {
 
 var errRefused = errors.New("403 Forbidden")
 
-// ofType returns the payload phases of the calls of one webhook type, in order.
+// phasesOf returns the payload phases of the calls of one webhook type, in order.
 func (h *fakeHooks) phasesOf(typ v1beta1.HookType) []string {
 	out := []string{}
 	for _, c := range h.calls {

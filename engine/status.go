@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,10 +67,10 @@ func (t *tick) syncStatus(ctx context.Context, s v1beta1.CanaryStatus) error {
 			st.LastPromotedSpec = hash
 		}
 		st.LastTransitionTime = t.now()
-		if len(configs) > 0 {
-			c := configs
-			st.TrackedConfigs = &c
-		}
+		// Flagger always writes the map, empty when the target uses no configs.
+		tracked := map[string]string{}
+		maps.Copy(tracked, configs)
+		st.TrackedConfigs = &tracked
 		t.setCondition(cd, s.Phase)
 	})
 }

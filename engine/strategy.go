@@ -190,9 +190,7 @@ func (t *tick) finalise(ctx context.Context) error {
 	if err := t.setStatusPhase(ctx, v1beta1.CanaryPhaseSucceeded); err != nil {
 		return err
 	}
-	// Flagger reports the end of the promotion about a copy already Succeeded.
-	t.cd = t.cd.DeepCopy()
-	t.cd.Status.Phase = v1beta1.CanaryPhaseSucceeded
+	t.reportAs(v1beta1.CanaryPhaseSucceeded)
 	t.postRollout(ctx, v1beta1.CanaryPhaseSucceeded)
 	t.normal("Promotion completed! Scaling down %s.%s", t.cd.Spec.TargetRef.Name, t.cd.Namespace)
 	t.alert("info", "Canary analysis completed successfully, promotion finished.")

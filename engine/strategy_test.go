@@ -515,6 +515,7 @@ var _ = Describe("skipAnalysis", func() {
 			"Normal|Post-rollout check post passed",
 			"Normal|Promotion completed! Canary analysis was skipped for podinfo.test",
 		}))
+		Expect(rec.Events[2].Phase).To(Equal("Succeeded"))
 		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "Canary analysis was skipped, promotion finished."}}))
 		Expect(routeChanges(rec)).To(Equal([][2]int{{100, 0}}))
 		Expect(hookTypes(rec)).To(Equal([]string{"post-rollout:Succeeded"}))
