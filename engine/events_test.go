@@ -257,7 +257,6 @@ var _ = Describe("event webhooks", func() {
 	)
 })
 
-
 var _ = Describe("the event sink", func() {
 	It("receives every event with reason Synced and the event's phase", func() {
 		f := newFixture(newCanary())

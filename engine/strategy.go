@@ -94,8 +94,7 @@ func (t *tick) advanceABTesting(ctx context.Context) error {
 func (t *tick) advanceBlueGreen(ctx context.Context) error {
 	a := analysisOf(t.cd)
 	it := t.cd.Status.Iterations
-	switch {
-	case a.Iterations > it:
+	if a.Iterations > it {
 		if t.provider != "kubernetes" && a.Mirror && !t.mirrored {
 			_ = t.setRoutes(ctx, totalWeight, 0, true) // a failure is a warning; the iteration still counts
 		}
