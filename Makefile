@@ -5,6 +5,9 @@ GO ?= go
 GINKGO_FLAGS ?=
 BENCHSTAT_VERSION ?= v0.0.0-20260908200009-22c9c6c9d4da
 
+## envtest-assets: build envtest's kube-apiserver and etcd into bin/k8s/<version> (cached; ~5 min cold)
+include hack/envtest.mk
+
 .PHONY: all build test unit scenarios bench vet fmt-check fuzz clean help
 
 all: build
@@ -13,10 +16,11 @@ all: build
 build:
 	$(GO) build -o bin/aviary ./cmd/aviary
 
-## test: vet, gofmt check, every Go test (unit, scenario suite, CLI) and the scenario suite through the CLI
-test: vet fmt-check
+## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI) and the scenario suite through the CLI in both cluster modes
+test: vet fmt-check envtest-assets
 	$(GO) test -count=1 ./...
 	$(GO) run ./cmd/aviary test scenarios/
+	$(GO) run ./cmd/aviary test --cluster envtest --parallel 2 scenarios/
 
 ## vet: go vet
 vet:
@@ -27,8 +31,8 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## bench: performance figures (median of 5 runs each; see README)
-bench:
+## bench: performance figures (median of 5 runs each; see README), envtest's included (API server start, scenario median, suite with --parallel 2)
+bench: envtest-assets
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sim/ ./cmd/aviary/ | tee bin/bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) bin/bench.txt
 

@@ -31,7 +31,12 @@ fails, 2 on invalid input.`,
 				return invalid(err)
 			}
 			writeWarnings(stderr, []*sim.Loaded{l}, reports.Style{Color: colorEnabled(stderr)})
-			res, err := sim.Run(cmd.Context(), l, sim.RunOptions{})
+			cl, err := startCluster(cmd.Context(), f.cluster)
+			if err != nil {
+				return err
+			}
+			defer cl.stop()
+			res, err := sim.Run(cmd.Context(), l, cl.runOptions(l))
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
@@ -44,6 +49,6 @@ fails, 2 on invalid input.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, `Kubernetes API to run against: "fast" (in-memory fake client)`)
+	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, clusterModeHelp)
 	return cmd
 }

@@ -23,15 +23,15 @@ type suiteFlags struct {
 }
 
 func (f *suiteFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, `Kubernetes API to run against: "fast" (in-memory fake client)`)
+	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, clusterModeHelp)
 	cmd.Flags().IntVarP(&f.parallel, "parallel", "p", 0, "scenarios to run at once (0 = one per CPU)")
 	cmd.Flags().StringVar(&f.filter, "run", "", "only run scenarios whose name matches this regular expression")
 }
 
 // validate checks the flags; errors are bad input.
 func (f *suiteFlags) validate() (*regexp.Regexp, error) {
-	if f.cluster != sim.ModeFast {
-		return nil, invalid(fmt.Errorf("--cluster %q: unknown cluster mode (want fast)", f.cluster))
+	if err := validCluster(f.cluster); err != nil {
+		return nil, err
 	}
 	if f.parallel < 0 {
 		return nil, invalid(fmt.Errorf("--parallel %d: must not be negative", f.parallel))
@@ -81,10 +81,15 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 				return invalid(errors.New("no scenarios found (a scenario is a YAML file with kind: Scenario)"))
 			}
 			st := reports.Style{Color: colorEnabled(stdout)}
-			fmt.Fprintf(stdout, "aviary: %d scenario(s), cluster mode %s\n\n", len(loaded), f.cluster)
+			cl, err := startCluster(cmd.Context(), f.cluster)
+			if err != nil {
+				return err
+			}
+			defer cl.stop()
+			fmt.Fprintf(stdout, "aviary: %d scenario(s), cluster mode %s\n\n", len(loaded), cl.describe())
 			started := time.Now()
 			writeWarnings(stderr, loaded, st)
-			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, nil)
+			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, cl.suiteOptions(loaded))
 			var ok []*sim.Result
 			for i, err := range errs {
 				if err != nil {
@@ -131,7 +136,7 @@ func selectScenarios(loaded []*sim.Loaded, filter *regexp.Regexp) []*sim.Loaded 
 
 // colorEnabled is true when w is a terminal and NO_COLOR is unset.
 func colorEnabled(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if os.Getenv("NO_COLOR") != "" { // no-color.org: set and non-empty
 		return false
 	}
 	f, ok := w.(*os.File)

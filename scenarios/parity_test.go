@@ -1,0 +1,151 @@
+package scenarios_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/sim"
+)
+
+// The envtest API server shared by the parity specs: started on first use (so that
+// `go test -run` of other specs does not pay for it), stopped by TestMain.
+var cluster struct {
+	once sync.Once
+	env  *sim.Envtest
+	err  error
+}
+
+func envtestOrFail() *sim.Envtest {
+	GinkgoHelper()
+	cluster.once.Do(func() {
+		cluster.env, cluster.err = sim.StartEnvtest(context.Background(), sim.EnvtestOptions{})
+		if cluster.err == nil {
+			AddReportEntry("envtest start", cluster.env.Startup.String())
+		}
+	})
+	if cluster.err != nil {
+		Fail(cluster.err.Error())
+	}
+	return cluster.env
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if cluster.env != nil {
+		if err := cluster.env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop envtest:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// tickDecision is what one tick decided and why; every field must be equal in both
+// cluster modes.
+type tickDecision struct {
+	At           string               `json:"at"`
+	PhaseBefore  string               `json:"phaseBefore"`
+	Phase        string               `json:"phase"`
+	Step         string               `json:"step"`
+	Primary      int                  `json:"primaryWeight"`
+	Canary       int                  `json:"canaryWeight"`
+	Mirrored     bool                 `json:"mirrored"`
+	FailedChecks int                  `json:"failedChecks"`
+	Iterations   int                  `json:"iterations"`
+	Metrics      any                  `json:"metrics"`
+	Hooks        any                  `json:"hooks"`
+	Routes       []engine.RouteChange `json:"routes"`
+	Events       []engine.Event       `json:"events"`
+	Alerts       []engine.Alert       `json:"alerts"`
+	Error        string               `json:"error"`
+}
+
+func tickJSON(t engine.TickRecord) string {
+	GinkgoHelper()
+	b, err := json.Marshal(tickDecision{
+		At: t.At.Sub(sim.Epoch).String(), PhaseBefore: t.PhaseBefore, Phase: t.Phase, Step: t.Step,
+		Primary: t.PrimaryWeight, Canary: t.CanaryWeight, Mirrored: t.Mirrored,
+		FailedChecks: t.FailedChecks, Iterations: t.Iterations,
+		Metrics: t.Metrics, Hooks: t.Hooks, Routes: t.Routes, Events: t.Events, Alerts: t.Alerts, Error: t.Error,
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return string(b)
+}
+
+// outcomeJSON is the run's verdict: final phase and when, routes, blast radius, and
+// every checked expectation.
+func outcomeJSON(r *sim.Result) string {
+	GinkgoHelper()
+	b, err := json.Marshal(map[string]any{
+		"phase": r.Phase, "decidedAt": r.DecidedAt, "routes": r.Routes, "maxCanaryWeight": r.MaxCanaryWeight,
+		"traffic": r.Traffic, "failedUserRequests": r.FailedUserRequests,
+		"expectations": r.Expectations, "passed": r.Passed,
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return string(b)
+}
+
+// firstDifference describes the first tick at which two runs decided differently, or
+// "" when every tick is equal.
+func firstDifference(fast, real *sim.Result) string {
+	GinkgoHelper()
+	for i := 0; i < max(len(fast.Ticks), len(real.Ticks)); i++ {
+		var a, b string
+		if i < len(fast.Ticks) {
+			a = tickJSON(fast.Ticks[i])
+		}
+		if i < len(real.Ticks) {
+			b = tickJSON(real.Ticks[i])
+		}
+		if a != b {
+			return fmt.Sprintf("first difference at tick %d:\n  fast:    %s\n  envtest: %s", i, orNone(a), orNone(b))
+		}
+	}
+	return ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no such tick)"
+	}
+	return s
+}
+
+var _ = Describe("parity of the cluster modes", func() {
+	DescribeTable("a scenario decides the same against a real kube-apiserver (envtest) as against the fake client",
+		func(file string) {
+			env := envtestOrFail()
+			l, fast := runFile(file)
+			real, err := sim.Run(context.Background(), l, env.RunOptions(l))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(fast.Mode).To(Equal(sim.ModeFast))
+			Expect(real.Mode).To(Equal(sim.ModeEnvtest))
+
+			Expect(firstDifference(fast, real)).To(BeEmpty(), "%s", file)
+			Expect(outcomeJSON(real)).To(Equal(outcomeJSON(fast)), "%s", file)
+			Expect(real.Passed).To(BeTrue(), "%s: every expectation holds in envtest mode too", file)
+		},
+		entries(),
+	)
+})
+
+var _ = Describe("the parity check", func() {
+	It("names the first tick at which the modes differ", func() {
+		_, a := runFile("podinfo-500-burst.yaml")
+		b := *a
+		b.Ticks = append([]engine.TickRecord{}, a.Ticks...)
+		b.Ticks[7].FailedChecks++
+		Expect(firstDifference(a, a)).To(BeEmpty())
+		diff := firstDifference(a, &b)
+		Expect(diff).To(HavePrefix("first difference at tick 7:"))
+		Expect(diff).To(ContainSubstring(fmt.Sprintf(`"failedChecks":%d`, b.Ticks[7].FailedChecks)))
+		Expect(firstDifference(a, &sim.Result{Ticks: a.Ticks[:3]})).To(ContainSubstring("(no such tick)"))
+	})
+})

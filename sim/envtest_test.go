@@ -1,0 +1,227 @@
+package sim_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/sim"
+)
+
+// The envtest API server of this package's tests and benchmarks: started on first
+// use, stopped by TestMain.
+var shared struct {
+	once sync.Once
+	env  *sim.Envtest
+	err  error
+}
+
+func sharedEnvtest() (*sim.Envtest, error) {
+	shared.once.Do(func() { shared.env, shared.err = sim.StartEnvtest(context.Background(), sim.EnvtestOptions{}) })
+	return shared.env, shared.err
+}
+
+// envtestOrFail is the shared API server; without its binaries the spec fails with the
+// hint to build them.
+func envtestOrFail() *sim.Envtest {
+	GinkgoHelper()
+	env, err := sharedEnvtest()
+	if err != nil {
+		Fail(err.Error())
+	}
+	return env
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.env != nil {
+		if err := shared.env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop envtest:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// writeScenario writes a scenario file (and nothing else) into a temporary directory.
+func writeScenario(body string) string {
+	GinkgoHelper()
+	path := filepath.Join(GinkgoT().TempDir(), "scenario.yaml")
+	Expect(os.WriteFile(path, []byte(body), 0o644)).To(Succeed())
+	return path
+}
+
+// analysisScenario is a minimal podinfo scenario whose analysis block is given.
+func analysisScenario(name, analysis string) string {
+	return fmt.Sprintf(`apiVersion: aviary.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: %s
+  description: An analysis block the CRD schema rejects.
+spec:
+  policy:
+    objects:
+      - apiVersion: flagger.app/v1beta1
+        kind: Canary
+        metadata: {name: podinfo, namespace: test}
+        spec:
+          targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+          service: {port: 9898}
+          analysis: %s
+  timeline:
+    - {at: 2m, image: podinfo:6.0.1}
+  until: 5m
+  expect:
+    phase: Succeeded
+`, name, analysis)
+}
+
+// decisions is a result without its mode, as JSON: what must be equal in both modes.
+func decisions(r *sim.Result) string {
+	GinkgoHelper()
+	c := *r
+	c.Mode = ""
+	b, err := json.Marshal(c)
+	Expect(err).NotTo(HaveOccurred())
+	return string(b)
+}
+
+var _ = Describe("envtest binaries", func() {
+	It("are looked up at the version hack/envtest-assets.sh builds", func() {
+		script, err := os.ReadFile(filepath.Join("..", "hack", "envtest-assets.sh"))
+		Expect(err).NotTo(HaveOccurred())
+		m := regexp.MustCompile(`(?m)^K8S_VERSION=(\S+)`).FindSubmatch(script)
+		Expect(m).NotTo(BeNil())
+		Expect(sim.EnvtestK8sVersion).To(Equal(string(m[1])))
+	})
+
+	It("when missing, are reported with how to build them", func() {
+		dir := GinkgoT().TempDir()
+		_, err := sim.FindEnvtestAssets(dir)
+		var missing *sim.MissingAssetsError
+		Expect(errors.As(err, &missing)).To(BeTrue())
+		Expect(missing.Missing).To(Equal([]string{"kube-apiserver", "etcd"}))
+		Expect(err.Error()).To(ContainSubstring("make envtest-assets"))
+		Expect(missing.Searched).To(Equal([]string{dir}))
+		Expect(err.Error()).To(ContainSubstring(dir))
+
+		GinkgoT().Setenv("KUBEBUILDER_ASSETS", dir)
+		_, err = sim.StartEnvtest(context.Background(), sim.EnvtestOptions{})
+		Expect(errors.As(err, &missing)).To(BeTrue())
+		Expect(err.Error()).To(ContainSubstring("KUBEBUILDER_ASSETS"))
+		Expect(err.Error()).To(ContainSubstring("make envtest-assets"))
+	})
+})
+
+var _ = Describe("envtest mode", func() {
+	It("runs a scenario in its own namespace on the API server, with the state in the Canary's status", func() {
+		env := envtestOrFail()
+		l, err := sim.LoadFile(filepath.Join("..", "scenarios", "podinfo-500-burst.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		sc := env.ScenarioClient(l)
+		ns := sc.Namespace("test")
+		Expect(ns).To(MatchRegexp(`^podinfo-500-burst-\d+$`))
+		res, err := sim.Run(context.Background(), l, sim.RunOptions{Client: sc, Mode: sim.ModeEnvtest})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Mode).To(Equal(sim.ModeEnvtest))
+		Expect(res.Passed).To(BeTrue())
+
+		cd := &v1beta1.Canary{}
+		Expect(env.Client().Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "podinfo"}, cd)).To(Succeed())
+		Expect(string(cd.Status.Phase)).To(Equal(res.Phase))
+		Expect(cd.Status.FailedChecks).To(Equal(res.Ticks[len(res.Ticks)-1].FailedChecks))
+		// nothing was stored under the policy's own namespace
+		err = env.Client().Get(context.Background(), types.NamespacedName{Name: "test"}, &corev1.Namespace{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "namespace test: %v", err)
+	})
+
+	DescribeTable("rejects a Canary the CRD schema does not admit, naming the scenario and the field",
+		func(analysis, field, message string) {
+			env := envtestOrFail()
+			l, err := sim.LoadFile(writeScenario(analysisScenario("bad-analysis", analysis)))
+			Expect(err).NotTo(HaveOccurred(), "the loader accepts it; the API server is the judge")
+
+			_, err = sim.Run(context.Background(), l, env.RunOptions(l))
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(ContainSubstring(`scenario "bad-analysis"`))
+			Expect(err.Error()).To(ContainSubstring("create Canary podinfo"))
+			Expect(err.Error()).To(ContainSubstring(field))
+			Expect(err.Error()).To(ContainSubstring(message))
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%#v", err)
+		},
+		Entry("interval 5x", `{interval: 5x, threshold: 2, maxWeight: 50, stepWeight: 10}`,
+			"spec.analysis.interval", `should match '^[0-9]+(m|s)'`),
+		Entry("stepWeight and iterations", `{interval: 1m, threshold: 2, iterations: 5, stepWeight: 10}`,
+			"spec.analysis", "exactly one of iterations, stepWeight and stepWeights must be set"),
+	)
+
+	It("retries a status write that conflicts with a concurrent writer, and decides as without it", func() {
+		env := envtestOrFail()
+		l, err := sim.LoadFile(filepath.Join("..", "scenarios", "podinfo-500-burst.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		fast, err := sim.Run(context.Background(), l, sim.RunOptions{})
+		Expect(err).NotTo(HaveOccurred())
+
+		c := &conflictingWriter{ScenarioClient: env.ScenarioClient(l)}
+		res, err := sim.Run(context.Background(), l, sim.RunOptions{Client: c, Mode: sim.ModeEnvtest})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(c.conflicts).To(BeNumerically(">=", 3), "the API server answered 409 Conflict to the engine's status writes")
+		Expect(c.conflicts).To(Equal(c.interfered))
+		Expect(decisions(res)).To(Equal(decisions(fast)))
+	})
+})
+
+// conflictingWriter changes the Canary (an annotation, so the resourceVersion moves)
+// right before every third status write of the engine, as a second controller or a
+// kubectl user would; the write then carries a stale resourceVersion.
+type conflictingWriter struct {
+	*sim.ScenarioClient
+	writes, interfered, conflicts int
+}
+
+func (c *conflictingWriter) Status() client.SubResourceWriter {
+	return conflictingStatus{SubResourceWriter: c.ScenarioClient.Status(), c: c}
+}
+
+type conflictingStatus struct {
+	client.SubResourceWriter
+	c *conflictingWriter
+}
+
+func (s conflictingStatus) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	if _, ok := obj.(*v1beta1.Canary); ok {
+		s.c.writes++
+		if s.c.writes%3 == 1 {
+			other := &v1beta1.Canary{}
+			if err := s.c.Get(ctx, client.ObjectKeyFromObject(obj), other); err != nil {
+				return err
+			}
+			if other.Annotations == nil {
+				other.Annotations = map[string]string{}
+			}
+			other.Annotations["test.aviary.dev/concurrent-write"] = fmt.Sprint(s.c.writes)
+			if err := s.c.Update(ctx, other); err != nil {
+				return err
+			}
+			s.c.interfered++
+		}
+	}
+	err := s.SubResourceWriter.Update(ctx, obj, opts...)
+	if apierrors.IsConflict(err) {
+		s.c.conflicts++
+	}
+	return err
+}
