@@ -162,9 +162,17 @@ func (t *tick) finish(ctx context.Context, err error) {
 	t.rec.Phase = string(st.Phase)
 	t.rec.FailedChecks = st.FailedChecks
 	t.rec.Iterations = st.Iterations
-	if !t.routesKnown && t.mesh != nil {
-		if p, c, m, gerr := t.mesh.GetRoutes(ctx, t.cd); gerr == nil {
-			t.primaryWeight, t.canaryWeight, t.mirrored, t.routesKnown = p, c, m, true
+	if !t.routesKnown {
+		// A tick that ended before reading the routes (suspended, not initialized)
+		// still records where traffic goes; reading changes nothing.
+		mesh := t.mesh
+		if mesh == nil {
+			mesh, _ = meshRouterFor(t.e.providerOf(t.cd), t.e.Client)
+		}
+		if mesh != nil {
+			if p, c, m, gerr := mesh.GetRoutes(ctx, t.cd); gerr == nil {
+				t.primaryWeight, t.canaryWeight, t.mirrored, t.routesKnown = p, c, m, true
+			}
 		}
 	}
 	if t.routesKnown {
@@ -209,13 +217,7 @@ func (t *tick) checkSuspended(context.Context) error {
 // routers, and read the target's selector label.
 func (t *tick) buildControllers(ctx context.Context) error {
 	e := t.e
-	t.provider = t.cd.Spec.Provider
-	if t.provider == "" {
-		t.provider = e.MeshProvider
-	}
-	if t.provider == "" {
-		t.provider = DefaultMeshProvider
-	}
+	t.provider = e.providerOf(t.cd)
 	labels := e.SelectorLabels
 	if len(labels) == 0 {
 		labels = DefaultSelectorLabels
@@ -245,6 +247,17 @@ func (t *tick) buildControllers(ctx context.Context) error {
 	t.checker = &analysis.Checker{Source: e.Metrics, Client: e.Client, MetricsServer: metricsServer, MeshProvider: global}
 	t.maxWeight = t.cd.MaxWeight()
 	return nil
+}
+
+// providerOf is the canary's provider: spec.provider, else the engine's default.
+func (e *Engine) providerOf(cd *v1beta1.Canary) string {
+	switch {
+	case cd.Spec.Provider != "":
+		return cd.Spec.Provider
+	case e.MeshProvider != "":
+		return e.MeshProvider
+	}
+	return DefaultMeshProvider
 }
 
 // meshRouterFor picks the traffic router for a provider. Like Flagger, an unknown
