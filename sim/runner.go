@@ -35,9 +35,6 @@ type RunOptions struct {
 	Client client.Client
 	// Mode names the cluster mode for the result ("fast" when Client is nil).
 	Mode string
-	// Namespace overrides the namespace the scenario's objects are created in (envtest
-	// runs give every scenario its own); "" keeps the policy's namespace.
-	Namespace string
 	// PromEngine is a shared PromQL engine (safe for concurrent use); nil makes one.
 	PromEngine *promql.Engine
 	// Profile, when set, accumulates where the run's wall time went (benchmarks).
@@ -117,11 +114,9 @@ func (l *tickLog) ObserveTick(r engine.TickRecord) { l.records = append(l.record
 func newRun(l *Loaded, opts RunOptions) (*run, error) {
 	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client}
 	r.canary = l.Canary.DeepCopy()
+	// The policy's namespace; envtest runs isolate scenarios in the client instead
+	// (ScenarioClient), so messages and queries read the same in both modes.
 	r.namespace = r.canary.Namespace
-	if opts.Namespace != "" {
-		r.namespace = opts.Namespace
-	}
-	r.canary.Namespace = r.namespace
 	r.key = types.NamespacedName{Namespace: r.namespace, Name: r.canary.Name}
 	if r.client == nil {
 		s, err := NewScheme()
