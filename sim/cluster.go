@@ -91,13 +91,17 @@ func newFakeClient(s *runtime.Scheme) client.Client {
 }
 
 // readCache is the fast mode's informer: Gets are served from typed deep copies of
-// what was last read, instead of the fake client's JSON round trip (most of a run's
-// cost otherwise). Every write goes to the fake client and drops the object's entry,
-// so reads always see the latest state: the simulator is the only writer, and one
-// run is single-threaded. Lists and everything else pass straight through.
+// what was last read or written, instead of the fake client's JSON round trip (most
+// of a run's cost otherwise). Every write goes to the fake client first (its
+// validation, resourceVersion conflicts and status-subresource rules apply), and the
+// cache keeps the result, so reads always see the latest state: the simulator is the
+// only writer, and one run is single-threaded. Lists pass straight through. The
+// envtest parity test compares every decision against a real API server.
 type readCache struct {
 	client.Client
 	objects map[cacheKey]client.Object
+	// writes counts successful writes, so the event loop can tell that nothing changed.
+	writes uint64
 }
 
 type cacheKey struct {
@@ -134,33 +138,48 @@ func (c *readCache) forget(obj client.Object) {
 	delete(c.objects, cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)})
 }
 
-// Create writes through and forgets the object.
+// written keeps what a successful write left in obj: the fake client writes the
+// stored object back into it (the new resourceVersion and, for a status write, the
+// stored spec), so it is what the next Get would return. A failed write forgets it.
+func (c *readCache) written(obj client.Object, err error) error {
+	if err != nil {
+		c.forget(obj)
+		return err
+	}
+	c.writes++
+	c.objects[cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)}] = obj.DeepCopyObject().(client.Object)
+	return nil
+}
+
+// Writes is the number of successful writes so far.
+func (c *readCache) Writes() uint64 { return c.writes }
+
+// Create writes through and keeps what was written.
 func (c *readCache) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
-	defer c.forget(obj)
-	return c.Client.Create(ctx, obj, opts...)
+	return c.written(obj, c.Client.Create(ctx, obj, opts...))
 }
 
-// Update writes through and forgets the object.
+// Update writes through and keeps what was written.
 func (c *readCache) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
-	defer c.forget(obj)
-	return c.Client.Update(ctx, obj, opts...)
+	return c.written(obj, c.Client.Update(ctx, obj, opts...))
 }
 
-// Patch writes through and forgets the object.
+// Patch writes through and keeps what was written.
 func (c *readCache) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-	defer c.forget(obj)
-	return c.Client.Patch(ctx, obj, patch, opts...)
+	return c.written(obj, c.Client.Patch(ctx, obj, patch, opts...))
 }
 
 // Delete writes through and forgets the object.
 func (c *readCache) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
 	defer c.forget(obj)
+	c.writes++
 	return c.Client.Delete(ctx, obj, opts...)
 }
 
 // DeleteAllOf writes through and forgets everything.
 func (c *readCache) DeleteAllOf(ctx context.Context, obj client.Object, opts ...client.DeleteAllOfOption) error {
 	clear(c.objects)
+	c.writes++
 	return c.Client.DeleteAllOf(ctx, obj, opts...)
 }
 
@@ -179,26 +198,27 @@ type cacheSubResourceClient struct {
 
 func (s cacheSubResourceClient) Create(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceCreateOption) error {
 	defer s.cache.forget(obj)
+	s.cache.writes++
 	return s.SubResourceClient.Create(ctx, obj, sub, opts...)
 }
 
 func (s cacheSubResourceClient) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-	defer s.cache.forget(obj)
-	return s.SubResourceClient.Update(ctx, obj, opts...)
+	return s.cache.written(obj, s.SubResourceClient.Update(ctx, obj, opts...))
 }
 
 func (s cacheSubResourceClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-	defer s.cache.forget(obj)
-	return s.SubResourceClient.Patch(ctx, obj, patch, opts...)
+	return s.cache.written(obj, s.SubResourceClient.Patch(ctx, obj, patch, opts...))
 }
 
 func (s cacheSubResourceClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
 	clear(s.cache.objects)
+	s.cache.writes++
 	return s.SubResourceClient.Apply(ctx, obj, opts...)
 }
 
 // Apply writes through and forgets everything.
 func (c *readCache) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
 	clear(c.objects)
+	c.writes++
 	return c.Client.Apply(ctx, obj, opts...)
 }

@@ -104,6 +104,8 @@ type run struct {
 	// after each tick rather than at every scrape.
 	routes      Routing
 	routesStale bool
+	// syncedWrites is the client's write count when the kubelet last synced.
+	syncedWrites uint64
 }
 
 // tickLog is the engine's TickObserver: it keeps every record.
@@ -293,9 +295,9 @@ func (r *run) loop(ctx context.Context) error {
 			changed = true
 		}
 		if changed || now.Equal(Epoch) {
-			wake, err := r.kubelet.Sync(ctx, now)
+			wake, err := r.syncKubelet(ctx, now)
 			if err != nil {
-				return fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
+				return err
 			}
 			nextWake = wake
 		}
@@ -315,16 +317,40 @@ func (r *run) loop(ctx context.Context) error {
 			}
 			nextTick = now.Add(interval)
 			r.routesStale = true
-			wake, err := r.kubelet.Sync(ctx, now)
-			if err != nil {
-				return fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
+			if r.apiChanged() {
+				wake, err := r.syncKubelet(ctx, now)
+				if err != nil {
+					return err
+				}
+				nextWake = wake
 			}
-			nextWake = wake
 		}
 		if !nextWake.IsZero() && !nextWake.After(now) {
 			nextWake = time.Time{}
 		}
 	}
+}
+
+// writeCounter is implemented by the fast mode's client: how many writes it has seen.
+type writeCounter interface{ Writes() uint64 }
+
+// syncKubelet runs the kubelet simulator and notes how far the API had changed.
+func (r *run) syncKubelet(ctx context.Context, now time.Time) (time.Time, error) {
+	wake, err := r.kubelet.Sync(ctx, now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
+	}
+	if wc, ok := r.client.(writeCounter); ok {
+		r.syncedWrites = wc.Writes()
+	}
+	return wake, nil
+}
+
+// apiChanged reports whether anything was written since the kubelet last looked; a
+// client that does not count writes (a real API server) always counts as changed.
+func (r *run) apiChanged() bool {
+	wc, ok := r.client.(writeCounter)
+	return !ok || wc.Writes() != r.syncedWrites
 }
 
 // readyFaultBoundaries are the instants at which a `ready` fault starts or ends, sorted.
