@@ -353,9 +353,13 @@ func (c *ScenarioClient) logical(ns string) string {
 
 // in maps obj to the API server's namespaces; out maps it back.
 func (c *ScenarioClient) in(obj client.Object) {
-	if _, ok := obj.(*corev1.Namespace); ok {
-		obj.SetName(c.Namespace(obj.GetName()))
+	switch o := obj.(type) {
+	case *corev1.Namespace:
+		o.SetName(c.Namespace(o.GetName()))
 		return
+	case *corev1.Event:
+		// the API server requires an event's object to be in the event's namespace
+		o.InvolvedObject.Namespace = c.Namespace(o.InvolvedObject.Namespace)
 	}
 	obj.SetNamespace(c.Namespace(obj.GetNamespace()))
 }
@@ -365,9 +369,12 @@ func (c *ScenarioClient) out(obj runtime.Object) {
 	if !ok {
 		return
 	}
-	if _, ok := obj.(*corev1.Namespace); ok {
+	switch e := obj.(type) {
+	case *corev1.Namespace:
 		o.SetName(c.logical(o.GetName()))
 		return
+	case *corev1.Event:
+		e.InvolvedObject.Namespace = c.logical(e.InvolvedObject.Namespace)
 	}
 	o.SetNamespace(c.logical(o.GetNamespace()))
 }

@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -146,6 +149,28 @@ var _ = Describe("envtest mode", func() {
 		// nothing was stored under the policy's own namespace
 		err = env.Client().Get(context.Background(), types.NamespacedName{Name: "test"}, &corev1.Namespace{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "namespace test: %v", err)
+
+		// every event of the run is a Kubernetes Event about the Canary, in order
+		var recorded []string
+		for _, t := range res.Ticks {
+			for _, e := range t.Events {
+				recorded = append(recorded, e.Type+"|"+e.Message)
+			}
+		}
+		events := &corev1.EventList{}
+		Expect(env.Client().List(context.Background(), events, client.InNamespace(ns))).To(Succeed())
+		sort.Slice(events.Items, func(i, j int) bool { return eventSeq(events.Items[i].Name) < eventSeq(events.Items[j].Name) })
+		var written []string
+		for _, e := range events.Items {
+			Expect(e.InvolvedObject.Kind).To(Equal("Canary"))
+			Expect(e.InvolvedObject.Namespace).To(Equal(ns))
+			Expect(e.InvolvedObject.Name).To(Equal("podinfo"))
+			Expect(e.Reason).To(Equal("Synced"))
+			Expect(e.Source.Component).To(Equal("flagger"))
+			written = append(written, e.Type+"|"+e.Message)
+		}
+		Expect(written).To(Equal(recorded))
+		Expect(written).To(ContainElement("Warning|Rolling back podinfo.test failed checks threshold reached 5"))
 	})
 
 	DescribeTable("rejects a Canary the CRD schema does not admit, naming the scenario and the field",
@@ -224,4 +249,10 @@ func (s conflictingStatus) Update(ctx context.Context, obj client.Object, opts .
 		s.c.conflicts++
 	}
 	return err
+}
+
+// eventSeq is the sequence number of an event named "<canary>.<n>".
+func eventSeq(name string) int {
+	n, _ := strconv.Atoi(name[strings.LastIndex(name, ".")+1:])
+	return n
 }

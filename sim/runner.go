@@ -169,6 +169,10 @@ func newRun(l *Loaded, opts RunOptions) (*run, error) {
 		Webhooks: r.hooks,
 		Observer: &r.ticks,
 	}
+	if r.mode == ModeEnvtest {
+		// A real API server also gets Kubernetes Events, as from Flagger in a cluster.
+		r.engine.Events = &KubeEvents{Client: r.client, Clock: r.clock}
+	}
 	return r, nil
 }
 
