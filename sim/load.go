@@ -249,6 +249,8 @@ type loader struct {
 	name  string
 	errs  []*LoadError
 	nodes map[string]*yaml.Node // scenario field path -> node
+	// keyLines is the line of each scenario field's key.
+	keyLines map[string]int
 
 	canaryDoc    *policyDoc
 	templateDocs []*policyDoc // parallel to Loaded.Templates
@@ -270,6 +272,9 @@ func (l *loader) errAt(path, format string, args ...any) {
 
 func (l *loader) lineOf(path string) int {
 	for p := path; ; {
+		if line, ok := l.keyLines[p]; ok {
+			return line
+		}
 		if n, ok := l.nodes[p]; ok {
 			return n.Line
 		}
@@ -327,6 +332,7 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 		l.addErr(&LoadError{File: l.file, Line: n.Line, Path: path, Msg: msg})
 	})
 	sc.check(root, reflect.TypeOf(Scenario{}), "")
+	l.keyLines = sc.keyLines
 	if len(l.errs) > 0 {
 		return nil, l.err()
 	}

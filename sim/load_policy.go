@@ -25,16 +25,14 @@ type policyDoc struct {
 	node   *yaml.Node
 	nodes  map[string]*yaml.Node // field path -> node
 	object string                // "Canary podinfo"
+	// keyLines is the line of each field's key.
+	keyLines map[string]int
 }
 
 func (l *loader) policyErr(d *policyDoc, n *yaml.Node, path, format string, args ...any) {
-	line := 0
+	line := lineIn(d, path) // the field, or the nearest enclosing one that is written
 	if n != nil {
 		line = n.Line
-	} else if nn, ok := d.nodes[path]; ok {
-		line = nn.Line
-	} else {
-		line = d.node.Line
 	}
 	l.addErr(&LoadError{File: d.file, Line: line, Object: d.object, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
@@ -208,6 +206,7 @@ func (l *loader) decodePolicyObject(d *policyDoc) (obj any, flagger bool) {
 		l.policyErr(d, n, path, "%s", msg)
 	})
 	sc.check(n, reflect.TypeOf(target).Elem(), "")
+	d.keyLines = sc.keyLines
 	if len(l.errs) > before {
 		return nil, false
 	}

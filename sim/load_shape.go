@@ -25,6 +25,9 @@ type shapeChecker struct {
 	nodes  map[string]*yaml.Node
 	seen   map[seenKey]bool
 	report func(n *yaml.Node, path, msg string)
+	// keyLines is the line of each field's key: errors about a mapping-valued field
+	// point at "field:", not at the mapping's first entry.
+	keyLines map[string]int
 }
 
 type seenKey struct {
@@ -33,7 +36,7 @@ type seenKey struct {
 }
 
 func newShapeChecker(useJSON bool, nodes map[string]*yaml.Node, report func(*yaml.Node, string, string)) *shapeChecker {
-	return &shapeChecker{json: useJSON, nodes: nodes, seen: map[seenKey]bool{}, report: report}
+	return &shapeChecker{json: useJSON, nodes: nodes, seen: map[seenKey]bool{}, report: report, keyLines: map[string]int{}}
 }
 
 var (
@@ -199,6 +202,9 @@ func (c *shapeChecker) eachPair(n *yaml.Node, path string, f func(k, v *yaml.Nod
 			continue
 		}
 		seen[k.Value] = k
+		if _, ok := c.keyLines[kp]; !ok {
+			c.keyLines[kp] = k.Line
+		}
 		f(k, v, kp)
 	}
 	for _, m := range merges {

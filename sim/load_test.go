@@ -89,7 +89,7 @@ var _ = Describe("LoadFile", func() {
 			"(Canary podinfo): spec.analysis.treshold: unknown field"),
 		Entry("wrong type in a Canary", "policy-wrong-type.yaml", "policies/policy-wrong-type.yaml", 14,
 			"spec.analysis.threshold", `want an integer, got "five"`),
-		Entry("no Canary", "no-canary.yaml", "", 7, "spec.policy", "no Canary found"),
+		Entry("no Canary", "no-canary.yaml", "", 6, "spec.policy", "no Canary found"),
 		Entry("two Canaries", "two-canaries.yaml", "policies/two-canaries.yaml", 17, "", "exactly one Canary"),
 		Entry("Canary without target name", "no-target-name.yaml", "policies/no-target-name.yaml", 9,
 			"spec.targetRef.name", "required"),
@@ -202,7 +202,7 @@ var _ = Describe("LoadFile", func() {
 			HavePrefix(pol+":27: Canary podinfo: spec.analysis.metrics[2]"),
 			ContainSubstring(`metric "no-interval" has no interval but MetricTemplate windowed uses {{ interval }}`))))
 		Expect(ld.Warnings).To(ContainElement(And(
-			HavePrefix(pol+":33: Canary podinfo: spec.analysis.metrics[3].templateRef"),
+			HavePrefix(pol+":32: Canary podinfo: spec.analysis.metrics[3].templateRef"),
 			ContainSubstring("MetricTemplate not-there.test is not among the policy objects"))))
 		Expect(ld.Warnings).To(ContainElement(And(
 			HavePrefix(pol+":36: Canary podinfo: spec.analysis.metrics[4].query"),

@@ -105,6 +105,9 @@ func (l *loader) queryWarnings(ld *Loaded) []string {
 // recorded ancestor).
 func lineIn(d *policyDoc, path string) int {
 	for p := path; ; p = parentPath(p) {
+		if line, ok := d.keyLines[p]; ok {
+			return line
+		}
 		if n, ok := d.nodes[p]; ok {
 			return n.Line
 		}

@@ -80,12 +80,12 @@ var _ = Describe("bad input", func() {
 		}),
 		Entry("Canary without targetRef", badInput{
 			args: []string{"test", badFile("canary-without-targetref.yaml")},
-			file: badFile("canary-without-targetref.yaml"), line: 8, field: "spec.targetRef.name",
+			file: badFile("canary-without-targetref.yaml"), line: 11, field: "spec.targetRef.name",
 			says: []string{"spec.policy.objects[0] (Canary podinfo)", "required"},
 		}),
 		Entry("scenario without a Canary", badInput{
 			args: []string{"test", badFile("no-canary.yaml")},
-			file: badFile("no-canary.yaml"), line: 7, field: "spec.policy",
+			file: badFile("no-canary.yaml"), line: 6, field: "spec.policy",
 			says: []string{"no Canary found"},
 		}),
 		Entry("unknown kind in the policy file", badInput{
@@ -187,8 +187,8 @@ var _ = Describe("bad input", func() {
 		Expect(res.code).To(Equal(exitInvalid))
 		Expect(res.stdout).To(BeEmpty())
 		for _, f := range []string{
-			"bad-duration.yaml:10: ", "bad-event-regex.yaml:12: ", "canary-without-targetref.yaml:8: ",
-			"duplicate-names/b.yaml:4: ", "missing-policy.yaml:9: ", "no-canary.yaml:7: ",
+			"bad-duration.yaml:10: ", "bad-event-regex.yaml:12: ", "canary-without-targetref.yaml:11: ",
+			"duplicate-names/b.yaml:4: ", "missing-policy.yaml:9: ", "no-canary.yaml:6: ",
 			"unknown-key-nested.yaml:10: ", "unknown-key-top.yaml:9: ", "policies/unknown-kind.yaml:13: ",
 			"wrong-type.yaml:10: ", "yaml-syntax.yaml:7: ",
 		} {
