@@ -72,7 +72,7 @@ type tick struct {
 	cd  *v1beta1.Canary
 
 	provider  string
-	workload  *workload.Deployments
+	workload  Workload
 	services  ServiceRouter
 	mesh      MeshRouter
 	checker   *analysis.Checker

@@ -53,6 +53,8 @@ type ServiceRouter interface {
 // Workload is the target controller: it owns the primary copy of the target and the
 // target's scale, and judges readiness (Flagger's canary.Controller for Deployments).
 type Workload interface {
+	// Metadata reads the target's selector label and, with portDiscovery, its ports.
+	Metadata(ctx context.Context, cd *v1beta1.Canary) (labelKey, labelValue string, ports map[string]int32, err error)
 	// Initialize creates <target>-primary (and its ConfigMaps/Secrets) if absent.
 	Initialize(ctx context.Context, cd *v1beta1.Canary) error
 	// IsPrimaryReady reports nil when the primary is ready; retriable says whether
