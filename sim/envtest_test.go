@@ -162,11 +162,16 @@ var _ = Describe("envtest mode", func() {
 		sort.Slice(events.Items, func(i, j int) bool { return eventSeq(events.Items[i].Name) < eventSeq(events.Items[j].Name) })
 		var written []string
 		for _, e := range events.Items {
-			Expect(e.InvolvedObject.Kind).To(Equal("Canary"))
+			if e.Source.Component != "flagger" {
+				// the API server's own repair loops write events too, such as
+				// "Cluster IP ... is not allocated; repairing" about a Service
+				// created while its ClusterIP allocator was being checked
+				continue
+			}
+			Expect(e.InvolvedObject.Kind).To(Equal("Canary"), "event %s: %s %s/%s %q", e.Name, e.InvolvedObject.Kind, e.InvolvedObject.Namespace, e.InvolvedObject.Name, e.Message)
 			Expect(e.InvolvedObject.Namespace).To(Equal(ns))
 			Expect(e.InvolvedObject.Name).To(Equal("podinfo"))
 			Expect(e.Reason).To(Equal("Synced"))
-			Expect(e.Source.Component).To(Equal("flagger"))
 			written = append(written, e.Type+"|"+e.Message)
 		}
 		Expect(written).To(Equal(recorded))
