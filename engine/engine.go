@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/lru"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
@@ -45,6 +47,12 @@ type Engine struct {
 	MetricsServer string
 	// SelectorLabels overrides DefaultSelectorLabels.
 	SelectorLabels []string
+
+	// memo is kept across ticks: what the routers, the target controller and the
+	// checker would otherwise compute again from the same input on every tick (Istio
+	// specs, template hashes, rendered queries). Made on first use.
+	memoOnce sync.Once
+	memo     *lru.Cache
 }
 
 // Tick performs one analysis step for the canary named by key, in Flagger's order
@@ -167,7 +175,7 @@ func (t *tick) finish(ctx context.Context, err error) {
 		// still records where traffic goes; reading changes nothing.
 		mesh := t.mesh
 		if mesh == nil {
-			mesh, _ = meshRouterFor(t.e.providerOf(t.cd), t.e.Client)
+			mesh, _ = t.e.meshRouterFor(t.e.providerOf(t.cd))
 		}
 		if mesh != nil {
 			if p, c, m, gerr := mesh.GetRoutes(ctx, t.cd); gerr == nil {
@@ -222,14 +230,14 @@ func (t *tick) buildControllers(ctx context.Context) error {
 	if len(labels) == 0 {
 		labels = DefaultSelectorLabels
 	}
-	t.workload = &workload.Deployments{Client: e.Client, Clock: e.Clock, SelectorLabels: labels, ConfigTracking: true}
+	t.workload = &workload.Deployments{Client: e.Client, Clock: e.Clock, SelectorLabels: labels, ConfigTracking: true, Memo: e.memoized()}
 	labelKey, labelValue, ports, err := t.workload.Metadata(ctx, t.cd)
 	if err != nil {
 		t.warning("%v", err)
 		return errStop
 	}
 	t.services = &router.KubernetesServices{Client: e.Client, LabelKey: labelKey, LabelValue: labelValue, Ports: ports}
-	mesh, err := meshRouterFor(t.provider, e.Client)
+	mesh, err := e.meshRouterFor(t.provider)
 	if err != nil {
 		t.warning("%v", err)
 		return errStop
@@ -244,9 +252,19 @@ func (t *tick) buildControllers(ctx context.Context) error {
 		global = DefaultMeshProvider
 	}
 	// MeshProvider is the global default: Flagger's observer choice depends on it too.
-	t.checker = &analysis.Checker{Source: e.Metrics, Client: e.Client, MetricsServer: metricsServer, MeshProvider: global}
+	t.checker = &analysis.Checker{Source: e.Metrics, Client: e.Client, MetricsServer: metricsServer, MeshProvider: global, Memo: e.memoized()}
 	t.maxWeight = t.cd.MaxWeight()
 	return nil
+}
+
+// memoSize bounds the engine's memo: a canary has a handful of entries per weight
+// step and target version, so it is only reached with many canaries.
+const memoSize = 4096
+
+// memoized returns the engine's memo.
+func (e *Engine) memoized() *lru.Cache {
+	e.memoOnce.Do(func() { e.memo = lru.New(memoSize) })
+	return e.memo
 }
 
 // providerOf is the canary's provider: spec.provider, else the engine's default.
@@ -263,19 +281,20 @@ func (e *Engine) providerOf(cd *v1beta1.Canary) string {
 // meshRouterFor picks the traffic router for a provider. Like Flagger, an unknown
 // provider falls back to Istio; providers Flagger knows but aviary does not route yet
 // are an error rather than a silent Istio fallback.
-func meshRouterFor(provider string, c client.Client) (MeshRouter, error) {
+func (e *Engine) meshRouterFor(provider string) (MeshRouter, error) {
+	istio := &router.Istio{Client: e.Client, Memo: e.memoized()}
 	switch provider {
 	case "kubernetes":
 		return router.Nop{}, nil
 	case "istio":
-		return &router.Istio{Client: c}, nil
+		return istio, nil
 	}
 	for _, p := range unroutedProviders {
 		if provider == p || len(provider) > len(p) && provider[:len(p)+1] == p+":" {
 			return nil, fmt.Errorf("provider %q is not supported by aviary yet (supported: istio, kubernetes)", provider)
 		}
 	}
-	return &router.Istio{Client: c}, nil
+	return istio, nil
 }
 
 // unroutedProviders are Flagger providers whose routers aviary does not implement yet.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"aviary.dev/aviary/sim"
 )
@@ -11,18 +12,24 @@ import (
 // BenchmarkRollout30m is the performance workload: a 30-minute virtual
 // rollout (interval 1m, stepWeight 5 to 50, 15 s scrapes, rps 100, two builtin
 // metrics and one template metric). It reports the share of wall time spent inside
-// Prometheus' PromQL engine ("promql-%") next to ns/op and allocs/op.
+// Prometheus' PromQL engine ("promql-%") next to ns/op and allocs/op, and where
+// the rest went: the engine's own work ("engine-%"), the world model's scrapes and
+// the kubelet simulator; what is left is setup and the event loop.
 func BenchmarkRollout30m(b *testing.B) {
 	l, err := sim.LoadFile(filepath.Join("testdata", "bench", "rollout-30m.yaml"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	prom := sim.NewPromEngine()
+	scheme, err := sim.NewScheme()
+	if err != nil {
+		b.Fatal(err)
+	}
 	var prof sim.Profile
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := sim.Run(context.Background(), l, sim.RunOptions{PromEngine: prom, Profile: &prof})
+		res, err := sim.Run(context.Background(), l, sim.RunOptions{PromEngine: prom, Scheme: scheme, Profile: &prof})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -30,7 +37,11 @@ func BenchmarkRollout30m(b *testing.B) {
 			b.Fatalf("benchmark scenario failed: %+v", res.Expectations)
 		}
 	}
-	b.ReportMetric(100*float64(prof.PromQL)/float64(prof.Total), "promql-%")
+	share := func(d time.Duration) float64 { return 100 * float64(d) / float64(prof.Total) }
+	b.ReportMetric(share(prof.PromQL), "promql-%")
+	b.ReportMetric(share(prof.Engine-prof.PromQL), "engine-%")
+	b.ReportMetric(share(prof.Scrape), "scrape-%")
+	b.ReportMetric(share(prof.Kubelet), "kubelet-%")
 }
 
 // BenchmarkScenarioSuite runs the whole scenario library (scenarios/) once per op,

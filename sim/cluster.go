@@ -2,17 +2,29 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
+	"time"
 
 	istionet "istio.io/client-go/pkg/apis/networking/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clienttesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
@@ -34,18 +46,22 @@ func NewScheme() (*runtime.Scheme, error) {
 // NewFakeClient returns the fast mode's Kubernetes API: controller-runtime's fake
 // client with status subresources, plus what a real API server does that the fake
 // does not and that the engine observes: metadata.generation moves on spec changes
-// of Deployments (the readiness check compares it with status.observedGeneration).
+// of Deployments (the readiness check compares it with status.observedGeneration),
+// and a created object gets a UID. A typed read cache and typed updates sit in front of it (see fastClient).
 func NewFakeClient(s *runtime.Scheme) client.Client {
-	return newReadCache(newFakeClient(s))
+	c, tracker := newFakeClient(s)
+	return newFastClient(c, tracker, s)
 }
 
-// newFakeClient is the fake client itself, without the read cache.
-func newFakeClient(s *runtime.Scheme) client.Client {
+// newFakeClient is the fake client itself, and the object tracker that holds its
+// objects.
+func newFakeClient(s *runtime.Scheme) (client.Client, clienttesting.ObjectTracker) {
 	// A plain object tracker: the default field-managed tracker rebuilds a REST mapper
 	// on every write, which made it the bulk of a simulated run's cost; aviary does
 	// not use server-side apply.
 	tracker := clienttesting.NewObjectTracker(s, serializer.NewCodecFactory(s).UniversalDecoder())
-	return fake.NewClientBuilder().
+	var uids int
+	c := fake.NewClientBuilder().
 		WithScheme(s).
 		WithObjectTracker(tracker).
 		WithStatusSubresource(&v1beta1.Canary{}, &appsv1.Deployment{}).
@@ -54,16 +70,22 @@ func newFakeClient(s *runtime.Scheme) client.Client {
 				if d, ok := obj.(*appsv1.Deployment); ok {
 					d.Generation = 1
 				}
-				return c.Create(ctx, obj, opts...)
+				if obj.GetUID() == "" {
+					// deterministic, unlike a real API server's, so that runs repeat
+					uids++
+					obj.SetUID(types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", uids)))
+				}
+				if err := c.Create(ctx, obj, opts...); err != nil {
+					obj.SetUID("")
+					return err
+				}
+				return nil
 			},
 			Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
 				if d, ok := obj.(*appsv1.Deployment); ok {
 					old := &appsv1.Deployment{}
 					if err := c.Get(ctx, client.ObjectKeyFromObject(d), old); err == nil {
-						d.Generation = old.Generation
-						if !equality.Semantic.DeepEqual(old.Spec, d.Spec) {
-							d.Generation++
-						}
+						d.Generation = nextGeneration(old, d)
 					}
 				}
 				return c.Update(ctx, obj, opts...)
@@ -88,18 +110,39 @@ func newFakeClient(s *runtime.Scheme) client.Client {
 			},
 		}).
 		Build()
+	return c, tracker
 }
 
-// readCache is the fast mode's informer: Gets are served from typed deep copies of
-// what was last read or written, instead of the fake client's JSON round trip (most
-// of a run's cost otherwise). Every write goes to the fake client first (its
-// validation, resourceVersion conflicts and status-subresource rules apply), and the
-// cache keeps the result, so reads always see the latest state: the simulator is the
-// only writer, and one run is single-threaded. Lists pass straight through. The
-// envtest parity test compares every decision against a real API server.
-type readCache struct {
+// nextGeneration is the metadata.generation a real API server gives a Deployment
+// updated from old to d: one more when the spec changed.
+func nextGeneration(old, d *appsv1.Deployment) int64 {
+	if equality.Semantic.DeepEqual(old.Spec, d.Spec) {
+		return old.Generation
+	}
+	return old.Generation + 1
+}
+
+// fastClient is the fast mode's API in front of the fake client. The fake client
+// turns every Get, List and Update into a JSON round trip (and a status update into
+// several), which made it most of a simulated run's cost. So:
+//   - Gets are served from typed deep copies of what was last read or written, and
+//     misses and Lists read the fake client's object tracker directly;
+//   - Updates and status updates of the kinds a run writes (statusKind) are done
+//     typed against the same tracker, with the fake client's rules: NotFound, a
+//     resourceVersion conflict, the next resourceVersion, and the status subresource
+//     (an update keeps the stored status, a status update keeps everything else);
+//   - everything else (creates, deletes, patches, other kinds, unconditional updates)
+//     goes through the fake client itself.
+//
+// One run is single-threaded and the simulator is the only writer, so the cache is
+// always current. The envtest parity test compares every decision against a real
+// API server, and the fast client's own tests compare it with the fake client.
+type fastClient struct {
 	client.Client
+	tracker clienttesting.ObjectTracker
+	scheme  *runtime.Scheme
 	objects map[cacheKey]client.Object
+	kinds   map[reflect.Type]schema.GroupVersionKind
 	// writes counts successful writes, so the event loop can tell that nothing changed.
 	writes uint64
 }
@@ -109,116 +152,332 @@ type cacheKey struct {
 	key client.ObjectKey
 }
 
-// newReadCache wraps c.
-func newReadCache(c client.Client) *readCache {
-	return &readCache{Client: c, objects: map[cacheKey]client.Object{}}
+// newFastClient wraps the fake client c, whose objects tracker holds.
+func newFastClient(c client.Client, tracker clienttesting.ObjectTracker, s *runtime.Scheme) *fastClient {
+	return &fastClient{
+		Client:  c,
+		tracker: tracker,
+		scheme:  s,
+		objects: map[cacheKey]client.Object{},
+		kinds:   map[reflect.Type]schema.GroupVersionKind{},
+	}
 }
 
-// Get serves obj from the cache, filling the cache on a miss.
-func (c *readCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+// kind returns obj's group, version and kind, and its resource as the fake client
+// guesses it.
+func (c *fastClient) kind(obj runtime.Object) (schema.GroupVersionKind, schema.GroupVersionResource, error) {
+	t := reflect.TypeOf(obj)
+	gvk, ok := c.kinds[t]
+	if !ok {
+		var err error
+		if gvk, err = apiutil.GVKForObject(obj, c.scheme); err != nil {
+			return gvk, schema.GroupVersionResource{}, err
+		}
+		c.kinds[t] = gvk
+	}
+	gvr, _ := meta.UnsafeGuessKindToResource(gvk)
+	return gvk, gvr, nil
+}
+
+// Get serves obj from the cache, filling the cache from the tracker on a miss.
+func (c *fastClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 	k := cacheKey{reflect.TypeOf(obj), key}
 	if cached, ok := c.objects[k]; ok {
-		copyInto(cached, obj)
+		copyInto(obj, cached)
 		return nil
 	}
-	if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
+	if known, _ := statusKind(obj); !known || len(opts) > 0 {
+		if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
+			return err
+		}
+		c.objects[k] = obj.DeepCopyObject().(client.Object)
+		return nil
+	}
+	_, gvr, err := c.kind(obj)
+	if err != nil {
 		return err
 	}
-	c.objects[k] = obj.DeepCopyObject().(client.Object)
+	stored, err := c.tracker.Get(gvr, key.Namespace, key.Name)
+	if err != nil {
+		return err
+	}
+	asServed(stored.(client.Object))
+	c.objects[k] = stored.(client.Object)
+	copyInto(obj, stored.(client.Object))
 	return nil
 }
 
-// copyInto deep-copies src into dst (both of the same pointer type) with the type's
-// generated DeepCopyInto.
-func copyInto(src, dst client.Object) {
-	reflect.ValueOf(src).MethodByName("DeepCopyInto").Call([]reflect.Value{reflect.ValueOf(dst)})
+// asServed makes a typed object read from the tracker what the fake client (and a
+// real API server through a typed client) hands out: no TypeMeta, and timestamps in
+// whole seconds, as metav1.Time is serialized (RFC 3339) and read back in local time.
+// Virtual time can fall between seconds.
+func asServed(obj client.Object) {
+	obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+	round := func(t *metav1.Time) {
+		if !t.IsZero() {
+			*t = metav1.NewTime(time.Unix(t.Unix(), 0))
+		}
+	}
+	created := obj.GetCreationTimestamp()
+	round(&created)
+	obj.SetCreationTimestamp(created)
+	if d := obj.GetDeletionTimestamp(); d != nil {
+		deleted := *d
+		round(&deleted)
+		obj.SetDeletionTimestamp(&deleted)
+	}
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		for i := range o.Status.Conditions {
+			round(&o.Status.Conditions[i].LastUpdateTime)
+			round(&o.Status.Conditions[i].LastTransitionTime)
+		}
+	case *corev1.Service:
+		for i := range o.Status.Conditions {
+			round(&o.Status.Conditions[i].LastTransitionTime)
+		}
+	case *v1beta1.Canary:
+		round(&o.Status.LastTransitionTime)
+		for i := range o.Status.Conditions {
+			round(&o.Status.Conditions[i].LastUpdateTime)
+			round(&o.Status.Conditions[i].LastTransitionTime)
+		}
+	}
 }
 
-func (c *readCache) forget(obj client.Object) {
+// copyInto deep-copies src into dst (pointers of the same type): with the type's
+// generated DeepCopyInto for the kinds a run reads most, without an intermediate copy.
+func copyInto(dst, src client.Object) {
+	switch d := dst.(type) {
+	case *appsv1.Deployment:
+		src.(*appsv1.Deployment).DeepCopyInto(d)
+	case *corev1.Service:
+		src.(*corev1.Service).DeepCopyInto(d)
+	case *v1beta1.Canary:
+		src.(*v1beta1.Canary).DeepCopyInto(d)
+	case *istionet.VirtualService:
+		src.(*istionet.VirtualService).DeepCopyInto(d)
+	case *istionet.DestinationRule:
+		src.(*istionet.DestinationRule).DeepCopyInto(d)
+	default:
+		reflect.ValueOf(dst).Elem().Set(reflect.ValueOf(src.DeepCopyObject()).Elem())
+	}
+}
+
+// List reads the tracker directly for typed lists filtered by namespace and labels
+// only; anything else goes through the fake client.
+func (c *fastClient) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	var lo client.ListOptions
+	lo.ApplyOptions(opts)
+	if lo.FieldSelector != nil || lo.Limit > 0 || lo.Continue != "" || lo.Raw != nil {
+		return c.Client.List(ctx, list, opts...)
+	}
+	listGVK, _, err := c.kind(list)
+	if err != nil {
+		return err
+	}
+	gvk := listGVK.GroupVersion().WithKind(strings.TrimSuffix(listGVK.Kind, "List"))
+	gvr, _ := meta.UnsafeGuessKindToResource(gvk)
+	stored, err := c.tracker.List(gvr, gvk, lo.Namespace)
+	if err != nil {
+		return err
+	}
+	items, err := meta.ExtractList(stored)
+	if err != nil {
+		return err
+	}
+	kept := items[:0]
+	for _, o := range items {
+		if lo.LabelSelector != nil && !lo.LabelSelector.Matches(labels.Set(o.(client.Object).GetLabels())) {
+			continue
+		}
+		asServed(o.(client.Object))
+		kept = append(kept, o)
+	}
+	return meta.SetList(list, kept)
+}
+
+// statusKind says whether the typed paths know obj's kind, and whether that kind has
+// a status subresource.
+func statusKind(obj client.Object) (known, hasStatus bool) {
+	switch obj.(type) {
+	case *appsv1.Deployment, *corev1.Service, *v1beta1.Canary:
+		return true, true
+	case *istionet.VirtualService, *istionet.DestinationRule, *v1beta1.MetricTemplate, *v1beta1.AlertProvider:
+		return true, false
+	}
+	return false, false
+}
+
+// copyStatus sets dst's status to src's (of dst's kind, one with a status
+// subresource).
+func copyStatus(dst, src client.Object) {
+	switch d := dst.(type) {
+	case *appsv1.Deployment:
+		d.Status = src.(*appsv1.Deployment).Status
+	case *corev1.Service:
+		d.Status = src.(*corev1.Service).Status
+	case *v1beta1.Canary:
+		d.Status = src.(*v1beta1.Canary).Status
+	}
+}
+
+// update writes obj typed into the tracker; ok is false when the fast path does not
+// apply and the fake client must do it.
+func (c *fastClient) update(obj client.Object, status bool) (ok bool, err error) {
+	known, hasStatus := statusKind(obj)
+	if !known || obj.GetResourceVersion() == "" || (status && !hasStatus) {
+		return false, nil
+	}
+	_, gvr, err := c.kind(obj)
+	if err != nil {
+		return true, err
+	}
+	stored, err := c.tracker.Get(gvr, obj.GetNamespace(), obj.GetName())
+	if apierrors.IsNotFound(err) {
+		// the fake client's answer depends on the kind (some are created on update)
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	old := stored.(client.Object)
+	if obj.GetResourceVersion() != old.GetResourceVersion() {
+		return true, apierrors.NewConflict(gvr.GroupResource(), obj.GetName(), errors.New("object was modified"))
+	}
+	if old.GetDeletionTimestamp() != nil || obj.GetDeletionTimestamp() != nil {
+		return false, nil
+	}
+	rv, err := strconv.ParseUint(old.GetResourceVersion(), 10, 64)
+	if err != nil {
+		return false, nil
+	}
+	next := obj
+	if status {
+		// everything but the status (and the resourceVersion checked above) is the stored object's
+		copyStatus(old, obj)
+		next = old
+	} else {
+		if hasStatus {
+			copyStatus(obj, old)
+		}
+		if d, isDeployment := obj.(*appsv1.Deployment); isDeployment {
+			d.Generation = nextGeneration(old.(*appsv1.Deployment), d)
+		}
+	}
+	// stored as given: reads (and written, for the cache) serve it asServed
+	next.SetResourceVersion(strconv.FormatUint(rv+1, 10))
+	if err := c.tracker.Update(gvr, next, obj.GetNamespace()); err != nil {
+		return true, err
+	}
+	if status {
+		copyInto(obj, next)
+	}
+	return true, nil
+}
+
+func (c *fastClient) forget(obj client.Object) {
 	delete(c.objects, cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)})
 }
 
-// written keeps what a successful write left in obj: the fake client writes the
-// stored object back into it (the new resourceVersion and, for a status write, the
-// stored spec), so it is what the next Get would return. A failed write forgets it.
-func (c *readCache) written(obj client.Object, err error) error {
+// written keeps what a successful write left in obj: the stored object (the new
+// resourceVersion and, for a status write, the stored spec), so it is what the next
+// Get would return. A failed write forgets it.
+func (c *fastClient) written(obj client.Object, err error) error {
 	if err != nil {
 		c.forget(obj)
 		return err
 	}
 	c.writes++
+	asServed(obj)
 	c.objects[cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)}] = obj.DeepCopyObject().(client.Object)
 	return nil
 }
 
+// counted counts a write that did not fail.
+func (c *fastClient) counted(err error) error {
+	if err == nil {
+		c.writes++
+	}
+	return err
+}
+
 // Writes is the number of successful writes so far.
-func (c *readCache) Writes() uint64 { return c.writes }
+func (c *fastClient) Writes() uint64 { return c.writes }
 
 // Create writes through and keeps what was written.
-func (c *readCache) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+func (c *fastClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
 	return c.written(obj, c.Client.Create(ctx, obj, opts...))
 }
 
-// Update writes through and keeps what was written.
-func (c *readCache) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+// Update writes typed when it can, through the fake client otherwise, and keeps
+// what was written.
+func (c *fastClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	if len(opts) == 0 {
+		if done, err := c.update(obj, false); done {
+			return c.written(obj, err)
+		}
+	}
 	return c.written(obj, c.Client.Update(ctx, obj, opts...))
 }
 
 // Patch writes through and keeps what was written.
-func (c *readCache) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+func (c *fastClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
 	return c.written(obj, c.Client.Patch(ctx, obj, patch, opts...))
 }
 
 // Delete writes through and forgets the object.
-func (c *readCache) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+func (c *fastClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
 	defer c.forget(obj)
-	c.writes++
-	return c.Client.Delete(ctx, obj, opts...)
+	return c.counted(c.Client.Delete(ctx, obj, opts...))
 }
 
 // DeleteAllOf writes through and forgets everything.
-func (c *readCache) DeleteAllOf(ctx context.Context, obj client.Object, opts ...client.DeleteAllOfOption) error {
+func (c *fastClient) DeleteAllOf(ctx context.Context, obj client.Object, opts ...client.DeleteAllOfOption) error {
 	clear(c.objects)
-	c.writes++
-	return c.Client.DeleteAllOf(ctx, obj, opts...)
+	return c.counted(c.Client.DeleteAllOf(ctx, obj, opts...))
 }
 
-// Status returns a status writer that forgets what it writes.
-func (c *readCache) Status() client.SubResourceWriter { return c.SubResource("status") }
+// Status returns the status subresource's client.
+func (c *fastClient) Status() client.SubResourceWriter { return c.SubResource("status") }
 
-// SubResource returns a subresource client that forgets what it writes.
-func (c *readCache) SubResource(name string) client.SubResourceClient {
-	return cacheSubResourceClient{SubResourceClient: c.Client.SubResource(name), cache: c}
+// SubResource returns a subresource client that keeps (status) or forgets what it
+// writes.
+func (c *fastClient) SubResource(name string) client.SubResourceClient {
+	return fastSubResourceClient{SubResourceClient: c.Client.SubResource(name), name: name, cache: c}
 }
 
-type cacheSubResourceClient struct {
+type fastSubResourceClient struct {
 	client.SubResourceClient
-	cache *readCache
+	name  string
+	cache *fastClient
 }
 
-func (s cacheSubResourceClient) Create(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceCreateOption) error {
+func (s fastSubResourceClient) Create(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceCreateOption) error {
 	defer s.cache.forget(obj)
-	s.cache.writes++
-	return s.SubResourceClient.Create(ctx, obj, sub, opts...)
+	return s.cache.counted(s.SubResourceClient.Create(ctx, obj, sub, opts...))
 }
 
-func (s cacheSubResourceClient) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+func (s fastSubResourceClient) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	if s.name == "status" && len(opts) == 0 {
+		if done, err := s.cache.update(obj, true); done {
+			return s.cache.written(obj, err)
+		}
+	}
 	return s.cache.written(obj, s.SubResourceClient.Update(ctx, obj, opts...))
 }
 
-func (s cacheSubResourceClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+func (s fastSubResourceClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
 	return s.cache.written(obj, s.SubResourceClient.Patch(ctx, obj, patch, opts...))
 }
 
-func (s cacheSubResourceClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
+func (s fastSubResourceClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
 	clear(s.cache.objects)
-	s.cache.writes++
-	return s.SubResourceClient.Apply(ctx, obj, opts...)
+	return s.cache.counted(s.SubResourceClient.Apply(ctx, obj, opts...))
 }
 
 // Apply writes through and forgets everything.
-func (c *readCache) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+func (c *fastClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
 	clear(c.objects)
-	c.writes++
-	return c.Client.Apply(ctx, obj, opts...)
+	return c.counted(c.Client.Apply(ctx, obj, opts...))
 }

@@ -88,6 +88,8 @@ type deploymentPods struct {
 	// hash and image are the current pod template's hash and first container image.
 	hash  string
 	image string
+	// hashedGeneration is the Deployment generation hash was computed for.
+	hashedGeneration int64
 	// pods in creation order.
 	pods []*simPod
 	// nextIndex is the index of the next pod created per template hash.
@@ -229,7 +231,12 @@ func (k *Kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment, now 
 // reconcile brings the pod model in line with the Deployment at now. It is idempotent
 // for the same (spec, now).
 func (st *deploymentPods) reconcile(d *appsv1.Deployment, now time.Time, delay time.Duration, override func(string, time.Time) (bool, bool)) {
-	hash := PodTemplateHash(&d.Spec.Template)
+	hash := st.hash
+	if d.Generation == 0 || d.Generation != st.hashedGeneration {
+		// the template can only have changed with the generation
+		hash = PodTemplateHash(&d.Spec.Template)
+		st.hashedGeneration = d.Generation
+	}
 	if hash != st.hash {
 		st.hash = hash
 		if !st.replicaSets[hash] {

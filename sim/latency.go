@@ -143,6 +143,17 @@ const (
 	numHTTPBuckets  = len(httpBounds)
 )
 
+// istioLe and httpLe are the bounds as `le` label values.
+var istioLe, httpLe = func() (istio [numIstioBuckets]string, http [numHTTPBuckets]string) {
+	for i, le := range istioBounds {
+		istio[i] = FormatLe(le)
+	}
+	for j, le := range httpBounds {
+		http[j] = FormatLe(le)
+	}
+	return istio, http
+}()
+
 // httpCellEnd[j] is the index of the Istio bound equal to the j-th HTTP bound (in ms):
 // HTTP bucket j counts the Istio cells 0..httpCellEnd[j].
 var httpCellEnd = func() [numHTTPBuckets]int {

@@ -79,7 +79,9 @@ func NewStorage() *Storage {
 
 // Ref interns the series lset (once; later calls return the same handle) and returns
 // its handle for Append. lset should be a valid Prometheus label set (as built by
-// labels.FromStrings or labels.Builder: sorted, no duplicate names).
+// labels.FromStrings or labels.Builder: sorted, no duplicate names). The store keeps
+// lset itself, not a copy (a run creates hundreds of series): it must not be reused,
+// as a labels.ScratchBuilder's Overwrite would.
 func (s *Storage) Ref(lset labels.Labels) SeriesRef {
 	h := lset.Hash()
 	s.mu.RLock()
@@ -96,7 +98,7 @@ func (s *Storage) Ref(lset labels.Labels) SeriesRef {
 	if len(s.series) >= math.MaxUint32 {
 		panic("sim: too many series")
 	}
-	ms = &memSeries{ref: SeriesRef(len(s.series) + 1), lset: lset.Copy()}
+	ms = &memSeries{ref: SeriesRef(len(s.series) + 1), lset: lset}
 	s.series = append(s.series, ms)
 	s.byHash[h] = append(s.byHash[h], ms)
 	name := ms.lset.Get(labels.MetricName)
@@ -123,6 +125,40 @@ func (s *Storage) lookup(h uint64, lset labels.Labels) *memSeries {
 func (s *Storage) Append(ref SeriesRef, t int64, v float64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.append(ref, t, v)
+}
+
+// Sample is one sample of a series, for AppendBatch.
+type Sample struct {
+	Ref SeriesRef
+	T   int64 // milliseconds
+	V   float64
+}
+
+// maxBatchErrors is how many refused samples AppendBatch reports.
+const maxBatchErrors = 3
+
+// AppendBatch appends samples in order, as Append would one at a time, under one
+// lock (a scrape appends hundreds). It returns the errors of the first few samples
+// Append would have refused, joined; the other samples are appended.
+func (s *Storage) AppendBatch(samples []Sample) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, x := range samples {
+		if err := s.append(x.Ref, x.T, x.V); err != nil && len(errs) < maxBatchErrors {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// initialSamples is a new series' capacity: a run is usually a few hundred scrapes,
+// and starting there spares most of the doubling copies.
+const initialSamples = 64
+
+// append is Append with s.mu held.
+func (s *Storage) append(ref SeriesRef, t int64, v float64) error {
 	if ref == 0 || int(ref) > len(s.series) {
 		return fmt.Errorf("%w %d", ErrUnknownSeriesRef, ref)
 	}
@@ -138,6 +174,9 @@ func (s *Storage) Append(ref SeriesRef, t int64, v float64) error {
 			}
 			return storage.NewDuplicateFloatErr(t, ms.vs[n-1], v)
 		}
+	} else if cap(ms.ts) == 0 {
+		ms.ts = make([]int64, 0, initialSamples)
+		ms.vs = make([]float64, 0, initialSamples)
 	}
 	ms.ts = append(ms.ts, t)
 	ms.vs = append(ms.vs, v)

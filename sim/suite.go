@@ -16,6 +16,7 @@ func RunSuite(ctx context.Context, loaded []*Loaded, parallel int, opts func(i i
 	results = make([]*Result, len(loaded))
 	errs = make([]error, len(loaded))
 	prom := NewPromEngine()
+	scheme, err := NewScheme()
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, l := range loaded {
@@ -30,6 +31,13 @@ func RunSuite(ctx context.Context, loaded []*Loaded, parallel int, opts func(i i
 			}
 			if o.PromEngine == nil {
 				o.PromEngine = prom
+			}
+			if o.Scheme == nil && o.Client == nil {
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				o.Scheme = scheme
 			}
 			results[i], errs[i] = Run(ctx, l, o)
 		}()

@@ -101,7 +101,9 @@ type WorldModel struct {
 	trafficIndex map[string]int
 
 	// scratch buffers reused across scrapes
-	podBuf   []Pod
+	podBuf []Pod
+	// batch holds a scrape's samples until they are appended together.
+	batch    []Sample
 	units    []unit
 	behavBuf []resolvedBehaviour
 }
@@ -329,11 +331,9 @@ func (w *WorldModel) Scrape(ctx context.Context, now time.Time) error {
 
 	// Samples: every series of every current pod; staleness markers for pods gone.
 	tms := now.UnixMilli()
-	var errs []error
+	w.batch = w.batch[:0]
 	app := func(ref SeriesRef, t int64, v float64) {
-		if err := w.cfg.Store.Append(ref, t, v); err != nil && len(errs) < 3 {
-			errs = append(errs, err)
-		}
+		w.batch = append(w.batch, Sample{Ref: ref, T: t, V: v})
 	}
 	stale := math.Float64frombits(value.StaleNaN)
 	kept := w.active[:0]
@@ -357,16 +357,15 @@ func (w *WorldModel) Scrape(ctx context.Context, now time.Time) error {
 		}
 		for _, rs := range w.raw {
 			if v, omitted := rs.series.At(w.rawNext); !omitted {
-				if err := w.cfg.Store.Append(rs.ref, t.UnixMilli(), v); err != nil && len(errs) < 3 {
-					errs = append(errs, err)
-				}
+				app(rs.ref, t.UnixMilli(), v)
 			}
 		}
 		w.rawNext++
 	}
+	err := w.cfg.Store.AppendBatch(w.batch)
 	w.prev = now
-	if len(errs) > 0 {
-		return fmt.Errorf("world: append samples at %s: %w", now.Sub(w.cfg.Start), errors.Join(errs...))
+	if err != nil {
+		return fmt.Errorf("world: append samples at %s: %w", now.Sub(w.cfg.Start), err)
 	}
 	return nil
 }
@@ -687,8 +686,8 @@ func (w *WorldModel) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeS
 	cs.istioTotal = ref("istio_requests_total")
 	cs.istioSum = ref("istio_request_duration_milliseconds_sum")
 	cs.istioCount = ref("istio_request_duration_milliseconds_count")
-	for i, le := range istioBounds {
-		b.Set("le", FormatLe(le))
+	for i, le := range istioLe {
+		b.Set("le", le)
 		cs.istioBucket[i] = ref("istio_request_duration_milliseconds_bucket")
 	}
 
@@ -705,8 +704,8 @@ func (w *WorldModel) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeS
 	}
 	cs.httpSum = href("http_request_duration_seconds_sum")
 	cs.httpCount = href("http_request_duration_seconds_count")
-	for j, le := range httpBounds {
-		h.Set("le", FormatLe(le))
+	for j, le := range httpLe {
+		h.Set("le", le)
 		cs.httpBucket[j] = href("http_request_duration_seconds_bucket")
 	}
 	return cs

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/utils/lru"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -50,6 +52,9 @@ type Checker struct {
 	MetricsServer string
 	// MeshProvider is the global mesh provider (DefaultMeshProvider when empty).
 	MeshProvider string
+	// Memo, when set, remembers rendered queries across ticks (keyed by their input,
+	// so it may be shared with other users of distinct key types).
+	Memo *lru.Cache
 }
 
 func (c *Checker) metricsServer(cd *v1beta1.Canary) string {
@@ -137,7 +142,7 @@ func (c *Checker) runBuiltinMetricChecks(ctx context.Context, cd *v1beta1.Canary
 func (c *Checker) checkSuccessRate(ctx context.Context, cd *v1beta1.Canary, metric v1beta1.CanaryMetric,
 	observer *Observer, metricsProvider string, prometheus v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) Result {
 	r := newResult(metric, KindSuccessRate)
-	q, err := observer.SuccessRateQuery(model)
+	q, err := observer.render(c.Memo, observer.SuccessRate, model)
 	val, err := c.runObserverQuery(ctx, q, err, observer.BareSuccessRateErrors, prometheus, &r)
 	if err != nil {
 		if errors.Is(err, ErrNoValuesFound) {
@@ -169,7 +174,7 @@ func (c *Checker) checkSuccessRate(ctx context.Context, cd *v1beta1.Canary, metr
 func (c *Checker) checkDuration(ctx context.Context, cd *v1beta1.Canary, metric v1beta1.CanaryMetric,
 	observer *Observer, metricsProvider string, prometheus v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) Result {
 	r := newResult(metric, KindDuration)
-	q, err := observer.DurationQuery(model)
+	q, err := observer.render(c.Memo, observer.Duration, model)
 	raw, err := c.runObserverQuery(ctx, q, err, false, prometheus, &r)
 	if err != nil {
 		if errors.Is(err, ErrNoValuesFound) {
@@ -235,8 +240,7 @@ func (c *Checker) checkInlineQuery(ctx context.Context, cd *v1beta1.Canary, metr
 	r := newResult(metric, KindQuery)
 	// Flagger discards the render error (flagger-semantics §2.17-4): the empty
 	// query is then sent and fails at the metrics server.
-	q, _ := RenderQuery(metric.Query, model)
-	r.Query = CollapseQuery(q)
+	r.Query, _ = renderCollapsed(c.Memo, metric.Query, model)
 	val, err := c.query(ctx, prometheus, nil, r.Query)
 	if err != nil {
 		if errors.Is(err, ErrNoValuesFound) {
@@ -285,11 +289,11 @@ func (c *Checker) checkTemplate(ctx context.Context, cd *v1beta1.Canary, metric 
 	}
 	// No interval default for template metrics: {{ interval }} renders "" when the
 	// metric has none (Flagger quirk, flagger-semantics §1.4).
-	q, err := RenderQuery(template.Spec.Query, Model(cd, metric.Interval, metric.TemplateVariables))
+	q, err := renderCollapsed(c.Memo, template.Spec.Query, Model(cd, metric.Interval, metric.TemplateVariables))
 	if err != nil {
 		return warning(withOutcome(r, OutcomeError), "Metric template %s.%s query render error: %v", name, namespace, err)
 	}
-	r.Query = CollapseQuery(q)
+	r.Query = q
 	val, err := c.query(ctx, provider, credentials, r.Query)
 	if err != nil {
 		if errors.Is(err, ErrNoValuesFound) {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/utils/lru"
+
 	"aviary.dev/aviary/api/v1beta1"
 )
 
@@ -46,21 +48,18 @@ func (o *Observer) DurationValue(v float64) time.Duration {
 // SuccessRateQuery renders the observer's request-success-rate query for model,
 // whitespace-collapsed as it is sent (CollapseQuery).
 func (o *Observer) SuccessRateQuery(model v1beta1.MetricTemplateModel) (string, error) {
-	return o.render(o.SuccessRate, model)
+	return o.render(nil, o.SuccessRate, model)
 }
 
 // DurationQuery renders the observer's request-duration query for model,
 // whitespace-collapsed as it is sent (CollapseQuery).
 func (o *Observer) DurationQuery(model v1beta1.MetricTemplateModel) (string, error) {
-	return o.render(o.Duration, model)
+	return o.render(nil, o.Duration, model)
 }
 
-func (o *Observer) render(text string, model v1beta1.MetricTemplateModel) (string, error) {
-	q, err := RenderQuery(text, o.model(model))
-	if err != nil {
-		return "", err
-	}
-	return CollapseQuery(q), nil
+// render is renderCollapsed with the observer's model encoding.
+func (o *Observer) render(memo *lru.Cache, text string, model v1beta1.MetricTemplateModel) (string, error) {
+	return renderCollapsed(memo, text, o.model(model))
 }
 
 func (o *Observer) model(m v1beta1.MetricTemplateModel) v1beta1.MetricTemplateModel {

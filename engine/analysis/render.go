@@ -2,9 +2,12 @@ package analysis
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"text/template"
+
+	"k8s.io/utils/lru"
 
 	"aviary.dev/aviary/api/v1beta1"
 )
@@ -40,6 +43,43 @@ var whitespaceRun = regexp.MustCompile(`\s+`)
 // and recorded in Result.Query.
 func CollapseQuery(q string) string {
 	return whitespaceRun.ReplaceAllString(q, " ")
+}
+
+// renderKey names a query rendered for a model: the model's JSON (map keys sorted),
+// so that every field of it counts.
+type renderKey struct {
+	text, model string
+}
+
+// rendered is a remembered renderCollapsed result.
+type rendered struct {
+	query string
+	err   error
+}
+
+// renderCollapsed is CollapseQuery(RenderQuery(text, model)), or the error, remembered
+// in memo (may be nil): every tick renders the same queries, and parsing the template
+// was most of a check's own cost.
+func renderCollapsed(memo *lru.Cache, text string, model v1beta1.MetricTemplateModel) (string, error) {
+	m, err := json.Marshal(model)
+	if memo == nil || err != nil {
+		return renderCollapsedNow(text, model)
+	}
+	key := renderKey{text, string(m)}
+	if r, ok := memo.Get(key); ok {
+		return r.(rendered).query, r.(rendered).err
+	}
+	q, err := renderCollapsedNow(text, model)
+	memo.Add(key, rendered{q, err})
+	return q, err
+}
+
+func renderCollapsedNow(text string, model v1beta1.MetricTemplateModel) (string, error) {
+	q, err := RenderQuery(text, model)
+	if err != nil {
+		return "", err
+	}
+	return CollapseQuery(q), nil
 }
 
 // Model is Flagger's toMetricModel: the template model of a canary for a metric

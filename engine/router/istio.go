@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 
 	"google.golang.org/protobuf/proto"
 	istionet "istio.io/api/networking/v1alpha3"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/lru"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
@@ -28,6 +30,10 @@ type Istio struct {
 	// Client reads and writes VirtualServices and DestinationRules; its scheme must
 	// know istio.io/client-go's networking/v1beta1 types.
 	Client client.Client
+	// Memo, when set, remembers the specs built on earlier ticks (keyed by their
+	// input, so it may be shared with other users of distinct key types); nil builds
+	// every spec afresh.
+	Memo *lru.Cache
 }
 
 // Reconcile creates or updates the DestinationRules and the VirtualService. A new
@@ -52,7 +58,7 @@ func (r *Istio) Reconcile(ctx context.Context, cd *v1beta1.Canary) error {
 
 func (r *Istio) reconcileDestinationRule(ctx context.Context, cd *v1beta1.Canary, name string) error {
 	newSpec := &istionet.DestinationRule{}
-	if err := convert(struct {
+	if err := convert(r.Memo, struct {
 		Host          string                 `json:"host"`
 		TrafficPolicy *v1beta1.TrafficPolicy `json:"trafficPolicy,omitempty"`
 	}{name, cd.Spec.Service.TrafficPolicy}, newSpec); err != nil {
@@ -116,7 +122,7 @@ func (r *Istio) reconcileVirtualService(ctx context.Context, cd *v1beta1.Canary)
 		hosts, gateways = nil, nil
 	}
 
-	newSpec, err := virtualServiceSpec(cd, hosts, gateways, 100, 0, false)
+	newSpec, err := r.virtualServiceSpec(cd, hosts, gateways, 100, 0, false)
 	if err != nil {
 		return fmt.Errorf("VirtualService %s.%s spec conversion error: %w", apexName, cd.Namespace, err)
 	}
@@ -231,7 +237,7 @@ func (r *Istio) SetRoutes(ctx context.Context, cd *v1beta1.Canary, primary, cana
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs); err != nil {
 			return fmt.Errorf("VirtualService %s.%s get query error %v", apexName, cd.Namespace, err)
 		}
-		spec, err := virtualServiceSpec(cd, vs.Spec.GetHosts(), vs.Spec.GetGateways(), primary, canary, mirrored)
+		spec, err := r.virtualServiceSpec(cd, vs.Spec.GetHosts(), vs.Spec.GetGateways(), primary, canary, mirrored)
 		if err != nil {
 			return fmt.Errorf("VirtualService %s.%s spec conversion error: %w", apexName, cd.Namespace, err)
 		}
@@ -290,7 +296,7 @@ type (
 )
 
 // virtualServiceSpec builds the spec Flagger writes for these weights.
-func virtualServiceSpec(cd *v1beta1.Canary, hosts, gateways []string, primaryWeight, canaryWeight int, mirrored bool) (*istionet.VirtualService, error) {
+func (r *Istio) virtualServiceSpec(cd *v1beta1.Canary, hosts, gateways []string, primaryWeight, canaryWeight int, mirrored bool) (*istionet.VirtualService, error) {
 	_, primaryName, canaryName := cd.GetServiceNames()
 	svc := cd.Spec.Service
 	route := func(match []v1beta1.HTTPMatchRequest, dests ...destinationWeightJSON) routeJSON {
@@ -327,9 +333,23 @@ func virtualServiceSpec(cd *v1beta1.Canary, hosts, gateways []string, primaryWei
 		spec.HTTP = []routeJSON{weighted}
 	}
 
+	// The weights change at every step: they are set after the conversion, so that a
+	// memo holds one spec per route shape rather than one per step.
+	weights := make([][]int32, len(spec.HTTP))
+	for i, h := range spec.HTTP {
+		for j := range h.Route {
+			weights[i] = append(weights[i], int32(h.Route[j].Weight))
+			h.Route[j].Weight = 0
+		}
+	}
 	out := &istionet.VirtualService{}
-	if err := convert(spec, out); err != nil {
+	if err := convert(r.Memo, spec, out); err != nil {
 		return nil, err
+	}
+	for i, h := range out.GetHttp() {
+		for j, d := range h.GetRoute() {
+			d.Weight = weights[i][j]
+		}
 	}
 	return out, nil
 }
@@ -368,13 +388,37 @@ func mergeMatchConditions(canary, defaults []v1beta1.HTTPMatchRequest) []v1beta1
 	return merged
 }
 
-// convert reads src's JSON into an Istio message with Istio's unmarshaler.
-func convert(src any, dst json.Unmarshaler) error {
+// specKey names a spec built from its input's JSON. The router rebuilds its specs
+// on every tick, and Istio's JSON unmarshaler was most of its cost; with the JSON as
+// the key, a remembered spec is exactly what the unmarshaler would return.
+type specKey struct {
+	typ  reflect.Type
+	json string
+}
+
+// convert reads src's JSON into dst (an empty Istio message) with Istio's
+// unmarshaler, or copies the spec memo holds for the same JSON; memo may be nil.
+func convert(memo *lru.Cache, src any, dst interface {
+	proto.Message
+	json.Unmarshaler
+}) error {
 	b, err := json.Marshal(src)
 	if err != nil {
 		return err
 	}
-	return dst.UnmarshalJSON(b)
+	if memo == nil {
+		return dst.UnmarshalJSON(b)
+	}
+	key := specKey{reflect.TypeOf(dst), string(b)}
+	if spec, ok := memo.Get(key); ok {
+		proto.Merge(dst, spec.(proto.Message))
+		return nil
+	}
+	if err := dst.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	memo.Add(key, proto.Clone(dst))
+	return nil
 }
 
 // setSpec replaces dst's content with src's.
@@ -384,18 +428,38 @@ func setSpec[M proto.Message](dst, src M) {
 }
 
 // equalIgnoringWeights compares two VirtualService specs without destination weights,
-// mirrors and mirror percentages (what SetRoutes owns).
+// mirrors and mirror percentages (what SetRoutes owns). Both must be the caller's own:
+// those fields are set aside in place for the comparison and put back, since cloning
+// both specs on every tick was a good part of a reconcile.
 func equalIgnoringWeights(a, b *istionet.VirtualService) bool {
-	strip := func(vs *istionet.VirtualService) *istionet.VirtualService {
-		c := proto.Clone(vs).(*istionet.VirtualService)
-		for _, h := range c.GetHttp() {
-			h.Mirror = nil
-			h.MirrorPercentage = nil
-			for _, d := range h.GetRoute() {
-				d.Weight = 0
+	defer setAsideRouting(a)()
+	defer setAsideRouting(b)()
+	return proto.Equal(a, b)
+}
+
+// setAsideRouting clears the weights and mirrors of vs's HTTP routes and returns
+// what puts them back.
+func setAsideRouting(vs *istionet.VirtualService) (restore func()) {
+	type routing struct {
+		mirror  *istionet.Destination
+		percent *istionet.Percent
+		weights []int32
+	}
+	saved := make([]routing, len(vs.GetHttp()))
+	for i, h := range vs.GetHttp() {
+		saved[i] = routing{mirror: h.Mirror, percent: h.MirrorPercentage}
+		h.Mirror, h.MirrorPercentage = nil, nil
+		for _, d := range h.GetRoute() {
+			saved[i].weights = append(saved[i].weights, d.Weight)
+			d.Weight = 0
+		}
+	}
+	return func() {
+		for i, h := range vs.GetHttp() {
+			h.Mirror, h.MirrorPercentage = saved[i].mirror, saved[i].percent
+			for j, d := range h.GetRoute() {
+				d.Weight = saved[i].weights[j]
 			}
 		}
-		return c
 	}
-	return proto.Equal(strip(a), strip(b))
 }

@@ -165,11 +165,19 @@ var _ = Describe("Istio", func() {
 		Expect(r.Reconcile(ctx, cd)).To(Succeed())
 		Expect(getVS(c).ResourceVersion).To(Equal(before), "nothing to update")
 
+		// a metadata-only change is written with the routing as it was
+		cd.Spec.Service.Apex = &v1beta1.CustomMetadata{Labels: map[string]string{"team": "checkout"}}
+		Expect(r.Reconcile(ctx, cd)).To(Succeed())
+		Expect(getVS(c).Labels).To(HaveKeyWithValue("team", "checkout"))
+		primary, canary, mirrored, err := r.GetRoutes(ctx, cd)
+		Expect(err).NotTo(HaveOccurred())
+		Expect([]any{primary, canary, mirrored}).To(Equal([]any{70, 30, true}))
+
 		cd.Spec.Service.Timeout = "5s"
 		Expect(r.Reconcile(ctx, cd)).To(Succeed())
 		vs := getVS(c)
 		Expect(vs.Spec.GetHttp()[0].GetTimeout().AsDuration().String()).To(Equal("5s"))
-		primary, canary, mirrored, err := r.GetRoutes(ctx, cd)
+		primary, canary, mirrored, err = r.GetRoutes(ctx, cd)
 		Expect(err).NotTo(HaveOccurred())
 		Expect([]any{primary, canary, mirrored}).To(Equal([]any{100, 0, false}))
 		Expect(vs.Annotations).To(HaveKey("flagger.kubernetes.app/original-configuration"))

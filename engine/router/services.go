@@ -1,10 +1,11 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
-	"reflect"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -147,7 +148,7 @@ func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.C
 		}
 
 		update := false
-		if !samePorts(ports, svc.Spec.Ports) || !reflect.DeepEqual(desired.Selector, svc.Spec.Selector) {
+		if !samePorts(ports, svc.Spec.Ports) || !sameMap(desired.Selector, svc.Spec.Selector) {
 			svc.Spec.Ports = ports
 			svc.Spec.Selector = desired.Selector
 			update = true
@@ -156,11 +157,11 @@ func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.C
 		if isOwnedBy(svc, cd.Name) {
 			wantLabels := keepUnmanaged(labels, svc.Labels, unmanagedLabels(cd))
 			wantAnnotations := keepUnmanaged(annotations, svc.Annotations, unmanagedAnnotations(cd))
-			if !reflect.DeepEqual(wantAnnotations, svc.Annotations) {
+			if !sameMap(wantAnnotations, svc.Annotations) {
 				svc.Annotations = wantAnnotations
 				update = true
 			}
-			if !reflect.DeepEqual(wantLabels, svc.Labels) {
+			if !sameMap(wantLabels, svc.Labels) {
 				svc.Labels = wantLabels
 				update = true
 			}
@@ -180,12 +181,29 @@ func samePorts(a, b []corev1.ServicePort) bool {
 	if len(a) != len(b) {
 		return false
 	}
+	if slices.EqualFunc(a, b, samePort) {
+		return true
+	}
 	sorted := func(p []corev1.ServicePort) []corev1.ServicePort {
-		s := append([]corev1.ServicePort(nil), p...)
-		sort.SliceStable(s, func(i, j int) bool { return s[i].Port < s[j].Port })
+		s := slices.Clone(p)
+		slices.SortStableFunc(s, func(x, y corev1.ServicePort) int { return cmp.Compare(x.Port, y.Port) })
 		return s
 	}
-	return reflect.DeepEqual(sorted(a), sorted(b))
+	return slices.EqualFunc(sorted(a), sorted(b), samePort)
+}
+
+// samePort compares every field of two service ports (reflection made this the
+// largest part of a Service reconcile, which runs on every tick).
+func samePort(a, b corev1.ServicePort) bool {
+	return a.Name == b.Name && a.Protocol == b.Protocol && a.Port == b.Port &&
+		a.TargetPort == b.TargetPort && a.NodePort == b.NodePort &&
+		(a.AppProtocol == nil) == (b.AppProtocol == nil) && (a.AppProtocol == nil || *a.AppProtocol == *b.AppProtocol)
+}
+
+// sameMap is reflect.DeepEqual for string maps (nil differs from empty), without
+// reflection.
+func sameMap(a, b map[string]string) bool {
+	return (a == nil) == (b == nil) && maps.Equal(a, b)
 }
 
 // isOwnedBy reports whether the object's controller is the Canary of that name.

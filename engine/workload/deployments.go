@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/lru"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
@@ -55,6 +56,33 @@ type Deployments struct {
 	// labels (and, on promotion, annotations) copied to the primary and to the primary
 	// configs; "*" copies all. Empty (Flagger's default) copies none.
 	IncludeLabelPrefixes []string
+	// Memo, when set, remembers the template hashes computed on earlier ticks (keyed
+	// by their input, so it may be shared with other users of distinct key types);
+	// nil computes every hash afresh.
+	Memo *lru.Cache
+}
+
+// hashKey names a version of a Deployment: the API server changes the
+// resourceVersion on every write. The tick asks for the target's hash once or twice
+// an interval, and Flagger's hash (a spew dump of the whole template) was a sizeable
+// part of a tick.
+type hashKey struct {
+	uid             types.UID
+	resourceVersion string
+}
+
+// hash returns hooks.ComputeHash(dep.Spec.Template), remembered in memo (may be nil).
+func hash(memo *lru.Cache, dep *appsv1.Deployment) string {
+	if memo == nil || dep.UID == "" || dep.ResourceVersion == "" {
+		return hooks.ComputeHash(dep.Spec.Template)
+	}
+	key := hashKey{dep.UID, dep.ResourceVersion}
+	if h, ok := memo.Get(key); ok {
+		return h.(string)
+	}
+	h := hooks.ComputeHash(dep.Spec.Template)
+	memo.Add(key, h)
+	return h
 }
 
 // Initialize creates <target>-primary, and the -primary copies of the target's tracked
@@ -276,7 +304,7 @@ func (d *Deployments) Hash(ctx context.Context, cd *v1beta1.Canary) (string, err
 	if err != nil {
 		return "", err
 	}
-	return hooks.ComputeHash(target.Spec.Template), nil
+	return hash(d.Memo, target), nil
 }
 
 // supported rejects targets this package does not handle.

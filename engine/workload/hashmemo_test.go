@@ -1,0 +1,136 @@
+package workload_test
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/lru"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/engine/hooks"
+	"aviary.dev/aviary/engine/workload"
+)
+
+// targetWithUID is newTarget named name, with a UID (the fake client gives none, and
+// without one the memo is not used).
+func targetWithUID(name string, uid types.UID, image string) *appsv1.Deployment {
+	t := newTarget(ptr(int32(1)))
+	t.Name = name
+	t.UID = uid
+	t.Spec.Template.Spec.Containers[0].Image = image
+	return t
+}
+
+func canaryFor(name string) *v1beta1.Canary {
+	cd := newCanary()
+	cd.Name = name
+	cd.Spec.TargetRef.Name = name
+	return cd
+}
+
+// hashOf is d.Hash of the canary of the target name.
+func hashOf(d *workload.Deployments, name string) string {
+	GinkgoHelper()
+	h, err := d.Hash(ctx, canaryFor(name))
+	Expect(err).NotTo(HaveOccurred())
+	return h
+}
+
+// templateHash is hooks.ComputeHash of the stored target's pod template.
+func templateHash(c client.Client, name string) string {
+	GinkgoHelper()
+	return hooks.ComputeHash(getDeployment(c, name).Spec.Template)
+}
+
+var _ = Describe("Deployments with a hash memo", func() {
+	var (
+		c            client.Client
+		plain, memo  *workload.Deployments
+		cache        *lru.Cache
+		setTemplate  func(name, image string)
+		setReplicas  func(name string, replicas int32)
+		resourceVers func(name string) string
+	)
+	BeforeEach(func() {
+		c = newClient(
+			targetWithUID("podinfo", "uid-podinfo", "podinfo:6.0.0"),
+			targetWithUID("backend", "uid-backend", "backend:1.0.0"),
+		)
+		cache = lru.New(16)
+		plain = newDeployments(c)
+		memo = newDeployments(c)
+		memo.Memo = cache
+		setTemplate = func(name, image string) {
+			GinkgoHelper()
+			dep := getDeployment(c, name)
+			dep.Spec.Template.Spec.Containers[0].Image = image
+			Expect(c.Update(ctx, dep)).To(Succeed())
+		}
+		setReplicas = func(name string, replicas int32) {
+			GinkgoHelper()
+			dep := getDeployment(c, name)
+			dep.Spec.Replicas = ptr(replicas)
+			Expect(c.Update(ctx, dep)).To(Succeed())
+		}
+		resourceVers = func(name string) string {
+			GinkgoHelper()
+			return getDeployment(c, name).ResourceVersion
+		}
+	})
+
+	It("returns hooks.ComputeHash of the target's template, as without a memo", func() {
+		want := templateHash(c, "podinfo")
+		Expect(hashOf(plain, "podinfo")).To(Equal(want))
+		Expect(hashOf(memo, "podinfo")).To(Equal(want))
+		Expect(cache.Len()).To(Equal(1), "the hash is remembered")
+		Expect(hashOf(memo, "podinfo")).To(Equal(want), "and served from the memo")
+		Expect(cache.Len()).To(Equal(1))
+	})
+
+	It("follows the target's template through updates", func() {
+		first := hashOf(memo, "podinfo")
+		rv := resourceVers("podinfo")
+
+		setTemplate("podinfo", "podinfo:6.0.1")
+		Expect(resourceVers("podinfo")).NotTo(Equal(rv))
+		second := hashOf(memo, "podinfo")
+		Expect(second).NotTo(Equal(first))
+		Expect(second).To(Equal(templateHash(c, "podinfo")))
+		Expect(second).To(Equal(hashOf(plain, "podinfo")))
+
+		setReplicas("podinfo", 3)
+		Expect(hashOf(memo, "podinfo")).To(Equal(second), "only the pod template is hashed")
+
+		setTemplate("podinfo", "podinfo:6.0.0")
+		Expect(hashOf(memo, "podinfo")).To(Equal(first), "the first template again")
+		Expect(hashOf(memo, "podinfo")).To(Equal(templateHash(c, "podinfo")))
+	})
+
+	It("keeps apart Deployments with different UIDs and the same resourceVersion", func() {
+		Expect(resourceVers("podinfo")).To(Equal(resourceVers("backend")), "both stored at the fake client's initial resourceVersion")
+		podinfo, backend := templateHash(c, "podinfo"), templateHash(c, "backend")
+		Expect(podinfo).NotTo(Equal(backend))
+
+		Expect(hashOf(memo, "podinfo")).To(Equal(podinfo))
+		Expect(hashOf(memo, "backend")).To(Equal(backend))
+		Expect(hashOf(memo, "podinfo")).To(Equal(podinfo))
+		Expect(cache.Len()).To(Equal(2))
+
+		// and in the other order, on a fresh memo
+		memo.Memo = lru.New(16)
+		Expect(hashOf(memo, "backend")).To(Equal(backend))
+		Expect(hashOf(memo, "podinfo")).To(Equal(podinfo))
+	})
+
+	It("keeps apart Deployments without UIDs: it does not remember them", func() {
+		c = newClient(targetWithUID("podinfo", "", "podinfo:6.0.0"), targetWithUID("backend", "", "backend:1.0.0"))
+		memo = newDeployments(c)
+		memo.Memo = cache
+		Expect(resourceVers("podinfo")).To(Equal(resourceVers("backend")))
+		Expect(hashOf(memo, "podinfo")).To(Equal(templateHash(c, "podinfo")))
+		Expect(hashOf(memo, "backend")).To(Equal(templateHash(c, "backend")))
+		Expect(cache.Len()).To(BeZero())
+	})
+})
