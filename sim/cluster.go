@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -143,8 +144,10 @@ type fastClient struct {
 	scheme  *runtime.Scheme
 	objects map[cacheKey]client.Object
 	kinds   map[reflect.Type]schema.GroupVersionKind
-	// writes counts successful writes, so the event loop can tell that nothing changed.
-	writes uint64
+	// writes counts successful writes; deploymentWrites those that may have changed a
+	// Deployment (a write of unknown kind counts), the kubelet's only input from the
+	// API, so the event loop can tell that it has nothing to do.
+	writes, deploymentWrites uint64
 }
 
 type cacheKey struct {
@@ -388,22 +391,36 @@ func (c *fastClient) written(obj client.Object, err error) error {
 		c.forget(obj)
 		return err
 	}
-	c.writes++
+	c.count(obj)
 	asServed(obj)
 	c.objects[cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)}] = obj.DeepCopyObject().(client.Object)
 	return nil
 }
 
-// counted counts a write that did not fail.
-func (c *fastClient) counted(err error) error {
+// counted counts a write of obj (nil: of unknown kind) that did not fail.
+func (c *fastClient) counted(obj client.Object, err error) error {
 	if err == nil {
-		c.writes++
+		c.count(obj)
 	}
 	return err
 }
 
+func (c *fastClient) count(obj client.Object) {
+	c.writes++
+	switch obj.(type) {
+	case nil, *appsv1.Deployment, *unstructured.Unstructured, *metav1.PartialObjectMetadata:
+		// the fake client neither cascades nor garbage-collects, so only a write of a
+		// Deployment (or of an object whose kind the type does not tell) changes one
+		c.deploymentWrites++
+	}
+}
+
 // Writes is the number of successful writes so far.
 func (c *fastClient) Writes() uint64 { return c.writes }
+
+// DeploymentWrites is the number of successful writes so far that may have changed a
+// Deployment.
+func (c *fastClient) DeploymentWrites() uint64 { return c.deploymentWrites }
 
 // Create writes through and keeps what was written.
 func (c *fastClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
@@ -429,13 +446,13 @@ func (c *fastClient) Patch(ctx context.Context, obj client.Object, patch client.
 // Delete writes through and forgets the object.
 func (c *fastClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
 	defer c.forget(obj)
-	return c.counted(c.Client.Delete(ctx, obj, opts...))
+	return c.counted(obj, c.Client.Delete(ctx, obj, opts...))
 }
 
 // DeleteAllOf writes through and forgets everything.
 func (c *fastClient) DeleteAllOf(ctx context.Context, obj client.Object, opts ...client.DeleteAllOfOption) error {
 	clear(c.objects)
-	return c.counted(c.Client.DeleteAllOf(ctx, obj, opts...))
+	return c.counted(obj, c.Client.DeleteAllOf(ctx, obj, opts...))
 }
 
 // Status returns the status subresource's client.
@@ -455,7 +472,7 @@ type fastSubResourceClient struct {
 
 func (s fastSubResourceClient) Create(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceCreateOption) error {
 	defer s.cache.forget(obj)
-	return s.cache.counted(s.SubResourceClient.Create(ctx, obj, sub, opts...))
+	return s.cache.counted(obj, s.SubResourceClient.Create(ctx, obj, sub, opts...))
 }
 
 func (s fastSubResourceClient) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
@@ -473,11 +490,11 @@ func (s fastSubResourceClient) Patch(ctx context.Context, obj client.Object, pat
 
 func (s fastSubResourceClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
 	clear(s.cache.objects)
-	return s.cache.counted(s.SubResourceClient.Apply(ctx, obj, opts...))
+	return s.cache.counted(nil, s.SubResourceClient.Apply(ctx, obj, opts...))
 }
 
 // Apply writes through and forgets everything.
 func (c *fastClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
 	clear(c.objects)
-	return c.counted(c.Client.Apply(ctx, obj, opts...))
+	return c.counted(nil, c.Client.Apply(ctx, obj, opts...))
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -597,5 +598,35 @@ var _ = ginkgo.Describe("fast client", func() {
 		Expect(p.fast.Writes()).To(Equal(writes + 4))
 		Expect(p.fast.Delete(fcCtx, cd.DeepCopy())).To(Satisfy(apierrors.IsNotFound))
 		Expect(p.fast.Writes()).To(Equal(writes+4), "a refused delete is not counted")
+	})
+
+	ginkgo.It("counts apart the writes that may change a Deployment, the kubelet's only input", func() {
+		deployments := p.fast.DeploymentWrites()
+		Expect(deployments).To(Equal(uint64(2)), "the Deployment's create and status update")
+
+		canary := cd.DeepCopy()
+		canary.Status.Phase = v1beta1.CanaryPhaseProgressing
+		Expect(p.fast.Status().Update(fcCtx, canary)).To(Succeed())
+		routes := vs.DeepCopy()
+		routes.Labels = map[string]string{"x": "y"}
+		Expect(p.fast.Update(fcCtx, routes)).To(Succeed())
+		Expect(p.fast.Delete(fcCtx, svc.DeepCopy())).To(Succeed())
+		Expect(p.fast.Writes()).To(Equal(writes + 3))
+		Expect(p.fast.DeploymentWrites()).To(Equal(deployments), "Canary, VirtualService and Service writes")
+
+		next := dep.DeepCopy()
+		next.Spec.Replicas = new(int32(3))
+		Expect(p.fast.Update(fcCtx, next)).To(Succeed())
+		Expect(p.fast.DeploymentWrites()).To(Equal(deployments + 1))
+		Expect(p.fast.Update(fcCtx, dep.DeepCopy())).To(Satisfy(apierrors.IsConflict))
+		Expect(p.fast.DeploymentWrites()).To(Equal(deployments+1), "a refused write is not counted")
+
+		// an object whose Go type does not tell its kind may be a Deployment
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("Deployment"))
+		u.SetNamespace("a")
+		u.SetName("podinfo")
+		Expect(p.fast.Delete(fcCtx, u)).To(Succeed())
+		Expect(p.fast.DeploymentWrites()).To(Equal(deployments + 2))
 	})
 })

@@ -116,7 +116,7 @@ type run struct {
 	// after each tick rather than at every scrape.
 	routes      Routing
 	routesStale bool
-	// syncedWrites is the client's write count when the kubelet last synced.
+	// syncedWrites is the client's Deployment write count when the kubelet last synced.
 	syncedWrites uint64
 	// profile accumulates where the time went: RunOptions.Profile, or a scratch one
 	// (a few clock reads per scrape and tick are not worth a branch).
@@ -357,8 +357,11 @@ func (r *run) loop(ctx context.Context) error {
 	}
 }
 
-// writeCounter is implemented by the fast mode's client: how many writes it has seen.
-type writeCounter interface{ Writes() uint64 }
+// deploymentWriteCounter is implemented by the fast mode's client: how many writes
+// that may have changed a Deployment it has seen. Deployments are the kubelet's only
+// input from the API; the engine's other writes (Canary status, routes) leave it
+// nothing to do.
+type deploymentWriteCounter interface{ DeploymentWrites() uint64 }
 
 // syncKubelet runs the kubelet simulator and notes how far the API had changed.
 func (r *run) syncKubelet(ctx context.Context, now time.Time) (time.Time, error) {
@@ -368,17 +371,18 @@ func (r *run) syncKubelet(ctx context.Context, now time.Time) (time.Time, error)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
 	}
-	if wc, ok := r.client.(writeCounter); ok {
-		r.syncedWrites = wc.Writes()
+	if wc, ok := r.client.(deploymentWriteCounter); ok {
+		r.syncedWrites = wc.DeploymentWrites()
 	}
 	return wake, nil
 }
 
-// apiChanged reports whether anything was written since the kubelet last looked; a
-// client that does not count writes (a real API server) always counts as changed.
+// apiChanged reports whether a Deployment may have been written since the kubelet
+// last looked; a client that does not count writes (a real API server) always counts
+// as changed.
 func (r *run) apiChanged() bool {
-	wc, ok := r.client.(writeCounter)
-	return !ok || wc.Writes() != r.syncedWrites
+	wc, ok := r.client.(deploymentWriteCounter)
+	return !ok || wc.DeploymentWrites() != r.syncedWrites
 }
 
 // readyFaultBoundaries are the instants at which a `ready` fault starts or ends, sorted.
