@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"text/template"
 	"text/template/parse"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -117,31 +118,23 @@ func lineIn(d *policyDoc, path string) int {
 	}
 }
 
-// usesInterval reports whether a template calls {{ interval }}.
+// usesInterval reports whether a template calls {{ interval }}. It parses with the
+// model's own functions (text/template adds its builtins), so a template the engine
+// can parse is walked; one it cannot is judged by its text.
 func usesInterval(text string) bool {
-	trees, err := parse.Parse("q", text, "", "", map[string]any{
-		"name": nil, "namespace": nil, "target": nil, "service": nil, "ingress": nil,
-		"route": nil, "interval": nil, "variables": nil,
-	}, builtinTemplateFuncs)
+	t, err := template.New("q").Funcs((&v1beta1.MetricTemplateModel{}).TemplateFunctions()).Parse(text)
 	if err != nil {
 		return strings.Contains(text, "interval")
 	}
 	found := false
-	for _, t := range trees {
-		walkTemplate(t.Root, func(n parse.Node) {
+	for _, tt := range t.Templates() {
+		walkTemplate(tt.Root, func(n parse.Node) {
 			if id, ok := n.(*parse.IdentifierNode); ok && id.Ident == "interval" {
 				found = true
 			}
 		})
 	}
 	return found
-}
-
-// builtinTemplateFuncs lets parse.Parse accept text/template's builtin functions.
-var builtinTemplateFuncs = map[string]any{
-	"and": nil, "call": nil, "html": nil, "index": nil, "slice": nil, "js": nil, "len": nil, "not": nil,
-	"or": nil, "print": nil, "printf": nil, "println": nil, "urlquery": nil,
-	"eq": nil, "ge": nil, "gt": nil, "le": nil, "lt": nil, "ne": nil,
 }
 
 func walkTemplate(n parse.Node, f func(parse.Node)) {
@@ -165,20 +158,21 @@ func walkTemplate(n parse.Node, f func(parse.Node)) {
 			walkTemplate(c, f)
 		}
 	case *parse.IfNode:
-		walkTemplate(x.Pipe, f)
-		walkTemplate(x.List, f)
-		walkTemplate(x.ElseList, f)
+		walkBranch(&x.BranchNode, f)
 	case *parse.RangeNode:
-		walkTemplate(x.Pipe, f)
-		walkTemplate(x.List, f)
-		walkTemplate(x.ElseList, f)
+		walkBranch(&x.BranchNode, f)
 	case *parse.WithNode:
-		walkTemplate(x.Pipe, f)
-		walkTemplate(x.List, f)
-		walkTemplate(x.ElseList, f)
+		walkBranch(&x.BranchNode, f)
 	case *parse.TemplateNode:
 		walkTemplate(x.Pipe, f)
 	}
+}
+
+// walkBranch walks what if, range and with have in common.
+func walkBranch(b *parse.BranchNode, f func(parse.Node)) {
+	walkTemplate(b.Pipe, f)
+	walkTemplate(b.List, f)
+	walkTemplate(b.ElseList, f)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
