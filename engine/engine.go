@@ -59,6 +59,10 @@ type Engine struct {
 // (flagger-semantics §2.2). It returns the interval after which the next tick is due:
 // the canary's analysis interval (Flagger's per-canary ticker), or 0 when the canary
 // no longer exists.
+//
+// A tick reads the clock once for its record's time; any other read is a dependence on
+// the time (a deadline, a timestamp written). The simulator relies on this to tell a
+// tick that would repeat itself (sim's idleTick).
 func (e *Engine) Tick(ctx context.Context, key types.NamespacedName) (time.Duration, error) {
 	t := e.newTick(key)
 	err := t.run(ctx)

@@ -102,6 +102,39 @@ var _ = Describe("the scenario library", func() {
 		},
 		entries(),
 	)
+
+	DescribeTable("repeating idle ticks changes nothing: the record equals one with every tick run",
+		func(file string) {
+			l, err := sim.LoadFile(file)
+			Expect(err).NotTo(HaveOccurred())
+			var every, replaying sim.Profile
+			a, err := sim.Run(context.Background(), l, sim.RunOptions{EveryTick: true, Profile: &every})
+			Expect(err).NotTo(HaveOccurred())
+			b, err := sim.Run(context.Background(), l, sim.RunOptions{Profile: &replaying})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(every.Replayed).To(BeZero())
+			Expect(replaying.Ticks).To(Equal(every.Ticks))
+			ja, err := json.Marshal(a)
+			Expect(err).NotTo(HaveOccurred())
+			jb, err := json.Marshal(b)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(jb)).To(Equal(string(ja)), "%d of %d ticks replayed", replaying.Replayed, replaying.Ticks)
+		},
+		entries(),
+	)
+
+	It("repeats idle ticks somewhere in the library", func() {
+		replayed := 0
+		for _, f := range files {
+			l, err := sim.LoadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			var p sim.Profile
+			_, err = sim.Run(context.Background(), l, sim.RunOptions{Profile: &p})
+			Expect(err).NotTo(HaveOccurred())
+			replayed += p.Replayed
+		}
+		Expect(replayed).To(BeNumerically(">", 0))
+	})
 })
 
 // wrongVariants returns, for every expectation the scenario states, a copy of the

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -43,6 +44,9 @@ type RunOptions struct {
 	Scheme *runtime.Scheme
 	// Profile, when set, accumulates where the run's wall time went (benchmarks).
 	Profile *Profile
+	// EveryTick runs the engine on every tick, even one known to repeat the previous
+	// (see run.tick); for tests and benchmarks that compare the two.
+	EveryTick bool
 }
 
 // Profile splits a run's wall time by who spent it.
@@ -58,6 +62,9 @@ type Profile struct {
 	Kubelet time.Duration
 	// Total is the whole run's, setup included.
 	Total time.Duration
+	// Ticks counts the engine's ticks, Replayed those of them repeated from the
+	// previous tick's record instead of run (see run.tick).
+	Ticks, Replayed int
 }
 
 // timedSource measures the time spent in a metric source.
@@ -103,14 +110,16 @@ type run struct {
 	canary    *v1beta1.Canary
 	key       types.NamespacedName
 
-	client  client.Client
-	clock   *clocktesting.FakePassiveClock
-	store   *Storage
-	kubelet *Kubelet
-	world   *WorldModel
-	hooks   *WebhookSim
-	engine  *engine.Engine
-	ticks   tickLog
+	client client.Client
+	clock  *clocktesting.FakePassiveClock
+	// engineClock is the engine's view of clock: it counts the engine's reads.
+	engineClock *countingClock
+	store       *Storage
+	kubelet     *Kubelet
+	world       *WorldModel
+	hooks       *WebhookSim
+	engine      *engine.Engine
+	ticks       tickLog
 
 	// routes caches the traffic split; only the engine changes it, so it is re-read
 	// after each tick rather than at every scrape.
@@ -118,6 +127,10 @@ type run struct {
 	routesStale bool
 	// syncedWrites is the client's Deployment write count when the kubelet last synced.
 	syncedWrites uint64
+	// idle is the last tick when it is known to repeat until the API changes; nil
+	// otherwise, and always with RunOptions.EveryTick.
+	idle      *idleTick
+	everyTick bool
 	// profile accumulates where the time went: RunOptions.Profile, or a scratch one
 	// (a few clock reads per scrape and tick are not worth a branch).
 	profile *Profile
@@ -129,7 +142,7 @@ type tickLog struct{ records []engine.TickRecord }
 func (l *tickLog) ObserveTick(r engine.TickRecord) { l.records = append(l.records, r) }
 
 func newRun(l *Loaded, opts RunOptions) (*run, error) {
-	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client, profile: opts.Profile}
+	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client, profile: opts.Profile, everyTick: opts.EveryTick}
 	if r.profile == nil {
 		r.profile = &Profile{}
 	}
@@ -153,6 +166,7 @@ func newRun(l *Loaded, opts RunOptions) (*run, error) {
 		r.mode = ModeFast
 	}
 	r.clock = clocktesting.NewFakePassiveClock(Epoch)
+	r.engineClock = &countingClock{PassiveClock: r.clock}
 	r.store = NewStorage()
 	prom := opts.PromEngine
 	if prom == nil {
@@ -182,7 +196,7 @@ func newRun(l *Loaded, opts RunOptions) (*run, error) {
 	metrics := timedSource{src: &PromSource{Engine: prom, Storage: r.store, Clock: r.clock}, spent: &r.profile.PromQL}
 	r.engine = &engine.Engine{
 		Client:   r.client,
-		Clock:    r.clock,
+		Clock:    r.engineClock,
 		Metrics:  metrics,
 		Webhooks: r.hooks,
 		Observer: &r.ticks,
@@ -332,9 +346,7 @@ func (r *run) loop(ctx context.Context) error {
 			nextScrape = nextScrape.Add(scrapeEvery)
 		}
 		if !now.Before(nextTick) {
-			start := time.Now()
-			interval, err := r.engine.Tick(ctx, r.key)
-			r.profile.Engine += time.Since(start)
+			interval, err := r.tick(ctx)
 			if err != nil && errors.Is(err, context.Canceled) {
 				return err
 			}
@@ -342,7 +354,6 @@ func (r *run) loop(ctx context.Context) error {
 				return fmt.Errorf("canary %s disappeared at %s", r.key, now.Sub(Epoch))
 			}
 			nextTick = now.Add(interval)
-			r.routesStale = true
 			if r.apiChanged() {
 				wake, err := r.syncKubelet(ctx, now)
 				if err != nil {
@@ -355,6 +366,77 @@ func (r *run) loop(ctx context.Context) error {
 			nextWake = time.Time{}
 		}
 	}
+}
+
+// writeCounter is implemented by the fast mode's client: how many successful writes
+// it has seen. With a real API server, whose objects others change too (its own
+// controllers, repair loops), nothing can be concluded from the engine's writes alone.
+type writeCounter interface{ Writes() uint64 }
+
+// idleTick is a tick that wrote nothing, called nothing and asked nothing but the
+// API's objects: no metric query, webhook, event, alert or error, and no clock read
+// beyond the record's time. The engine is a function of what it reads and of its
+// memo, which only spares recomputing the same answers; so until an object changes,
+// every later tick would end the same way, and the event loop repeats its record
+// instead of running it. The typical one is a Succeeded or Failed canary's tick,
+// which reconciles the Services, the primary and the routes, finds nothing to do and
+// stops at should-advance (Flagger's "nothing changed").
+type idleTick struct {
+	rec      engine.TickRecord
+	interval time.Duration
+	// writes is the client's write count after the tick: the API as the tick saw it.
+	writes uint64
+}
+
+// countingClock counts reads of a clock.
+type countingClock struct {
+	clock.PassiveClock
+	reads int
+}
+
+func (c *countingClock) Now() time.Time { c.reads++; return c.PassiveClock.Now() }
+
+func (c *countingClock) Since(t time.Time) time.Duration {
+	c.reads++
+	return c.PassiveClock.Since(t)
+}
+
+// tick runs the engine's tick at the clock's time, or repeats the last tick's
+// record when that tick was idle and nothing has been written since.
+func (r *run) tick(ctx context.Context) (time.Duration, error) {
+	r.profile.Ticks++
+	wc, counts := r.client.(writeCounter)
+	if r.idle != nil && wc.Writes() == r.idle.writes {
+		rec := r.idle.rec
+		rec.At = r.clock.Now()
+		r.ticks.ObserveTick(rec)
+		r.profile.Replayed++
+		return r.idle.interval, nil
+	}
+	r.idle = nil
+	var writes uint64
+	if counts {
+		writes = wc.Writes()
+	}
+	reads := r.engineClock.reads
+	start := time.Now()
+	interval, err := r.engine.Tick(ctx, r.key)
+	r.profile.Engine += time.Since(start)
+	r.routesStale = true
+	if err != nil || !counts || r.everyTick || wc.Writes() != writes || r.engineClock.reads != reads+1 {
+		return interval, err
+	}
+	if rec := r.ticks.records[len(r.ticks.records)-1]; quiet(rec) {
+		r.idle = &idleTick{rec: rec, interval: interval, writes: writes}
+	}
+	return interval, nil
+}
+
+// quiet reports whether a tick's record shows no dealings with anything but the API:
+// the other half of idleTick's condition.
+func quiet(rec engine.TickRecord) bool {
+	return rec.Error == "" && len(rec.Metrics) == 0 && len(rec.Hooks) == 0 && len(rec.Routes) == 0 &&
+		len(rec.Events) == 0 && len(rec.Alerts) == 0
 }
 
 // deploymentWriteCounter is implemented by the fast mode's client: how many writes
