@@ -15,7 +15,13 @@ import (
 // Prometheus' PromQL engine ("promql-%") next to ns/op and allocs/op, and where
 // the rest went: the engine's own work ("engine-%"), the world model's scrapes and
 // the kubelet simulator; what is left is setup and the event loop.
-func BenchmarkRollout30m(b *testing.B) {
+func BenchmarkRollout30m(b *testing.B) { benchRollout(b, false) }
+
+// BenchmarkRollout30mEveryTick is the same workload with every tick run in full,
+// idle ones included (RunOptions.EveryTick): what repeating idle ticks saves.
+func BenchmarkRollout30mEveryTick(b *testing.B) { benchRollout(b, true) }
+
+func benchRollout(b *testing.B, everyTick bool) {
 	l, err := sim.LoadFile(filepath.Join("testdata", "bench", "rollout-30m.yaml"))
 	if err != nil {
 		b.Fatal(err)
@@ -29,7 +35,7 @@ func BenchmarkRollout30m(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := sim.Run(context.Background(), l, sim.RunOptions{PromEngine: prom, Scheme: scheme, Profile: &prof})
+		res, err := sim.Run(context.Background(), l, sim.RunOptions{PromEngine: prom, Scheme: scheme, Profile: &prof, EveryTick: everyTick})
 		if err != nil {
 			b.Fatal(err)
 		}
