@@ -40,11 +40,23 @@ func entries() []TableEntry {
 
 // runFile loads and runs one scenario in fast mode.
 func runFile(file string) (*sim.Loaded, *sim.Result) {
+	return runFileWith(file, sim.RunOptions{})
+}
+
+// runFileWith is runFile with options.
+func runFileWith(file string, opts sim.RunOptions) (*sim.Loaded, *sim.Result) {
 	l, err := sim.LoadFile(file)
 	Expect(err).NotTo(HaveOccurred())
-	res, err := sim.Run(context.Background(), l, sim.RunOptions{})
+	res, err := sim.Run(context.Background(), l, opts)
 	Expect(err).NotTo(HaveOccurred())
 	return l, res
+}
+
+// recordJSON is a run's whole record as the reports serialise it.
+func recordJSON(res *sim.Result) string {
+	j, err := json.Marshal(res)
+	Expect(err).NotTo(HaveOccurred())
+	return string(j)
 }
 
 var _ = Describe("the scenario library", func() {
@@ -94,31 +106,19 @@ var _ = Describe("the scenario library", func() {
 		func(file string) {
 			_, a := runFile(file)
 			_, b := runFile(file)
-			ja, err := json.Marshal(a)
-			Expect(err).NotTo(HaveOccurred())
-			jb, err := json.Marshal(b)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(string(ja)).To(Equal(string(jb)))
+			Expect(recordJSON(a)).To(Equal(recordJSON(b)))
 		},
 		entries(),
 	)
 
 	DescribeTable("repeating idle ticks changes nothing: the record equals one with every tick run",
 		func(file string) {
-			l, err := sim.LoadFile(file)
-			Expect(err).NotTo(HaveOccurred())
 			var every, replaying sim.Profile
-			a, err := sim.Run(context.Background(), l, sim.RunOptions{EveryTick: true, Profile: &every})
-			Expect(err).NotTo(HaveOccurred())
-			b, err := sim.Run(context.Background(), l, sim.RunOptions{Profile: &replaying})
-			Expect(err).NotTo(HaveOccurred())
+			_, a := runFileWith(file, sim.RunOptions{EveryTick: true, Profile: &every})
+			_, b := runFileWith(file, sim.RunOptions{Profile: &replaying})
 			Expect(every.Replayed).To(BeZero())
 			Expect(replaying.Ticks).To(Equal(every.Ticks))
-			ja, err := json.Marshal(a)
-			Expect(err).NotTo(HaveOccurred())
-			jb, err := json.Marshal(b)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(string(jb)).To(Equal(string(ja)), "%d of %d ticks replayed", replaying.Replayed, replaying.Ticks)
+			Expect(recordJSON(b)).To(Equal(recordJSON(a)), "%d of %d ticks replayed", replaying.Replayed, replaying.Ticks)
 		},
 		entries(),
 	)
@@ -126,11 +126,8 @@ var _ = Describe("the scenario library", func() {
 	It("repeats idle ticks somewhere in the library", func() {
 		replayed := 0
 		for _, f := range files {
-			l, err := sim.LoadFile(f)
-			Expect(err).NotTo(HaveOccurred())
 			var p sim.Profile
-			_, err = sim.Run(context.Background(), l, sim.RunOptions{Profile: &p})
-			Expect(err).NotTo(HaveOccurred())
+			runFileWith(f, sim.RunOptions{Profile: &p})
 			replayed += p.Replayed
 		}
 		Expect(replayed).To(BeNumerically(">", 0))

@@ -127,10 +127,12 @@ type run struct {
 	routesStale bool
 	// syncedWrites is the client's Deployment write count when the kubelet last synced.
 	syncedWrites uint64
-	// idle is the last tick when it is known to repeat until the API changes; nil
-	// otherwise, and always with RunOptions.EveryTick.
-	idle      *idleTick
-	everyTick bool
+	// repeats is the fast client's write count, by which the loop tells that the API
+	// has not changed since an idle tick; nil with a real API server or
+	// RunOptions.EveryTick, and then every tick runs.
+	repeats writeCounter
+	// idle is the last tick when it is known to repeat until the API changes, else nil.
+	idle *idleTick
 	// profile accumulates where the time went: RunOptions.Profile, or a scratch one
 	// (a few clock reads per scrape and tick are not worth a branch).
 	profile *Profile
@@ -142,7 +144,7 @@ type tickLog struct{ records []engine.TickRecord }
 func (l *tickLog) ObserveTick(r engine.TickRecord) { l.records = append(l.records, r) }
 
 func newRun(l *Loaded, opts RunOptions) (*run, error) {
-	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client, profile: opts.Profile, everyTick: opts.EveryTick}
+	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client, profile: opts.Profile}
 	if r.profile == nil {
 		r.profile = &Profile{}
 	}
@@ -164,6 +166,9 @@ func newRun(l *Loaded, opts RunOptions) (*run, error) {
 	}
 	if r.mode == "" {
 		r.mode = ModeFast
+	}
+	if wc, ok := r.client.(writeCounter); ok && !opts.EveryTick {
+		r.repeats = wc
 	}
 	r.clock = clocktesting.NewFakePassiveClock(Epoch)
 	r.engineClock = &countingClock{PassiveClock: r.clock}
@@ -405,8 +410,7 @@ func (c *countingClock) Since(t time.Time) time.Duration {
 // record when that tick was idle and nothing has been written since.
 func (r *run) tick(ctx context.Context) (time.Duration, error) {
 	r.profile.Ticks++
-	wc, counts := r.client.(writeCounter)
-	if r.idle != nil && wc.Writes() == r.idle.writes {
+	if r.idle != nil && r.repeats.Writes() == r.idle.writes {
 		rec := r.idle.rec
 		rec.At = r.clock.Now()
 		r.ticks.ObserveTick(rec)
@@ -415,15 +419,15 @@ func (r *run) tick(ctx context.Context) (time.Duration, error) {
 	}
 	r.idle = nil
 	var writes uint64
-	if counts {
-		writes = wc.Writes()
+	if r.repeats != nil {
+		writes = r.repeats.Writes()
 	}
 	reads := r.engineClock.reads
 	start := time.Now()
 	interval, err := r.engine.Tick(ctx, r.key)
 	r.profile.Engine += time.Since(start)
 	r.routesStale = true
-	if err != nil || !counts || r.everyTick || wc.Writes() != writes || r.engineClock.reads != reads+1 {
+	if err != nil || r.repeats == nil || r.repeats.Writes() != writes || r.engineClock.reads != reads+1 {
 		return interval, err
 	}
 	if rec := r.ticks.records[len(r.ticks.records)-1]; quiet(rec) {
