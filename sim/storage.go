@@ -44,18 +44,21 @@ import (
 // A Storage is safe for concurrent use; a Querier sees the samples that were appended
 // when its Select ran.
 type Storage struct {
-	mu     sync.RWMutex
-	series []*memSeries            // by SeriesRef-1, i.e. in the order of first reference
-	byHash map[uint64][]*memSeries // labels hash -> series (collisions resolved by Equal)
-	byName map[string][]*memSeries // __name__ -> series in reference order
-	names  []string                // metric names in the order first seen
+	mu sync.RWMutex
+	// series are held by value, by SeriesRef-1 (the order of first reference); the
+	// indexes hold handles. One allocation fewer per series than a pointer each.
+	series []memSeries
+	byHash map[uint64]SeriesRef // labels hash -> the first series of that hash
+	// collisions holds the other series of a hash, rare enough to cost a slice each.
+	collisions map[uint64][]SeriesRef
+	byName     map[string][]SeriesRef // __name__ -> series in reference order
+	names      []string               // metric names in the order first seen
 }
 
 // SeriesRef is a handle on an interned series; the zero value refers to no series.
 type SeriesRef uint32
 
 type memSeries struct {
-	ref  SeriesRef
 	lset labels.Labels
 	ts   []int64 // milliseconds, strictly increasing
 	vs   []float64
@@ -72,8 +75,9 @@ var ErrUnknownSeriesRef = errors.New("unknown series reference")
 // NewStorage returns an empty store.
 func NewStorage() *Storage {
 	return &Storage{
-		byHash: map[uint64][]*memSeries{},
-		byName: map[string][]*memSeries{},
+		byHash:     map[uint64]SeriesRef{},
+		collisions: map[uint64][]SeriesRef{},
+		byName:     map[string][]SeriesRef{},
 	}
 }
 
@@ -82,40 +86,54 @@ func NewStorage() *Storage {
 // labels.FromStrings or labels.Builder: sorted, no duplicate names). The store keeps
 // lset itself, not a copy (a run creates hundreds of series): it must not be reused,
 // as a labels.ScratchBuilder's Overwrite would.
-func (s *Storage) Ref(lset labels.Labels) SeriesRef {
-	h := lset.Hash()
+func (s *Storage) Ref(lset labels.Labels) SeriesRef { return s.refHashed(lset.Hash(), lset) }
+
+// refHashed is Ref of lset, whose hash is h (tests give colliding ones).
+func (s *Storage) refHashed(h uint64, lset labels.Labels) SeriesRef {
 	s.mu.RLock()
-	ms := s.lookup(h, lset)
+	ref := s.lookup(h, lset)
 	s.mu.RUnlock()
-	if ms != nil {
-		return ms.ref
+	if ref != 0 {
+		return ref
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ms := s.lookup(h, lset); ms != nil {
-		return ms.ref
+	if ref := s.lookup(h, lset); ref != 0 {
+		return ref
 	}
 	if len(s.series) >= math.MaxUint32 {
 		panic("sim: too many series")
 	}
-	ms = &memSeries{ref: SeriesRef(len(s.series) + 1), lset: lset}
-	s.series = append(s.series, ms)
-	s.byHash[h] = append(s.byHash[h], ms)
-	name := ms.lset.Get(labels.MetricName)
+	s.series = append(s.series, memSeries{lset: lset})
+	ref = SeriesRef(len(s.series))
+	if _, taken := s.byHash[h]; taken {
+		s.collisions[h] = append(s.collisions[h], ref)
+	} else {
+		s.byHash[h] = ref
+	}
+	name := lset.Get(labels.MetricName)
 	if _, ok := s.byName[name]; !ok {
 		s.names = append(s.names, name)
 	}
-	s.byName[name] = append(s.byName[name], ms)
-	return ms.ref
+	s.byName[name] = append(s.byName[name], ref)
+	return ref
 }
 
-func (s *Storage) lookup(h uint64, lset labels.Labels) *memSeries {
-	for _, ms := range s.byHash[h] {
-		if labels.Equal(ms.lset, lset) {
-			return ms
+// lookup returns the handle of the series lset, whose hash is h, or 0.
+func (s *Storage) lookup(h uint64, lset labels.Labels) SeriesRef {
+	ref, ok := s.byHash[h]
+	if !ok {
+		return 0
+	}
+	if labels.Equal(s.series[ref-1].lset, lset) {
+		return ref
+	}
+	for _, ref := range s.collisions[h] {
+		if labels.Equal(s.series[ref-1].lset, lset) {
+			return ref
 		}
 	}
-	return nil
+	return 0
 }
 
 // Append adds the sample (t in milliseconds, v) to the series ref. t must be later than
@@ -162,7 +180,7 @@ func (s *Storage) append(ref SeriesRef, t int64, v float64) error {
 	if ref == 0 || int(ref) > len(s.series) {
 		return fmt.Errorf("%w %d", ErrUnknownSeriesRef, ref)
 	}
-	ms := s.series[ref-1]
+	ms := &s.series[ref-1]
 	if n := len(ms.ts); n > 0 {
 		last := ms.ts[n-1]
 		switch {
@@ -204,7 +222,8 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 	q.s.mu.RLock()
 	cands, merged := q.s.candidates(matchers)
 	var out []seriesView
-	for _, ms := range cands {
+	for _, ref := range cands {
+		ms := &q.s.series[ref-1]
 		if !matchesAll(ms.lset, matchers) {
 			continue
 		}
@@ -215,7 +234,7 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 		if out == nil {
 			out = make([]seriesView, 0, len(cands))
 		}
-		out = append(out, seriesView{ref: ms.ref, lset: ms.lset, ts: ms.ts[lo:hi:hi], vs: ms.vs[lo:hi:hi]})
+		out = append(out, seriesView{ref: ref, lset: ms.lset, ts: ms.ts[lo:hi:hi], vs: ms.vs[lo:hi:hi]})
 	}
 	q.s.mu.RUnlock()
 
@@ -258,11 +277,9 @@ func (*querier) Close() error { return nil }
 func (q *querier) each(matchers []*labels.Matcher, f func(labels.Labels)) {
 	q.s.mu.RLock()
 	defer q.s.mu.RUnlock()
-	cands := q.s.series
-	if len(matchers) > 0 {
-		cands, _ = q.s.candidates(matchers)
-	}
-	for _, ms := range cands {
+	cands, _ := q.s.candidates(matchers)
+	for _, ref := range cands {
+		ms := &q.s.series[ref-1]
 		if !matchesAll(ms.lset, matchers) {
 			continue
 		}
@@ -287,7 +304,7 @@ func sortedKeys(set map[string]struct{}, hints *storage.LabelHints) []string {
 // candidates narrows the series to those whose metric name can match, using the name
 // index when the matchers constrain __name__. merged reports that the result joins
 // several names' lists and is therefore not in reference order. Called with s.mu held.
-func (s *Storage) candidates(matchers []*labels.Matcher) (cands []*memSeries, merged bool) {
+func (s *Storage) candidates(matchers []*labels.Matcher) (cands []SeriesRef, merged bool) {
 	var nameMatchers []*labels.Matcher
 	for _, m := range matchers {
 		if m.Name != labels.MetricName {
@@ -299,7 +316,7 @@ func (s *Storage) candidates(matchers []*labels.Matcher) (cands []*memSeries, me
 		nameMatchers = append(nameMatchers, m)
 	}
 	if len(nameMatchers) == 0 {
-		return s.series, false
+		return s.allRefs(), false
 	}
 	lists := 0
 	for _, name := range s.names {
@@ -317,6 +334,15 @@ func (s *Storage) candidates(matchers []*labels.Matcher) (cands []*memSeries, me
 		lists++
 	}
 	return cands, lists > 1
+}
+
+// allRefs lists every series' handle, in reference order. Called with s.mu held.
+func (s *Storage) allRefs() []SeriesRef {
+	refs := make([]SeriesRef, len(s.series))
+	for i := range refs {
+		refs[i] = SeriesRef(i + 1)
+	}
+	return refs
 }
 
 func matchesAll(lset labels.Labels, matchers []*labels.Matcher) bool {

@@ -62,21 +62,24 @@ type Deployments struct {
 	Memo *lru.Cache
 }
 
-// hashKey names a version of a Deployment: the API server changes the
-// resourceVersion on every write. The tick asks for the target's hash once or twice
-// an interval, and Flagger's hash (a spew dump of the whole template) was a sizeable
-// part of a tick.
+// hashKey names a version of a Deployment's spec: the API server moves
+// metadata.generation on every change of the spec, and only then. The tick asks for
+// the target's hash once or twice an interval, and Flagger's hash (a spew dump of the
+// whole template) was a sizeable part of a tick; keyed by the resourceVersion instead,
+// the memo missed after each of the kubelet's status writes.
 type hashKey struct {
-	uid             types.UID
-	resourceVersion string
+	uid        types.UID
+	generation int64
 }
 
 // hash returns hooks.ComputeHash(dep.Spec.Template), remembered in memo (may be nil).
+// A Deployment without a UID or a generation (not read from an API server) is hashed
+// every time.
 func hash(memo *lru.Cache, dep *appsv1.Deployment) string {
-	if memo == nil || dep.UID == "" || dep.ResourceVersion == "" {
+	if memo == nil || dep.UID == "" || dep.Generation == 0 {
 		return hooks.ComputeHash(dep.Spec.Template)
 	}
-	key := hashKey{dep.UID, dep.ResourceVersion}
+	key := hashKey{dep.UID, dep.Generation}
 	if h, ok := memo.Get(key); ok {
 		return h.(string)
 	}
@@ -420,7 +423,7 @@ func (d *Deployments) makeAnnotations(cd *v1beta1.Canary, target *appsv1.Deploym
 		}
 		res[k] = v
 	}
-	seed := fmt.Sprintf("%s/%s@%d#%s", cd.Namespace, target.Name, d.now().Now().UnixNano(), hooks.ComputeHash(target.Spec.Template))
+	seed := fmt.Sprintf("%s/%s@%d#%s", cd.Namespace, target.Name, d.now().Now().UnixNano(), hash(d.Memo, target))
 	sum := sha256.Sum256([]byte(seed))
 	uuid := sum[:16]
 	uuid[8] = uuid[8]&^0xc0 | 0x80

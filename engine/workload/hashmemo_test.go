@@ -1,26 +1,54 @@
 package workload_test
 
 import (
+	"context"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/lru"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine/hooks"
 	"aviary.dev/aviary/engine/workload"
 )
 
-// targetWithUID is newTarget named name, with a UID (the fake client gives none, and
-// without one the memo is not used).
+// targetWithUID is newTarget named name, with a UID and generation 1 (the fake client
+// gives neither, and without them the memo is not used).
 func targetWithUID(name string, uid types.UID, image string) *appsv1.Deployment {
 	t := newTarget(ptr(int32(1)))
 	t.Name = name
 	t.UID = uid
+	t.Generation = 1
 	t.Spec.Template.Spec.Containers[0].Image = image
 	return t
+}
+
+// newGenerationClient is newClient with the API server's rule for
+// metadata.generation, which the fake client lacks: an update that changes the spec
+// moves it by one; anything else (a status write) leaves it.
+func newGenerationClient(objs ...client.Object) client.Client {
+	return fake.NewClientBuilder().WithScheme(newScheme()).
+		WithStatusSubresource(&appsv1.Deployment{}).WithObjects(objs...).
+		WithInterceptorFuncs(interceptor.Funcs{
+			Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+				if d, ok := obj.(*appsv1.Deployment); ok {
+					old := &appsv1.Deployment{}
+					if err := c.Get(ctx, client.ObjectKeyFromObject(d), old); err == nil {
+						d.Generation = old.Generation
+						if !equality.Semantic.DeepEqual(old.Spec, d.Spec) {
+							d.Generation++
+						}
+					}
+				}
+				return c.Update(ctx, obj, opts...)
+			},
+		}).Build()
 }
 
 func canaryFor(name string) *v1beta1.Canary {
@@ -52,9 +80,10 @@ var _ = Describe("Deployments with a hash memo", func() {
 		setTemplate  func(name, image string)
 		setReplicas  func(name string, replicas int32)
 		resourceVers func(name string) string
+		generation   func(name string) int64
 	)
 	BeforeEach(func() {
-		c = newClient(
+		c = newGenerationClient(
 			targetWithUID("podinfo", "uid-podinfo", "podinfo:6.0.0"),
 			targetWithUID("backend", "uid-backend", "backend:1.0.0"),
 		)
@@ -78,6 +107,10 @@ var _ = Describe("Deployments with a hash memo", func() {
 			GinkgoHelper()
 			return getDeployment(c, name).ResourceVersion
 		}
+		generation = func(name string) int64 {
+			GinkgoHelper()
+			return getDeployment(c, name).Generation
+		}
 	})
 
 	It("returns hooks.ComputeHash of the target's template, as without a memo", func() {
@@ -95,6 +128,7 @@ var _ = Describe("Deployments with a hash memo", func() {
 
 		setTemplate("podinfo", "podinfo:6.0.1")
 		Expect(resourceVers("podinfo")).NotTo(Equal(rv))
+		Expect(generation("podinfo")).To(Equal(int64(2)))
 		second := hashOf(memo, "podinfo")
 		Expect(second).NotTo(Equal(first))
 		Expect(second).To(Equal(templateHash(c, "podinfo")))
@@ -108,8 +142,22 @@ var _ = Describe("Deployments with a hash memo", func() {
 		Expect(hashOf(memo, "podinfo")).To(Equal(templateHash(c, "podinfo")))
 	})
 
-	It("keeps apart Deployments with different UIDs and the same resourceVersion", func() {
-		Expect(resourceVers("podinfo")).To(Equal(resourceVers("backend")), "both stored at the fake client's initial resourceVersion")
+	It("serves the hash across status writes, which leave the generation alone", func() {
+		want := hashOf(memo, "podinfo")
+		Expect(cache.Len()).To(Equal(1))
+		dep := getDeployment(c, "podinfo")
+		rv := dep.ResourceVersion
+		dep.Status.ReadyReplicas = 1
+		Expect(c.Status().Update(ctx, dep)).To(Succeed())
+		Expect(resourceVers("podinfo")).NotTo(Equal(rv))
+		Expect(generation("podinfo")).To(Equal(int64(1)))
+
+		Expect(hashOf(memo, "podinfo")).To(Equal(want))
+		Expect(cache.Len()).To(Equal(1), "the status write did not make a new entry")
+	})
+
+	It("keeps apart Deployments with different UIDs and the same generation", func() {
+		Expect(generation("podinfo")).To(Equal(generation("backend")))
 		podinfo, backend := templateHash(c, "podinfo"), templateHash(c, "backend")
 		Expect(podinfo).NotTo(Equal(backend))
 
@@ -124,13 +172,18 @@ var _ = Describe("Deployments with a hash memo", func() {
 		Expect(hashOf(memo, "podinfo")).To(Equal(podinfo))
 	})
 
-	It("keeps apart Deployments without UIDs: it does not remember them", func() {
-		c = newClient(targetWithUID("podinfo", "", "podinfo:6.0.0"), targetWithUID("backend", "", "backend:1.0.0"))
-		memo = newDeployments(c)
-		memo.Memo = cache
-		Expect(resourceVers("podinfo")).To(Equal(resourceVers("backend")))
-		Expect(hashOf(memo, "podinfo")).To(Equal(templateHash(c, "podinfo")))
-		Expect(hashOf(memo, "backend")).To(Equal(templateHash(c, "backend")))
-		Expect(cache.Len()).To(BeZero())
-	})
+	DescribeTable("does not remember Deployments it cannot tell apart",
+		func(uid types.UID, gen int64) {
+			podinfo, backend := targetWithUID("podinfo", uid, "podinfo:6.0.0"), targetWithUID("backend", uid, "backend:1.0.0")
+			podinfo.Generation, backend.Generation = gen, gen
+			c = newGenerationClient(podinfo, backend)
+			memo = newDeployments(c)
+			memo.Memo = cache
+			Expect(hashOf(memo, "podinfo")).To(Equal(templateHash(c, "podinfo")))
+			Expect(hashOf(memo, "backend")).To(Equal(templateHash(c, "backend")))
+			Expect(cache.Len()).To(BeZero())
+		},
+		Entry("without a UID", types.UID(""), int64(1)),
+		Entry("without a generation", types.UID("same-uid"), int64(0)),
+	)
 })
