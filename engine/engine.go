@@ -240,7 +240,7 @@ func (t *tick) buildControllers(ctx context.Context) error {
 		t.warning("%v", err)
 		return errStop
 	}
-	t.services = &router.KubernetesServices{Client: e.Client, LabelKey: labelKey, LabelValue: labelValue, Ports: ports}
+	t.services = &router.KubernetesServices{Client: e.Client, LabelKey: labelKey, LabelValue: labelValue, Ports: ports, Memo: e.memoized()}
 	mesh, err := e.meshRouterFor(t.provider)
 	if err != nil {
 		t.warning("%v", err)

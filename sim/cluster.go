@@ -46,9 +46,11 @@ func NewScheme() (*runtime.Scheme, error) {
 
 // NewFakeClient returns the fast mode's Kubernetes API: controller-runtime's fake
 // client with status subresources, plus what a real API server does that the fake
-// does not and that the engine observes: metadata.generation moves on spec changes
-// of Deployments (the readiness check compares it with status.observedGeneration),
-// and a created object gets a UID. A typed read cache and typed updates sit in front of it (see fastClient).
+// does not and that the engine observes: metadata.generation starts at 1 and moves on
+// spec changes of Deployments (the readiness check compares it with
+// status.observedGeneration) and Canaries (the routers remember reconciles by it),
+// and a created object gets a UID. A typed read cache and typed updates sit in front
+// of it (see fastClient).
 func NewFakeClient(s *runtime.Scheme) client.Client {
 	c, tracker := newFakeClient(s)
 	return newFastClient(c, tracker, s)
@@ -68,8 +70,8 @@ func newFakeClient(s *runtime.Scheme) (client.Client, clienttesting.ObjectTracke
 		WithStatusSubresource(&v1beta1.Canary{}, &appsv1.Deployment{}).
 		WithInterceptorFuncs(interceptor.Funcs{
 			Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-				if d, ok := obj.(*appsv1.Deployment); ok {
-					d.Generation = 1
+				if _, ok := specOf(obj); ok {
+					obj.SetGeneration(1)
 				}
 				if obj.GetUID() == "" {
 					// deterministic, unlike a real API server's, so that runs repeat
@@ -83,44 +85,63 @@ func newFakeClient(s *runtime.Scheme) (client.Client, clienttesting.ObjectTracke
 				return nil
 			},
 			Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
-				if d, ok := obj.(*appsv1.Deployment); ok {
-					old := &appsv1.Deployment{}
-					if err := c.Get(ctx, client.ObjectKeyFromObject(d), old); err == nil {
-						d.Generation = nextGeneration(old, d)
+				if _, ok := specOf(obj); ok {
+					old := newObjectLike(obj)
+					if err := c.Get(ctx, client.ObjectKeyFromObject(obj), old); err == nil {
+						obj.SetGeneration(nextGeneration(old, obj))
 					}
 				}
 				return c.Update(ctx, obj, opts...)
 			},
 			Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-				d, ok := obj.(*appsv1.Deployment)
-				if !ok {
+				if _, ok := specOf(obj); !ok {
 					return c.Patch(ctx, obj, patch, opts...)
 				}
-				old := &appsv1.Deployment{}
-				if err := c.Get(ctx, client.ObjectKeyFromObject(d), old); err != nil {
+				old := newObjectLike(obj)
+				if err := c.Get(ctx, client.ObjectKeyFromObject(obj), old); err != nil {
 					return c.Patch(ctx, obj, patch, opts...)
 				}
 				if err := c.Patch(ctx, obj, patch, opts...); err != nil {
 					return err
 				}
-				if equality.Semantic.DeepEqual(old.Spec, d.Spec) {
+				next := nextGeneration(old, obj)
+				if next == obj.GetGeneration() {
 					return nil
 				}
-				d.Generation = old.Generation + 1
-				return c.Update(ctx, d)
+				obj.SetGeneration(next)
+				return c.Update(ctx, obj)
 			},
 		}).
 		Build()
 	return c, tracker
 }
 
-// nextGeneration is the metadata.generation a real API server gives a Deployment
-// updated from old to d: one more when the spec changed.
-func nextGeneration(old, d *appsv1.Deployment) int64 {
-	if equality.Semantic.DeepEqual(old.Spec, d.Spec) {
-		return old.Generation
+// specOf returns the spec of an object of a kind whose metadata.generation the fast
+// mode keeps as a real API server does (it moves on spec changes only), or false.
+func specOf(obj client.Object) (spec any, ok bool) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return &o.Spec, true
+	case *v1beta1.Canary:
+		return &o.Spec, true
 	}
-	return old.Generation + 1
+	return nil, false
+}
+
+// nextGeneration is the metadata.generation a real API server gives an object (of a
+// specOf kind) updated from old to obj: one more when the spec changed.
+func nextGeneration(old, obj client.Object) int64 {
+	before, _ := specOf(old)
+	after, _ := specOf(obj)
+	if equality.Semantic.DeepEqual(before, after) {
+		return old.GetGeneration()
+	}
+	return old.GetGeneration() + 1
+}
+
+// newObjectLike returns a new, empty object of obj's type.
+func newObjectLike(obj client.Object) client.Object {
+	return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 }
 
 // fastClient is the fast mode's API in front of the fake client. The fake client
@@ -313,69 +334,82 @@ func statusKind(obj client.Object) (known, hasStatus bool) {
 }
 
 // copyStatus sets dst's status to src's (of dst's kind, one with a status
-// subresource).
-func copyStatus(dst, src client.Object) {
+// subresource); deep copies it rather than share its slices and maps with src.
+func copyStatus(dst, src client.Object, deep bool) {
 	switch d := dst.(type) {
 	case *appsv1.Deployment:
-		d.Status = src.(*appsv1.Deployment).Status
+		s := src.(*appsv1.Deployment)
+		if d.Status = s.Status; deep {
+			s.Status.DeepCopyInto(&d.Status)
+		}
 	case *corev1.Service:
-		d.Status = src.(*corev1.Service).Status
+		s := src.(*corev1.Service)
+		if d.Status = s.Status; deep {
+			s.Status.DeepCopyInto(&d.Status)
+		}
 	case *v1beta1.Canary:
-		d.Status = src.(*v1beta1.Canary).Status
+		s := src.(*v1beta1.Canary)
+		if d.Status = s.Status; deep {
+			s.Status.DeepCopyInto(&d.Status)
+		}
 	}
 }
 
 // update writes obj typed into the tracker; ok is false when the fast path does not
-// apply and the fake client must do it.
-func (c *fastClient) update(obj client.Object, status bool) (ok bool, err error) {
+// apply and the fake client must do it. kept, when not nil, is a copy of what was
+// stored that nobody else holds, for the cache to keep instead of copying obj again.
+func (c *fastClient) update(obj client.Object, status bool) (ok bool, kept client.Object, err error) {
 	known, hasStatus := statusKind(obj)
 	if !known || obj.GetResourceVersion() == "" || (status && !hasStatus) {
-		return false, nil
+		return false, nil, nil
 	}
 	_, gvr, err := c.kind(obj)
 	if err != nil {
-		return true, err
+		return true, nil, err
 	}
 	old, err := c.takeStored(obj, gvr)
 	if apierrors.IsNotFound(err) {
 		// the fake client's answer depends on the kind (some are created on update)
-		return false, nil
+		return false, nil, nil
 	}
 	if err != nil {
-		return true, err
+		return true, nil, err
 	}
 	if obj.GetResourceVersion() != old.GetResourceVersion() {
-		return true, apierrors.NewConflict(gvr.GroupResource(), obj.GetName(), errors.New("object was modified"))
+		return true, nil, apierrors.NewConflict(gvr.GroupResource(), obj.GetName(), errors.New("object was modified"))
 	}
 	if old.GetDeletionTimestamp() != nil || obj.GetDeletionTimestamp() != nil {
-		return false, nil
+		return false, nil, nil
 	}
 	rv, err := strconv.ParseUint(old.GetResourceVersion(), 10, 64)
 	if err != nil {
-		return false, nil
+		return false, nil, nil
 	}
 	next := obj
 	if status {
-		// everything but the status (and the resourceVersion checked above) is the stored object's
-		copyStatus(old, obj)
+		// everything but the status (and the resourceVersion checked above) is the
+		// stored object's; old is ours (takeStored), and with a copy of the status
+		// it is what the cache keeps
+		copyStatus(old, obj, true)
 		next = old
 	} else {
 		if hasStatus {
-			copyStatus(obj, old)
+			copyStatus(obj, old, false)
 		}
-		if d, isDeployment := obj.(*appsv1.Deployment); isDeployment {
-			d.Generation = nextGeneration(old.(*appsv1.Deployment), d)
+		if _, generational := specOf(obj); generational {
+			obj.SetGeneration(nextGeneration(old, obj))
 		}
 	}
 	// stored as given: reads (and written, for the cache) serve it asServed
 	next.SetResourceVersion(strconv.FormatUint(rv+1, 10))
 	if err := c.tracker.Update(gvr, next, obj.GetNamespace()); err != nil {
-		return true, err
+		return true, nil, err
 	}
 	if status {
 		copyInto(obj, next)
+		return true, next, nil
 	}
-	return true, nil
+	return true, nil, nil
 }
 
 // takeStored returns the stored version of obj for update to change: the cache's
@@ -402,14 +436,22 @@ func (c *fastClient) forget(obj client.Object) {
 // written keeps what a successful write left in obj: the stored object (the new
 // resourceVersion and, for a status write, the stored spec), so it is what the next
 // Get would return. A failed write forgets it.
-func (c *fastClient) written(obj client.Object, err error) error {
+func (c *fastClient) written(obj client.Object, err error) error { return c.keep(obj, nil, err) }
+
+// keep is written, with kept (when not nil) an equal copy of obj for the cache to own.
+func (c *fastClient) keep(obj, kept client.Object, err error) error {
 	if err != nil {
 		c.forget(obj)
 		return err
 	}
 	c.count(obj)
 	asServed(obj)
-	c.objects[cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)}] = obj.DeepCopyObject().(client.Object)
+	if kept == nil {
+		kept = obj.DeepCopyObject().(client.Object)
+	} else {
+		asServed(kept)
+	}
+	c.objects[cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)}] = kept
 	return nil
 }
 
@@ -447,8 +489,8 @@ func (c *fastClient) Create(ctx context.Context, obj client.Object, opts ...clie
 // what was written.
 func (c *fastClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
 	if len(opts) == 0 {
-		if done, err := c.update(obj, false); done {
-			return c.written(obj, err)
+		if done, kept, err := c.update(obj, false); done {
+			return c.keep(obj, kept, err)
 		}
 	}
 	return c.written(obj, c.Client.Update(ctx, obj, opts...))
@@ -493,8 +535,8 @@ func (s fastSubResourceClient) Create(ctx context.Context, obj, sub client.Objec
 
 func (s fastSubResourceClient) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
 	if s.name == "status" && len(opts) == 0 {
-		if done, err := s.cache.update(obj, true); done {
-			return s.cache.written(obj, err)
+		if done, kept, err := s.cache.update(obj, true); done {
+			return s.cache.keep(obj, kept, err)
 		}
 	}
 	return s.cache.written(obj, s.SubResourceClient.Update(ctx, obj, opts...))

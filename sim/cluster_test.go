@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -285,6 +286,22 @@ var _ = ginkgo.Describe("fast client", func() {
 		Expect(d.Status.ReadyReplicas).To(BeZero())
 	})
 
+	ginkgo.It("keeps no part of a status it was given: changing it after Status().Update changes nothing stored", func() {
+		_, fast, err := p.get(dep)
+		Expect(err).NotTo(HaveOccurred())
+		d := fast.(*appsv1.Deployment)
+		conds := []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"}}
+		d.Status.Conditions = conds
+		Expect(p.fast.Status().Update(fcCtx, d)).To(Succeed())
+		conds[0].Reason = "changed by the caller"
+		d.Status.Conditions[0].Reason = "changed in the written object"
+
+		got := &appsv1.Deployment{}
+		Expect(p.fast.Get(fcCtx, client.ObjectKeyFromObject(dep), got)).To(Succeed())
+		Expect(got.Status.Conditions).To(HaveLen(1))
+		Expect(got.Status.Conditions[0].Reason).To(Equal("MinimumReplicasAvailable"))
+	})
+
 	ginkgo.It("keeps the stored status on Update and moves the generation on spec changes only", func() {
 		stored := dep.Status
 
@@ -398,6 +415,40 @@ var _ = ginkgo.Describe("fast client", func() {
 		Expect(c.Spec.Analysis.Interval).To(Equal("2m"))
 		Expect(equality.Semantic.DeepEqual(c.Status, written)).To(BeTrue(), diff.Diff(written, c.Status))
 		Expect(c.ResourceVersion).To(Equal("3"))
+		Expect(c.Generation).To(Equal(int64(2)), "a spec change moves a Canary's generation")
+		p.expectSameState()
+	})
+
+	ginkgo.It("moves a Canary's generation on spec changes only, through Update and merge patches", func() {
+		Expect(cd.Generation).To(Equal(int64(1)), "a created Canary is at generation 1")
+		patch := func(body string) *v1beta1.Canary {
+			ginkgo.GinkgoHelper()
+			got, _, err := p.do(cd, func(c client.Client, o client.Object) error {
+				return c.Patch(fcCtx, o, client.RawPatch(types.MergePatchType, []byte(body)))
+			})
+			Expect(err).NotTo(HaveOccurred())
+			return got.(*v1beta1.Canary)
+		}
+		c := patch(`{"spec":{"suspend":true}}`)
+		Expect(c.Spec.Suspend).To(BeTrue())
+		Expect(c.Generation).To(Equal(int64(2)))
+		p.expectSameState()
+
+		c = patch(`{"metadata":{"labels":{"team":"y"}}}`)
+		Expect(c.Labels).To(HaveKeyWithValue("team", "y"))
+		Expect(c.Generation).To(Equal(int64(2)), "a metadata change is not a spec change")
+		p.expectSameState()
+
+		next := c.DeepCopy()
+		next.Labels["team"] = "z"
+		got, err := p.update(next)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.GetGeneration()).To(Equal(int64(2)))
+		next = got.(*v1beta1.Canary).DeepCopy()
+		next.Spec.Suspend = false
+		got, err = p.update(next)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.GetGeneration()).To(Equal(int64(3)))
 		p.expectSameState()
 	})
 

@@ -210,9 +210,9 @@ func (k *Kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment, now 
 			st.rsCreatedPending = false
 			return nil
 		}
-		upd := d.DeepCopy()
-		upd.Status = status
-		if err := k.c.Status().Update(ctx, upd); err != nil {
+		// d is the kubelet's own copy (listed or read again after a conflict)
+		d.Status = status
+		if err := k.c.Status().Update(ctx, d); err != nil {
 			return err
 		}
 		st.rsCreatedPending = false

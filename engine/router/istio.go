@@ -24,15 +24,18 @@ import (
 // <apex>-primary and <apex>-canary (networking.istio.io/v1beta1; Flagger's
 // IstioRouter). It implements engine.MeshRouter.
 //
+// With a Memo, a reconcile that finds an object as the canary wants it is remembered
+// (see verifiedKey) and not compared again while neither changes.
+//
 // Session affinity (analysis.sessionAffinity) is not implemented: Reconcile and
 // SetRoutes return an error rather than route differently from Flagger.
 type Istio struct {
 	// Client reads and writes VirtualServices and DestinationRules; its scheme must
 	// know istio.io/client-go's networking/v1beta1 types.
 	Client client.Client
-	// Memo, when set, remembers the specs built on earlier ticks (keyed by their
-	// input, so it may be shared with other users of distinct key types); nil builds
-	// every spec afresh.
+	// Memo, when set, remembers the specs built on earlier ticks and the objects
+	// found as wanted (keyed by their input, so it may be shared with other users of
+	// distinct key types); nil builds and compares every spec afresh.
 	Memo *lru.Cache
 }
 
@@ -57,17 +60,22 @@ func (r *Istio) Reconcile(ctx context.Context, cd *v1beta1.Canary) error {
 }
 
 func (r *Istio) reconcileDestinationRule(ctx context.Context, cd *v1beta1.Canary, name string) error {
-	newSpec := &istionet.DestinationRule{}
-	if err := convert(r.Memo, struct {
-		Host          string                 `json:"host"`
-		TrafficPolicy *v1beta1.TrafficPolicy `json:"trafficPolicy,omitempty"`
-	}{name, cd.Spec.Service.TrafficPolicy}, newSpec); err != nil {
-		return fmt.Errorf("DestinationRule %s.%s spec conversion error: %w", name, cd.Namespace, err)
-	}
-
+	var newSpec *istionet.DestinationRule
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		dr := &istio.DestinationRule{}
 		err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, dr)
+		if err == nil && isVerified(r.Memo, dr, cd, "") {
+			return nil
+		}
+		if newSpec == nil {
+			newSpec = &istionet.DestinationRule{}
+			if err := convert(r.Memo, struct {
+				Host          string                 `json:"host"`
+				TrafficPolicy *v1beta1.TrafficPolicy `json:"trafficPolicy,omitempty"`
+			}{name, cd.Spec.Service.TrafficPolicy}, newSpec); err != nil {
+				return fmt.Errorf("DestinationRule %s.%s spec conversion error: %w", name, cd.Namespace, err)
+			}
+		}
 		if apierrors.IsNotFound(err) {
 			dr = &istio.DestinationRule{ObjectMeta: metav1.ObjectMeta{
 				Name:            name,
@@ -84,6 +92,7 @@ func (r *Istio) reconcileDestinationRule(ctx context.Context, cd *v1beta1.Canary
 			return fmt.Errorf("DestinationRule %s.%s get query error: %w", name, cd.Namespace, err)
 		}
 		if proto.Equal(&dr.Spec, newSpec) {
+			markVerified(r.Memo, dr, cd, "")
 			return nil
 		}
 		setSpec(&dr.Spec, newSpec)
@@ -122,21 +131,28 @@ func (r *Istio) reconcileVirtualService(ctx context.Context, cd *v1beta1.Canary)
 		hosts, gateways = nil, nil
 	}
 
-	newSpec, err := r.virtualServiceSpec(cd, hosts, gateways, 100, 0, false)
-	if err != nil {
-		return fmt.Errorf("VirtualService %s.%s spec conversion error: %w", apexName, cd.Namespace, err)
-	}
-
-	labels, annotations := map[string]string{}, map[string]string{}
-	if apex := svc.Apex; apex != nil {
-		maps.Copy(labels, apex.Labels)
-		maps.Copy(annotations, apex.Annotations)
-	}
-	annotations = filterMetadata(annotations)
-
+	var (
+		newSpec             *istionet.VirtualService
+		labels, annotations map[string]string
+	)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		vs := &istio.VirtualService{}
 		err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs)
+		if err == nil && isVerified(r.Memo, vs, cd, "") {
+			return nil
+		}
+		if newSpec == nil {
+			var specErr error
+			if newSpec, specErr = r.virtualServiceSpec(cd, hosts, gateways, 100, 0, false); specErr != nil {
+				return fmt.Errorf("VirtualService %s.%s spec conversion error: %w", apexName, cd.Namespace, specErr)
+			}
+			labels, annotations = map[string]string{}, map[string]string{}
+			if apex := svc.Apex; apex != nil {
+				maps.Copy(labels, apex.Labels)
+				maps.Copy(annotations, apex.Annotations)
+			}
+			annotations = filterMetadata(annotations)
+		}
 		if apierrors.IsNotFound(err) {
 			vs = &istio.VirtualService{ObjectMeta: metav1.ObjectMeta{
 				Name:            apexName,
@@ -165,6 +181,7 @@ func (r *Istio) reconcileVirtualService(ctx context.Context, cd *v1beta1.Canary)
 		labelsDiff := !maps.Equal(labels, vs.Labels)
 		annotationsDiff := !maps.Equal(wantAnnotations, vs.Annotations)
 		if !specDiff && !labelsDiff && !annotationsDiff {
+			markVerified(r.Memo, vs, cd, "")
 			return nil
 		}
 		if specDiff {
@@ -237,6 +254,10 @@ func (r *Istio) SetRoutes(ctx context.Context, cd *v1beta1.Canary, primary, cana
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs); err != nil {
 			return fmt.Errorf("VirtualService %s.%s get query error %v", apexName, cd.Namespace, err)
 		}
+		// Routes built from the canary on a VirtualService that was found as the
+		// canary wants it leave it so: weights and mirrors are what Reconcile ignores
+		// (and the VirtualService CRD defaults nothing, so what is sent is stored).
+		wanted := isVerified(r.Memo, vs, cd, "")
 		spec, err := r.virtualServiceSpec(cd, vs.Spec.GetHosts(), vs.Spec.GetGateways(), primary, canary, mirrored)
 		if err != nil {
 			return fmt.Errorf("VirtualService %s.%s spec conversion error: %w", apexName, cd.Namespace, err)
@@ -244,6 +265,9 @@ func (r *Istio) SetRoutes(ctx context.Context, cd *v1beta1.Canary, primary, cana
 		vs.Spec.Http = spec.Http
 		if err := r.Client.Update(ctx, vs); err != nil {
 			return fmt.Errorf("VirtualService %s.%s update failed: %w", apexName, cd.Namespace, err)
+		}
+		if wanted {
+			markVerified(r.Memo, vs, cd, "")
 		}
 		return nil
 	})

@@ -43,18 +43,28 @@ func weightSteps(mirrored bool) []memoStep {
 }
 
 // capturingClient is newClient's fake client, remembering every object the router
-// passed to Create and Update (the router's own objects, not the client's copies).
+// passed to Create and Update (the router's own objects, not the client's copies) in
+// written (may be nil). Like an API server, and unlike the fake client, it gives each
+// created object a UID (numbered in order, so two such clients agree).
 func capturingClient(written *[]client.Object) client.Client {
 	s := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(s)).To(Succeed())
 	Expect(istio.AddToScheme(s)).To(Succeed())
+	uids := 0
+	capture := func(obj client.Object) {
+		if written != nil {
+			*written = append(*written, obj)
+		}
+	}
 	return fake.NewClientBuilder().WithScheme(s).WithInterceptorFuncs(interceptor.Funcs{
 		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-			*written = append(*written, obj)
+			capture(obj)
+			uids++
+			obj.SetUID(types.UID(fmt.Sprintf("uid-%d", uids)))
 			return c.Create(ctx, obj, opts...)
 		},
 		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
-			*written = append(*written, obj)
+			capture(obj)
 			return c.Update(ctx, obj, opts...)
 		},
 	}).Build()
@@ -91,8 +101,8 @@ var _ = Describe("Istio with a spec memo", func() {
 	)
 	BeforeEach(func() {
 		written = nil
-		cache = lru.New(64)
-		plain = &router.Istio{Client: newClient()}
+		cache = lru.New(256)
+		plain = &router.Istio{Client: capturingClient(nil)}
 		memo = &router.Istio{Client: capturingClient(&written), Memo: cache}
 	})
 
@@ -115,6 +125,7 @@ var _ = Describe("Istio with a spec memo", func() {
 	DescribeTable("writes exactly what the router without a memo writes",
 		func(configure func(*v1beta1.Canary), steps func() []memoStep) {
 			cd := newCanary()
+			cd.Generation = 1 // as read from an API server: the memo remembers verdicts
 			configure(cd)
 			all := append([]memoStep{reconcileStep()}, steps()...)
 			all = append(all, reconcileStep())
@@ -123,9 +134,19 @@ var _ = Describe("Istio with a spec memo", func() {
 			run(cd, all)
 			Expect(cache.Len()).To(BeNumerically(">", 0))
 
-			// a change of the service's options resets the routes alike
+			// a change of the service's options (a new generation) resets the routes alike
 			cd.Spec.Service.Timeout = "7s"
-			run(cd, []memoStep{reconcileStep(), setRoutesStep(50, 50, false)})
+			cd.Generation++
+			run(cd, []memoStep{reconcileStep(), setRoutesStep(50, 50, false), reconcileStep()})
+
+			// and so does a VirtualService changed by someone else
+			for _, r := range []*router.Istio{plain, memo} {
+				vs := getVS(r.Client)
+				vs.Spec.Hosts = []string{"elsewhere"}
+				Expect(r.Client.Update(ctx, vs)).To(Succeed())
+			}
+			run(cd, []memoStep{setRoutesStep(60, 40, false), reconcileStep(), setRoutesStep(50, 50, false), reconcileStep()})
+			Expect(getVS(memo.Client).Spec.GetHosts()).NotTo(ContainElement("elsewhere"))
 		},
 		Entry("a weighted canary", func(*v1beta1.Canary) {}, func() []memoStep { return weightSteps(false) }),
 		Entry("an A/B canary (analysis.match)", func(cd *v1beta1.Canary) {
@@ -182,6 +203,8 @@ var _ = Describe("Istio with a spec memo", func() {
 		other := &router.Istio{Client: memo.Client, Memo: cache}
 		plainOther := &router.Istio{Client: plain.Client}
 		a, b := newCanary(), newCanary()
+		a.Generation, b.Generation = 1, 1
+		b.UID = "backend-uid"
 		b.Name = "backend"
 		b.Spec.TargetRef.Name = "backend"
 		b.Spec.Service.Timeout = "3s"
@@ -238,7 +261,7 @@ var _ = Describe("Istio with a spec memo", func() {
 
 		// the same inputs again, and on a fresh store (so that everything is written)
 		run(cd, []memoStep{setRoutesStep(90, 10, true), setRoutesStep(80, 20, false), reconcileStep()})
-		plain.Client, memo.Client = newClient(), capturingClient(&written)
+		plain.Client, memo.Client = capturingClient(nil), capturingClient(&written)
 		run(cd, steps)
 		Expect(written).NotTo(BeEmpty())
 		vs := getVS(memo.Client)

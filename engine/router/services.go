@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/lru"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
@@ -21,6 +23,9 @@ import (
 
 // KubernetesServices manages the ClusterIP Services of a canary (Flagger's
 // KubernetesDefaultRouter). It implements engine.ServiceRouter.
+//
+// With a Memo, a reconcile that finds a Service as the canary wants it is remembered
+// (see verifiedKey) and not compared again while neither changes.
 type KubernetesServices struct {
 	// Client reads and writes Services.
 	Client client.Client
@@ -28,6 +33,13 @@ type KubernetesServices struct {
 	LabelKey, LabelValue string
 	// Ports are the extra ports found by port discovery, by name.
 	Ports map[string]int32
+	// Memo, when set, remembers the Services found as wanted (it may be shared with
+	// other users of distinct key types); nil compares every Service every time.
+	Memo *lru.Cache
+
+	// inputs is LabelKey, LabelValue and Ports as one string (verifiedKey.inputs),
+	// made on first use.
+	inputs string
 }
 
 // Initialize creates or updates <svc>-canary (selector label=value) and <svc>-primary
@@ -103,19 +115,43 @@ func (k *KubernetesServices) serviceSpec(cd *v1beta1.Canary, podSelector string)
 	return spec
 }
 
-func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.Canary, name, podSelector string, custom *v1beta1.CustomMetadata) error {
-	desired := k.serviceSpec(cd, podSelector)
-	labels, annotations := map[string]string{}, map[string]string{}
-	if custom != nil {
-		maps.Copy(labels, custom.Labels)
-		maps.Copy(annotations, custom.Annotations)
+// verifiedInputs is the other inputs of a Service's desired state: the target's
+// selector label and its discovered ports.
+func (k *KubernetesServices) verifiedInputs() string {
+	if k.inputs == "" {
+		names := slices.Sorted(maps.Keys(k.Ports))
+		var b strings.Builder
+		b.WriteString(k.LabelKey + "=" + k.LabelValue)
+		for _, n := range names {
+			fmt.Fprintf(&b, ",%s:%d", n, k.Ports[n])
+		}
+		k.inputs = b.String()
 	}
-	labels[k.LabelKey] = name
-	annotations = filterMetadata(annotations)
+	return k.inputs
+}
 
+func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.Canary, name, podSelector string, custom *v1beta1.CustomMetadata) error {
+	var (
+		desired             *corev1.ServiceSpec
+		labels, annotations map[string]string
+	)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		svc := &corev1.Service{}
 		err := k.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, svc)
+		if err == nil && isVerified(k.Memo, svc, cd, k.verifiedInputs()) {
+			return nil
+		}
+		if desired == nil {
+			spec := k.serviceSpec(cd, podSelector)
+			desired = &spec
+			labels, annotations = map[string]string{}, map[string]string{}
+			if custom != nil {
+				maps.Copy(labels, custom.Labels)
+				maps.Copy(annotations, custom.Annotations)
+			}
+			labels[k.LabelKey] = name
+			annotations = filterMetadata(annotations)
+		}
 		if apierrors.IsNotFound(err) {
 			svc = &corev1.Service{
 				ObjectMeta: metav1.ObjectMeta{
@@ -125,7 +161,7 @@ func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.C
 					Annotations:     annotations,
 					OwnerReferences: []metav1.OwnerReference{ownerRef(cd)},
 				},
-				Spec: desired,
+				Spec: *desired,
 			}
 			if err := k.Client.Create(ctx, svc); err != nil {
 				return fmt.Errorf("service %s.%s create error: %w", name, cd.Namespace, err)
@@ -167,6 +203,7 @@ func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.C
 			}
 		}
 		if !update {
+			markVerified(k.Memo, svc, cd, k.verifiedInputs())
 			return nil
 		}
 		if err := k.Client.Update(ctx, svc); err != nil {

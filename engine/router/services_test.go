@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/lru"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
@@ -156,5 +157,76 @@ var _ = Describe("KubernetesServices", func() {
 		before := getService(c, "podinfo-canary").ResourceVersion
 		Expect(r.Initialize(ctx, newCanary())).To(Succeed())
 		Expect(getService(c, "podinfo-canary").ResourceVersion).To(Equal(before))
+	})
+})
+
+var _ = Describe("KubernetesServices with a memo", func() {
+	// Two routers, with and without a memo, over clients that give UIDs; every step is
+	// made on both, and every Service must end the same in both.
+	var (
+		plain, memo *router.KubernetesServices
+		cache       *lru.Cache
+	)
+	BeforeEach(func() {
+		cache = lru.New(64)
+		plain = &router.KubernetesServices{Client: capturingClient(nil), LabelKey: "app", LabelValue: "podinfo"}
+		memo = &router.KubernetesServices{Client: capturingClient(nil), LabelKey: "app", LabelValue: "podinfo", Memo: cache}
+	})
+	expectSame := func() {
+		GinkgoHelper()
+		for _, name := range []string{"podinfo", "podinfo-primary", "podinfo-canary"} {
+			want, got := getService(plain.Client, name), getService(memo.Client, name)
+			Expect(got.Spec).To(Equal(want.Spec), name)
+			Expect(got.ObjectMeta).To(Equal(want.ObjectMeta), name)
+		}
+	}
+	reconcile := func(cd *v1beta1.Canary) {
+		GinkgoHelper()
+		for _, r := range []*router.KubernetesServices{plain, memo} {
+			Expect(r.Initialize(ctx, cd)).To(Succeed())
+			Expect(r.Reconcile(ctx, cd)).To(Succeed())
+		}
+		expectSame()
+	}
+
+	It("writes exactly what the router without a memo writes", func() {
+		cd := newCanary()
+		cd.Generation = 1
+		for range 3 {
+			reconcile(cd)
+		}
+		Expect(cache.Len()).To(Equal(3), "the three Services, found as wanted")
+
+		By("a new generation of the canary")
+		cd.Spec.Service.Port = 8080
+		cd.Spec.Service.Apex = &v1beta1.CustomMetadata{Labels: map[string]string{"tier": "web"}}
+		cd.Generation++
+		reconcile(cd)
+		reconcile(cd)
+		Expect(getService(memo.Client, "podinfo").Spec.Ports[0].Port).To(Equal(int32(8080)))
+		Expect(getService(memo.Client, "podinfo").Labels).To(HaveKeyWithValue("tier", "web"))
+
+		By("other inputs: the target's selector label, then its discovered ports")
+		for _, r := range []*router.KubernetesServices{plain, memo} {
+			*r = router.KubernetesServices{Client: r.Client, Memo: r.Memo, LabelKey: "app", LabelValue: "frontend"}
+		}
+		reconcile(cd)
+		reconcile(cd)
+		Expect(getService(memo.Client, "podinfo-canary").Spec.Selector).To(Equal(map[string]string{"app": "frontend"}))
+		for _, r := range []*router.KubernetesServices{plain, memo} {
+			*r = router.KubernetesServices{Client: r.Client, Memo: r.Memo, LabelKey: "app", LabelValue: "frontend",
+				Ports: map[string]int32{"metrics": 9797}}
+		}
+		reconcile(cd)
+		Expect(getService(memo.Client, "podinfo-canary").Spec.Ports).To(HaveLen(2))
+
+		By("a Service changed by someone else")
+		for _, r := range []*router.KubernetesServices{plain, memo} {
+			svc := getService(r.Client, "podinfo-primary")
+			svc.Spec.Selector = map[string]string{"app": "elsewhere"}
+			Expect(r.Client.Update(ctx, svc)).To(Succeed())
+		}
+		reconcile(cd)
+		Expect(getService(memo.Client, "podinfo-primary").Spec.Selector).To(Equal(map[string]string{"app": "frontend-primary"}))
 	})
 })
