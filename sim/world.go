@@ -103,7 +103,7 @@ type WorldModel struct {
 	// scratch buffers reused across scrapes
 	podBuf []Pod
 	// batch holds a scrape's samples until they are appended together.
-	batch    []Sample
+	batch    samples
 	units    []unit
 	behavBuf []resolvedBehaviour
 }
@@ -332,18 +332,15 @@ func (w *WorldModel) Scrape(ctx context.Context, now time.Time) error {
 	// Samples: every series of every current pod; staleness markers for pods gone.
 	tms := now.UnixMilli()
 	w.batch = w.batch[:0]
-	app := func(ref SeriesRef, t int64, v float64) {
-		w.batch = append(w.batch, Sample{Ref: ref, T: t, V: v})
-	}
 	stale := math.Float64frombits(value.StaleNaN)
 	kept := w.active[:0]
 	for _, ps := range w.active {
 		if ps.seen == w.scrapes {
-			ps.write(app, tms)
+			ps.write(&w.batch, tms)
 			kept = append(kept, ps)
 			continue
 		}
-		ps.each(func(ref SeriesRef) { app(ref, tms, stale) })
+		ps.each(func(ref SeriesRef) { w.batch.add(ref, tms, stale) })
 		delete(w.pods, ps.name)
 	}
 	clear(w.active[len(kept):])
@@ -357,7 +354,7 @@ func (w *WorldModel) Scrape(ctx context.Context, now time.Time) error {
 		}
 		for _, rs := range w.raw {
 			if v, omitted := rs.series.At(w.rawNext); !omitted {
-				app(rs.ref, t.UnixMilli(), v)
+				w.batch.add(rs.ref, t.UnixMilli(), v)
 			}
 		}
 		w.rawNext++
@@ -744,15 +741,22 @@ func (f *family) series(name, le string) labels.Labels {
 	return f.sb.Labels()
 }
 
-// write appends the pod's current cumulative values at t (ms), preceded by the zeros
-// of series that just appeared.
-func (ps *podSeries) write(app func(SeriesRef, int64, float64), t int64) {
+// samples is a scrape's batch of samples.
+type samples []Sample
+
+func (b *samples) add(ref SeriesRef, t int64, v float64) {
+	*b = append(*b, Sample{Ref: ref, T: t, V: v})
+}
+
+// write adds the pod's current cumulative values at t (ms) to b, preceded by the
+// zeros of series that just appeared.
+func (ps *podSeries) write(b *samples, t int64) {
 	for _, cs := range ps.codes {
 		if cs == nil {
 			continue
 		}
 		if cs.zeroAt >= 0 {
-			cs.each(func(ref SeriesRef) { app(ref, cs.zeroAt, 0) })
+			cs.each(func(ref SeriesRef) { b.add(ref, cs.zeroAt, 0) })
 			cs.zeroAt = -1
 		}
 		var cum [numIstioBuckets]float64
@@ -761,23 +765,23 @@ func (ps *podSeries) write(app func(SeriesRef, int64, float64), t int64) {
 			total += x
 			cum[i] = total
 		}
-		app(cs.istioTotal, t, total)
+		b.add(cs.istioTotal, t, total)
 		for i, ref := range cs.istioBucket {
-			app(ref, t, cum[i])
+			b.add(ref, t, cum[i])
 		}
-		app(cs.istioSum, t, cs.sumMs)
-		app(cs.istioCount, t, total)
+		b.add(cs.istioSum, t, cs.sumMs)
+		b.add(cs.istioCount, t, total)
 		for j, ref := range cs.httpBucket {
-			app(ref, t, cum[httpCellEnd[j]])
+			b.add(ref, t, cum[httpCellEnd[j]])
 		}
-		app(cs.httpSum, t, cs.sumMs/1000)
-		app(cs.httpCount, t, total)
+		b.add(cs.httpSum, t, cs.sumMs/1000)
+		b.add(cs.httpCount, t, total)
 	}
 	for _, c := range ps.counters {
 		if ps.countersZeroAt >= 0 {
-			app(c.ref, ps.countersZeroAt, 0)
+			b.add(c.ref, ps.countersZeroAt, 0)
 		}
-		app(c.ref, t, c.value)
+		b.add(c.ref, t, c.value)
 	}
 	ps.countersZeroAt = -1
 }

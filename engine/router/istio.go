@@ -254,15 +254,21 @@ func (r *Istio) SetRoutes(ctx context.Context, cd *v1beta1.Canary, primary, cana
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs); err != nil {
 			return fmt.Errorf("VirtualService %s.%s get query error %v", apexName, cd.Namespace, err)
 		}
-		// Routes built from the canary on a VirtualService that was found as the
-		// canary wants it leave it so: weights and mirrors are what Reconcile ignores
-		// (and the VirtualService CRD defaults nothing, so what is sent is stored).
+		// A VirtualService found as the canary wants it has the routes the canary's
+		// spec builds, but for their weights and mirrors: setting those is the same
+		// as building the routes again. And it stays as the canary wants it, since
+		// Reconcile ignores them (the VirtualService CRD defaults nothing, so what is
+		// sent is what is stored).
 		wanted := isVerified(r.Memo, vs, cd, "")
-		spec, err := r.virtualServiceSpec(cd, vs.Spec.GetHosts(), vs.Spec.GetGateways(), primary, canary, mirrored)
-		if err != nil {
-			return fmt.Errorf("VirtualService %s.%s spec conversion error: %w", apexName, cd.Namespace, err)
+		if wanted {
+			setRouting(cd, vs.Spec.Http, primary, canary, mirrored)
+		} else {
+			spec, err := r.virtualServiceSpec(cd, vs.Spec.GetHosts(), vs.Spec.GetGateways(), primary, canary, mirrored)
+			if err != nil {
+				return fmt.Errorf("VirtualService %s.%s spec conversion error: %w", apexName, cd.Namespace, err)
+			}
+			vs.Spec.Http = spec.Http
 		}
-		vs.Spec.Http = spec.Http
 		if err := r.Client.Update(ctx, vs); err != nil {
 			return fmt.Errorf("VirtualService %s.%s update failed: %w", apexName, cd.Namespace, err)
 		}
@@ -289,19 +295,16 @@ type (
 		HTTP     []routeJSON `json:"http,omitempty"`
 	}
 	routeJSON struct {
-		Match            []v1beta1.HTTPMatchRequest `json:"match,omitempty"`
-		Route            []destinationWeightJSON    `json:"route,omitempty"`
-		Rewrite          *rewriteJSON               `json:"rewrite,omitempty"`
-		Timeout          string                     `json:"timeout,omitempty"`
-		Retries          *v1beta1.HTTPRetry         `json:"retries,omitempty"`
-		CorsPolicy       *v1beta1.CorsPolicy        `json:"corsPolicy,omitempty"`
-		Headers          *v1beta1.Headers           `json:"headers,omitempty"`
-		Mirror           *destinationJSON           `json:"mirror,omitempty"`
-		MirrorPercentage *percentJSON               `json:"mirrorPercentage,omitempty"`
+		Match      []v1beta1.HTTPMatchRequest `json:"match,omitempty"`
+		Route      []routeDestinationJSON     `json:"route,omitempty"`
+		Rewrite    *rewriteJSON               `json:"rewrite,omitempty"`
+		Timeout    string                     `json:"timeout,omitempty"`
+		Retries    *v1beta1.HTTPRetry         `json:"retries,omitempty"`
+		CorsPolicy *v1beta1.CorsPolicy        `json:"corsPolicy,omitempty"`
+		Headers    *v1beta1.Headers           `json:"headers,omitempty"`
 	}
-	destinationWeightJSON struct {
+	routeDestinationJSON struct {
 		Destination destinationJSON `json:"destination"`
-		Weight      int             `json:"weight,omitempty"`
 	}
 	destinationJSON struct {
 		Host string    `json:"host"`
@@ -314,16 +317,13 @@ type (
 		URI       string `json:"uri,omitempty"`
 		Authority string `json:"authority,omitempty"`
 	}
-	percentJSON struct {
-		Value float64 `json:"value"`
-	}
 )
 
 // virtualServiceSpec builds the spec Flagger writes for these weights.
 func (r *Istio) virtualServiceSpec(cd *v1beta1.Canary, hosts, gateways []string, primaryWeight, canaryWeight int, mirrored bool) (*istionet.VirtualService, error) {
 	_, primaryName, canaryName := cd.GetServiceNames()
 	svc := cd.Spec.Service
-	route := func(match []v1beta1.HTTPMatchRequest, dests ...destinationWeightJSON) routeJSON {
+	route := func(match []v1beta1.HTTPMatchRequest, dests ...routeDestinationJSON) routeJSON {
 		rt := routeJSON{
 			Match:      match,
 			Route:      dests,
@@ -338,51 +338,57 @@ func (r *Istio) virtualServiceSpec(cd *v1beta1.Canary, hosts, gateways []string,
 		return rt
 	}
 
+	// The weights and mirrors change at every step: setRouting sets them after the
+	// conversion, so that a memo holds one spec per route shape, not one per step.
 	spec := vsJSON{Hosts: hosts, Gateways: gateways}
-	analysis := cd.GetAnalysis()
-	if analysis != nil && len(analysis.Match) > 0 {
+	if analysis := cd.GetAnalysis(); analysis != nil && len(analysis.Match) > 0 {
 		spec.HTTP = []routeJSON{
-			route(mergeMatchConditions(analysis.Match, svc.Match),
-				destination(cd, primaryName, primaryWeight), destination(cd, canaryName, canaryWeight)),
-			route(svc.Match, destination(cd, primaryName, primaryWeight)),
+			route(mergeMatchConditions(analysis.Match, svc.Match), destination(cd, primaryName), destination(cd, canaryName)),
+			route(svc.Match, destination(cd, primaryName)),
 		}
 	} else {
-		weighted := route(svc.Match, destination(cd, primaryName, primaryWeight), destination(cd, canaryName, canaryWeight))
-		if mirrored {
-			weighted.Mirror = &destinationJSON{Host: canaryName}
-			if analysis != nil && analysis.MirrorWeight > 0 {
-				weighted.MirrorPercentage = &percentJSON{Value: float64(analysis.MirrorWeight)}
-			}
-		}
-		spec.HTTP = []routeJSON{weighted}
-	}
-
-	// The weights change at every step: they are set after the conversion, so that a
-	// memo holds one spec per route shape rather than one per step.
-	weights := make([][]int32, len(spec.HTTP))
-	for i, h := range spec.HTTP {
-		for j := range h.Route {
-			weights[i] = append(weights[i], int32(h.Route[j].Weight))
-			h.Route[j].Weight = 0
-		}
+		spec.HTTP = []routeJSON{route(svc.Match, destination(cd, primaryName), destination(cd, canaryName))}
 	}
 	out := &istionet.VirtualService{}
 	if err := convert(r.Memo, spec, out); err != nil {
 		return nil, err
 	}
-	for i, h := range out.GetHttp() {
-		for j, d := range h.GetRoute() {
-			d.Weight = weights[i][j]
-		}
-	}
+	setRouting(cd, out.Http, primaryWeight, canaryWeight, mirrored)
 	return out, nil
 }
 
-// destination routes weight% to host; the port is set when port discovery is on and
-// the first gateway is not the mesh (or the VirtualService is a delegate).
-func destination(cd *v1beta1.Canary, host string, weight int) destinationWeightJSON {
+// setRouting sets the weights and mirrors of the HTTP routes virtualServiceSpec
+// builds for cd (in place): every destination of the primary gets primaryWeight, of
+// the canary canaryWeight; without A/B matching, the one weighted route mirrors to
+// the canary when mirrored (analysis.mirrorWeight percent of it when set).
+func setRouting(cd *v1beta1.Canary, http []*istionet.HTTPRoute, primaryWeight, canaryWeight int, mirrored bool) {
+	_, primaryName, canaryName := cd.GetServiceNames()
+	for _, h := range http {
+		for _, d := range h.GetRoute() {
+			switch d.GetDestination().GetHost() {
+			case primaryName:
+				d.Weight = int32(primaryWeight)
+			case canaryName:
+				d.Weight = int32(canaryWeight)
+			}
+		}
+		h.Mirror, h.MirrorPercentage = nil, nil
+	}
+	if !mirrored || len(http) != 1 { // A/B testing has two routes and never mirrors
+		return
+	}
+	http[0].Mirror = &istionet.Destination{Host: canaryName}
+	if analysis := cd.GetAnalysis(); analysis != nil && analysis.MirrorWeight > 0 {
+		http[0].MirrorPercentage = &istionet.Percent{Value: float64(analysis.MirrorWeight)}
+	}
+}
+
+// destination routes to host (setRouting sets the weight); the port is set when port
+// discovery is on and the first gateway is not the mesh (or the VirtualService is a
+// delegate).
+func destination(cd *v1beta1.Canary, host string) routeDestinationJSON {
 	svc := cd.Spec.Service
-	d := destinationWeightJSON{Destination: destinationJSON{Host: host}, Weight: weight}
+	d := routeDestinationJSON{Destination: destinationJSON{Host: host}}
 	if svc.PortDiscovery && (len(svc.Gateways) > 0 && svc.Gateways[0] != "mesh" || svc.Delegation) {
 		d.Destination.Port = &portJSON{Number: uint32(svc.Port)}
 	}

@@ -3,10 +3,12 @@ package router_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	istio "istio.io/client-go/pkg/apis/networking/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -139,13 +141,17 @@ var _ = Describe("Istio with a spec memo", func() {
 			cd.Generation++
 			run(cd, []memoStep{reconcileStep(), setRoutesStep(50, 50, false), reconcileStep()})
 
-			// and so does a VirtualService changed by someone else
+			// and so does a VirtualService changed by someone else, routes included
 			for _, r := range []*router.Istio{plain, memo} {
 				vs := getVS(r.Client)
 				vs.Spec.Hosts = []string{"elsewhere"}
+				vs.Spec.Http[0].Timeout = durationpb.New(99 * time.Second)
 				Expect(r.Client.Update(ctx, vs)).To(Succeed())
 			}
-			run(cd, []memoStep{setRoutesStep(60, 40, false), reconcileStep(), setRoutesStep(50, 50, false), reconcileStep()})
+			run(cd, []memoStep{setRoutesStep(60, 40, false)})
+			Expect(getVS(memo.Client).Spec.GetHttp()[0].GetTimeout().AsDuration()).To(Equal(7*time.Second),
+				"SetRoutes builds the routes from the canary again")
+			run(cd, []memoStep{reconcileStep(), setRoutesStep(50, 50, false), reconcileStep()})
 			Expect(getVS(memo.Client).Spec.GetHosts()).NotTo(ContainElement("elsewhere"))
 		},
 		Entry("a weighted canary", func(*v1beta1.Canary) {}, func() []memoStep { return weightSteps(false) }),
