@@ -79,7 +79,7 @@ func (p *PromSource) Query(ctx context.Context, provider v1beta1.MetricTemplateP
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("request failed: %w", err)
 	}
-	query = collapseSpace(query)
+	query = analysis.CollapseQuery(query) // as Flagger's trimQuery, before sending
 	now := p.Clock.Now()
 
 	q, err := p.Engine.NewInstantQuery(ctx, p.Storage, nil, query, now)
@@ -114,34 +114,6 @@ func (p *PromSource) Query(ctx context.Context, provider v1beta1.MetricTemplateP
 	default: // promql.Scalar, promql.String
 		return 0, flaggerUnmarshalError(query, res)
 	}
-}
-
-// collapseSpace replaces every run of white space (RE2 \s: \t \n \f \r and space) with
-// one space, as Flagger's trimQuery does before sending a query.
-func collapseSpace(q string) string {
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
-	clean := true
-	for i := 0; i < len(q); i++ {
-		if isSpace(q[i]) && (q[i] != ' ' || (i+1 < len(q) && isSpace(q[i+1]))) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return q
-	}
-	b := make([]byte, 0, len(q))
-	for i := 0; i < len(q); i++ {
-		if !isSpace(q[i]) {
-			b = append(b, q[i])
-			continue
-		}
-		b = append(b, ' ')
-		for i+1 < len(q) && isSpace(q[i+1]) {
-			i++
-		}
-	}
-	return string(b)
 }
 
 // apiResponse is the Prometheus HTTP API's response envelope (web/api/v1 Response).

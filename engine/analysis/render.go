@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"text/template"
 
 	"k8s.io/utils/lru"
@@ -33,16 +32,35 @@ func RenderQuery(text string, model v1beta1.MetricTemplateModel) (string, error)
 	return out.String(), nil
 }
 
-var whitespaceRun = regexp.MustCompile(`\s+`)
-
 // CollapseQuery replaces every run of whitespace with a single space, like the
-// trimQuery of Flagger's Prometheus provider. Like Flagger it does not trim the
-// ends: a builtin query rendered from a template that starts with a newline is
-// sent with one leading space (" sum( rate( ..."), which is exactly what Flagger's
-// observer tests assert. The collapsed query is the one sent to the MetricSource
-// and recorded in Result.Query.
+// trimQuery of Flagger's Prometheus provider (the regular expression \s+, whose \s
+// is RE2's: tab, newline, form feed, carriage return and space). Like Flagger it
+// does not trim the ends: a builtin query rendered from a template that starts with
+// a newline is sent with one leading space (" sum( rate( ..."), which is exactly
+// what Flagger's observer tests assert. The collapsed query is the one sent to the
+// MetricSource and recorded in Result.Query.
 func CollapseQuery(q string) string {
-	return whitespaceRun.ReplaceAllString(q, " ")
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+	clean := true
+	for i := 0; i < len(q) && clean; i++ {
+		// a lone space is already collapsed; any other whitespace, or a run, is not
+		clean = !isSpace(q[i]) || q[i] == ' ' && (i+1 == len(q) || !isSpace(q[i+1]))
+	}
+	if clean {
+		return q
+	}
+	b := make([]byte, 0, len(q))
+	for i := 0; i < len(q); i++ {
+		if !isSpace(q[i]) {
+			b = append(b, q[i])
+			continue
+		}
+		b = append(b, ' ')
+		for i+1 < len(q) && isSpace(q[i+1]) {
+			i++
+		}
+	}
+	return string(b)
 }
 
 // renderKey names a query rendered for a model: the model's JSON (map keys sorted),

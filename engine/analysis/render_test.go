@@ -1,6 +1,9 @@
 package analysis_test
 
 import (
+	"regexp"
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -68,7 +71,24 @@ var _ = Describe("CollapseQuery", func() {
 		Entry("mixed runs", "a \t\r\n b", "a b"),
 		Entry("no whitespace", "vector(1)", "vector(1)"),
 		Entry("empty", "", ""),
+		Entry("single spaces are kept", "sum by (pod) (x)", "sum by (pod) (x)"),
+		Entry("a lone tab, form feed or carriage return becomes a space", "a\tb\fc\rd", "a b c d"),
+		Entry("a vertical tab is not RE2 whitespace", "a\vb", "a\vb"),
+		Entry("non-ASCII spaces are not RE2 whitespace", "a\u00a0 \u2003b", "a\u00a0 \u2003b"),
 	)
+
+	It("agrees with the regular expression \\s+ that Flagger's trimQuery uses", func() {
+		re := regexp.MustCompile(`\s+`)
+		pieces := []string{"a", " ", "  ", "\t", "\n", "\f", "\r", "\v", "\u00a0", "(", "x{y=\"z\"}"}
+		for i := range 2000 {
+			var b strings.Builder
+			for j := 0; j < i%9; j++ {
+				b.WriteString(pieces[(i*7+j*13)%len(pieces)])
+			}
+			q := b.String()
+			Expect(analysis.CollapseQuery(q)).To(Equal(re.ReplaceAllString(q, " ")), "%q", q)
+		}
+	})
 })
 
 var _ = Describe("Model", func() {
