@@ -25,7 +25,9 @@ import (
 // memory-mapping, no isolation, no out-of-order window, no garbage collection. Every
 // series is two plain slices (timestamps, values) that a query reads in place through a
 // binary search, and an index by metric name (__name__) keeps a selector from scanning
-// series of other metrics. Queries never see the future because the simulator only
+// series of other metrics. Series that are always appended together (the families of
+// one pod and response code) can form a group, whose members share one slice of
+// timestamps: a scrape then writes each timestamp once per group, not once per series. Queries never see the future because the simulator only
 // appends samples up to the virtual now: the store itself needs no notion of time.
 // On the benchmark's data (a 30-minute rollout: 312 series, 121 scrapes, 100 queries)
 // filling this store costs about a tenth of filling the head, and queries cost the same
@@ -53,15 +55,27 @@ type Storage struct {
 	collisions map[uint64][]SeriesRef
 	byName     map[string][]SeriesRef // __name__ -> series in reference order
 	names      []string               // metric names in the order first seen
+	groups     []memGroup             // by GroupRef-1
 }
 
 // SeriesRef is a handle on an interned series; the zero value refers to no series.
 type SeriesRef uint32
 
+// GroupRef is a handle on a group of series (NewGroup); the zero value is no group.
+type GroupRef uint32
+
 type memSeries struct {
 	lset labels.Labels
-	ts   []int64 // milliseconds, strictly increasing
+	ts   []int64 // milliseconds, strictly increasing; a group member's are its group's
 	vs   []float64
+	// group is the series' group, whose timestamps it shares; 0 for none.
+	group GroupRef
+}
+
+// memGroup is series appended a row at a time: a timestamp and one value each.
+type memGroup struct {
+	ts      []int64
+	members []SeriesRef
 }
 
 var (
@@ -69,8 +83,17 @@ var (
 	_ chunkenc.Iterator = (*sampleIterator)(nil)
 )
 
-// ErrUnknownSeriesRef is returned by Append for a SeriesRef this store did not hand out.
-var ErrUnknownSeriesRef = errors.New("unknown series reference")
+// Errors of the append methods.
+var (
+	// ErrUnknownSeriesRef is returned by Append for a SeriesRef this store did not hand out.
+	ErrUnknownSeriesRef = errors.New("unknown series reference")
+	// ErrUnknownGroupRef is returned by AppendRows for a GroupRef this store did not hand out.
+	ErrUnknownGroupRef = errors.New("unknown group reference")
+	// ErrGrouped is returned by Append for a series of a group: AppendRows appends it.
+	ErrGrouped = errors.New("series belongs to a group")
+	// ErrNotGroupable is returned by NewGroup for series that already have samples or a group.
+	ErrNotGroupable = errors.New("only new series can form a group")
+)
 
 // NewStorage returns an empty store.
 func NewStorage() *Storage {
@@ -181,6 +204,9 @@ func (s *Storage) append(ref SeriesRef, t int64, v float64) error {
 		return fmt.Errorf("%w %d", ErrUnknownSeriesRef, ref)
 	}
 	ms := &s.series[ref-1]
+	if ms.group != 0 {
+		return fmt.Errorf("%w: series %d is in group %d", ErrGrouped, ref, ms.group)
+	}
 	if n := len(ms.ts); n > 0 {
 		last := ms.ts[n-1]
 		switch {
@@ -199,6 +225,109 @@ func (s *Storage) append(ref SeriesRef, t int64, v float64) error {
 	ms.ts = append(ms.ts, t)
 	ms.vs = append(ms.vs, v)
 	return nil
+}
+
+// NewGroup makes the series refs (new ones: without samples or a group) a group,
+// appended with AppendRows only, a row at a time: one timestamp, one value for each
+// series in the order of refs. The members share their timestamps. Refs that already
+// are a group, in the same order, are that group again (the series of a pod whose
+// name comes back).
+func (s *Storage) NewGroup(refs []SeriesRef) (GroupRef, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(refs) > 0 && refs[0] != 0 && int(refs[0]) <= len(s.series) {
+		if g := s.series[refs[0]-1].group; g != 0 && slices.Equal(s.groups[g-1].members, refs) {
+			return g, nil
+		}
+	}
+	seen := make(map[SeriesRef]bool, len(refs))
+	for _, ref := range refs {
+		if ref == 0 || int(ref) > len(s.series) {
+			return 0, fmt.Errorf("%w %d", ErrUnknownSeriesRef, ref)
+		}
+		if ms := &s.series[ref-1]; len(ms.ts) > 0 || ms.group != 0 || seen[ref] {
+			return 0, fmt.Errorf("%w: series %d", ErrNotGroupable, ref)
+		}
+		seen[ref] = true
+	}
+	if len(s.groups) >= math.MaxUint32 {
+		panic("sim: too many groups")
+	}
+	g := GroupRef(len(s.groups) + 1)
+	for _, ref := range refs {
+		s.series[ref-1].group = g
+	}
+	s.groups = append(s.groups, memGroup{members: slices.Clone(refs)})
+	return g, nil
+}
+
+// Row is one sample of every series of a group, at one time, for AppendRows.
+type Row struct {
+	Group  GroupRef
+	T      int64     // milliseconds
+	Values []float64 // in the order of the group's series; not kept
+}
+
+// AppendRows appends rows in order under one lock, each as Append would append its
+// samples: a row older than the group's last is refused (storage.ErrOutOfOrderSample);
+// a row at the same time is ignored, and refused unless it repeats every value
+// (storage.ErrDuplicateSampleForTimestamp). It returns the errors of the first few
+// refused rows, joined; the other rows are appended.
+func (s *Storage) AppendRows(rows []Row) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, r := range rows {
+		if err := s.appendRow(r); err != nil && len(errs) < maxBatchErrors {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// appendRow is AppendRows of one row, with s.mu held.
+func (s *Storage) appendRow(r Row) error {
+	if r.Group == 0 || int(r.Group) > len(s.groups) {
+		return fmt.Errorf("%w %d", ErrUnknownGroupRef, r.Group)
+	}
+	g := &s.groups[r.Group-1]
+	if len(r.Values) != len(g.members) {
+		return fmt.Errorf("group %d has %d series, a row of %d values", r.Group, len(g.members), len(r.Values))
+	}
+	if n := len(g.ts); n > 0 {
+		last := g.ts[n-1]
+		switch {
+		case r.T < last:
+			return storage.ErrOutOfOrderSample
+		case r.T == last:
+			for i, ref := range g.members {
+				if prev := s.series[ref-1].vs[n-1]; math.Float64bits(prev) != math.Float64bits(r.Values[i]) {
+					return storage.NewDuplicateFloatErr(r.T, prev, r.Values[i])
+				}
+			}
+			return nil
+		}
+	} else if cap(g.ts) == 0 {
+		g.ts = make([]int64, 0, initialSamples)
+	}
+	g.ts = append(g.ts, r.T)
+	for i, ref := range g.members {
+		ms := &s.series[ref-1]
+		if cap(ms.vs) == 0 {
+			ms.vs = make([]float64, 0, initialSamples)
+		}
+		ms.vs = append(ms.vs, r.Values[i])
+	}
+	return nil
+}
+
+// timestamps returns the times of ms's samples: its own, or its group's. Called with
+// s.mu held.
+func (s *Storage) timestamps(ms *memSeries) []int64 {
+	if ms.group != 0 {
+		return s.groups[ms.group-1].ts
+	}
+	return ms.ts
 }
 
 // AppendLabels is Append(Ref(lset), t, v).
@@ -227,14 +356,15 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 		if !matchesAll(ms.lset, matchers) {
 			continue
 		}
-		lo, hi := bounds(ms.ts, q.mint, q.maxt)
+		ts := q.s.timestamps(ms)
+		lo, hi := bounds(ts, q.mint, q.maxt)
 		if lo == hi {
 			continue
 		}
 		if out == nil {
 			out = make([]seriesView, 0, len(cands))
 		}
-		out = append(out, seriesView{ref: ref, lset: ms.lset, ts: ms.ts[lo:hi:hi], vs: ms.vs[lo:hi:hi]})
+		out = append(out, seriesView{ref: ref, lset: ms.lset, ts: ts[lo:hi:hi], vs: ms.vs[lo:hi:hi]})
 	}
 	q.s.mu.RUnlock()
 
@@ -283,7 +413,7 @@ func (q *querier) each(matchers []*labels.Matcher, f func(labels.Labels)) {
 		if !matchesAll(ms.lset, matchers) {
 			continue
 		}
-		if lo, hi := bounds(ms.ts, q.mint, q.maxt); lo < hi {
+		if lo, hi := bounds(q.s.timestamps(ms), q.mint, q.maxt); lo < hi {
 			f(ms.lset)
 		}
 	}

@@ -132,3 +132,125 @@ var _ = Describe("Storage.AppendBatch", func() {
 		expectSameSeries()
 	})
 })
+
+var _ = Describe("Storage groups", func() {
+	var (
+		one, grouped *sim.Storage // filled with Append one sample at a time, and with AppendRows
+		refs         []sim.SeriesRef
+		g            sim.GroupRef
+	)
+	staleNaN := math.Float64frombits(value.StaleNaN)
+	names := []string{"a_total", "b_total", "c_total"}
+
+	BeforeEach(func() {
+		one, grouped = sim.NewStorage(), sim.NewStorage()
+		refs = nil
+		for _, n := range names {
+			Expect(one.Ref(labels.FromStrings("__name__", n, "pod", "x"))).To(Equal(grouped.Ref(labels.FromStrings("__name__", n, "pod", "x"))))
+			refs = append(refs, grouped.Ref(labels.FromStrings("__name__", n, "pod", "x")))
+		}
+		var err error
+		g, err = grouped.NewGroup(refs)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(g).NotTo(BeZero())
+	})
+
+	// appendOneByOne appends each row's values with Append and returns the first
+	// refusal of each row.
+	appendOneByOne := func(rows []sim.Row) []error {
+		var errs []error
+		for _, r := range rows {
+			var first error
+			for i, v := range r.Values {
+				if err := one.Append(refs[i], r.T, v); err != nil && first == nil {
+					first = err
+				}
+			}
+			if first != nil {
+				errs = append(errs, first)
+			}
+		}
+		return errs
+	}
+	expectSameSeries := func() [][]sample {
+		GinkgoHelper()
+		all := matcher(labels.MatchRegexp, "__name__", ".+")
+		oneNames, oneSamples := selectAll(one, math.MinInt64, math.MaxInt64, false, all)
+		gNames, gSamples := selectAll(grouped, math.MinInt64, math.MaxInt64, false, all)
+		Expect(gNames).To(Equal(oneNames))
+		Expect(gSamples).To(HaveLen(len(oneSamples)))
+		for i := range oneSamples {
+			Expect(gSamples[i]).To(HaveLen(len(oneSamples[i])))
+			for j, s := range oneSamples[i] {
+				Expect(gSamples[i][j].T).To(Equal(s.T))
+				Expect(math.Float64bits(gSamples[i][j].V)).To(Equal(math.Float64bits(s.V)))
+			}
+		}
+		// and a window of the middle, as a query's range reads it
+		_, oneMid := selectAll(one, 10_000, 20_000, false, all)
+		_, gMid := selectAll(grouped, 10_000, 20_000, false, all)
+		Expect(gMid).To(Equal(oneMid))
+		return gSamples
+	}
+
+	It("stores what Append stores one series at a time, and refuses what it refuses", func() {
+		rows := []sim.Row{
+			{Group: g, T: 0, Values: []float64{1, 10, 100}},
+			{Group: g, T: 15_000, Values: []float64{2, 20, 200}},
+			{Group: g, T: 10_000, Values: []float64{9, 9, 9}},    // older: out of order
+			{Group: g, T: 15_000, Values: []float64{2, 20, 200}}, // the same row again: accepted, not stored twice
+			{Group: g, T: 15_000, Values: []float64{2, 21, 200}}, // another value at the last time: a duplicate
+			{Group: g, T: 30_000, Values: []float64{3, 30, 300}},
+			{Group: g, T: 45_000, Values: []float64{staleNaN, staleNaN, staleNaN}},
+		}
+		want := appendOneByOne(rows)
+		Expect(want).To(HaveLen(2))
+		err := grouped.AppendRows(rows)
+		Expect(err).To(MatchError(storage.ErrOutOfOrderSample))
+		Expect(err).To(MatchError(storage.ErrDuplicateSampleForTimestamp))
+		Expect(err.Error()).To(Equal(errors.Join(want...).Error()))
+
+		got := expectSameSeries()
+		Expect(got[1][:3]).To(Equal([]sample{{0, 10}, {15_000, 20}, {30_000, 30}}))
+		Expect(value.IsStaleNaN(got[2][3].V)).To(BeTrue())
+	})
+
+	It("refuses rows it cannot append, and appends the others", func() {
+		err := grouped.AppendRows([]sim.Row{
+			{Group: 0, T: 0, Values: []float64{1, 2, 3}},
+			{Group: g + 1, T: 0, Values: []float64{1, 2, 3}},
+			{Group: g, T: 0, Values: []float64{1, 2}},
+			{Group: g, T: 0, Values: []float64{1, 2, 3}},
+		})
+		Expect(err).To(MatchError(sim.ErrUnknownGroupRef))
+		Expect(err).To(MatchError(ContainSubstring("group 1 has 3 series, a row of 2 values")))
+		Expect(appendOneByOne([]sim.Row{{Group: g, T: 0, Values: []float64{1, 2, 3}}})).To(BeEmpty())
+		expectSameSeries()
+	})
+
+	It("appends a member with AppendRows only", func() {
+		Expect(grouped.Append(refs[0], 0, 1)).To(MatchError(sim.ErrGrouped))
+		Expect(grouped.AppendBatch([]sim.Sample{{Ref: refs[1], T: 0, V: 1}})).To(MatchError(sim.ErrGrouped))
+		_, samples := selectAll(grouped, math.MinInt64, math.MaxInt64, false, matcher(labels.MatchRegexp, "__name__", ".+"))
+		Expect(samples).To(BeEmpty())
+	})
+
+	It("groups only new series, and the same group again", func() {
+		Expect(grouped.NewGroup(refs)).To(Equal(g), "the same series in the same order: the same group")
+		_, err := grouped.NewGroup([]sim.SeriesRef{refs[1], refs[0], refs[2]})
+		Expect(err).To(MatchError(sim.ErrNotGroupable), "grouped already, in another order")
+		_, err = grouped.NewGroup(refs[:2])
+		Expect(err).To(MatchError(sim.ErrNotGroupable), "grouped already, in part")
+
+		used := grouped.Ref(labels.FromStrings("__name__", "d_total"))
+		Expect(grouped.Append(used, 0, 1)).To(Succeed())
+		fresh := grouped.Ref(labels.FromStrings("__name__", "e_total"))
+		_, err = grouped.NewGroup([]sim.SeriesRef{fresh, used})
+		Expect(err).To(MatchError(sim.ErrNotGroupable), "a series with samples")
+		_, err = grouped.NewGroup([]sim.SeriesRef{fresh, fresh})
+		Expect(err).To(MatchError(sim.ErrNotGroupable), "a series twice")
+		_, err = grouped.NewGroup([]sim.SeriesRef{fresh, 99})
+		Expect(err).To(MatchError(sim.ErrUnknownSeriesRef))
+		Expect(grouped.Append(fresh, 0, 1)).To(Succeed(), "a refused group leaves its series as they were")
+	})
+})

@@ -103,7 +103,7 @@ type WorldModel struct {
 	// scratch buffers reused across scrapes
 	podBuf []Pod
 	// batch holds a scrape's samples until they are appended together.
-	batch    samples
+	batch    scrapeBatch
 	units    []unit
 	behavBuf []resolvedBehaviour
 }
@@ -130,6 +130,20 @@ type podSeries struct {
 
 var responseCodes = [2]string{"200", "500"}
 
+// The series of a pod and response code, in the order of codeSeries.refs and of the
+// values of their rows: Istio's request total, its latency histogram's buckets, sum
+// and count (ms), then the HTTP latency histogram's buckets, sum and count (seconds).
+const (
+	istioTotalAt   = 0
+	istioBucketsAt = istioTotalAt + 1
+	istioSumAt     = istioBucketsAt + numIstioBuckets
+	istioCountAt   = istioSumAt + 1
+	httpBucketsAt  = istioCountAt + 1
+	httpSumAt      = httpBucketsAt + numHTTPBuckets
+	httpCountAt    = httpSumAt + 1
+	seriesPerCode  = httpCountAt + 1
+)
+
 type codeSeries struct {
 	// zeroAt: write every series of this code at 0 at this instant (ms) first, so that
 	// the counters start from 0 where the series appeared; -1 = done.
@@ -138,13 +152,13 @@ type codeSeries struct {
 	cells [numIstioBuckets]float64
 	sumMs float64
 
-	istioTotal  SeriesRef
-	istioBucket [numIstioBuckets]SeriesRef
-	istioSum    SeriesRef
-	istioCount  SeriesRef
-	httpBucket  [numHTTPBuckets]SeriesRef
-	httpSum     SeriesRef
-	httpCount   SeriesRef
+	refs [seriesPerCode]SeriesRef
+	// group is the store's group of refs, appended a row at a time; 0 when the series
+	// could not form one (they existed before: a pod of the same name served them) and
+	// are appended one by one.
+	group GroupRef
+	// row holds the values of the scrape in progress.
+	row [seriesPerCode]float64
 }
 
 type counterSeries struct {
@@ -331,8 +345,7 @@ func (w *WorldModel) Scrape(ctx context.Context, now time.Time) error {
 
 	// Samples: every series of every current pod; staleness markers for pods gone.
 	tms := now.UnixMilli()
-	w.batch = w.batch[:0]
-	stale := math.Float64frombits(value.StaleNaN)
+	w.batch.reset()
 	kept := w.active[:0]
 	for _, ps := range w.active {
 		if ps.seen == w.scrapes {
@@ -340,7 +353,7 @@ func (w *WorldModel) Scrape(ctx context.Context, now time.Time) error {
 			kept = append(kept, ps)
 			continue
 		}
-		ps.each(func(ref SeriesRef) { w.batch.add(ref, tms, stale) })
+		ps.writeStale(&w.batch, tms)
 		delete(w.pods, ps.name)
 	}
 	clear(w.active[len(kept):])
@@ -359,7 +372,7 @@ func (w *WorldModel) Scrape(ctx context.Context, now time.Time) error {
 		}
 		w.rawNext++
 	}
-	err := w.cfg.Store.AppendBatch(w.batch)
+	err := errors.Join(w.cfg.Store.AppendRows(w.batch.rows), w.cfg.Store.AppendBatch(w.batch.samples))
 	w.prev = now
 	if err != nil {
 		return fmt.Errorf("world: append samples at %s: %w", now.Sub(w.cfg.Start), err)
@@ -676,12 +689,12 @@ func (w *WorldModel) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeS
 		"source_workload_namespace", istioSourceWorkloadNamespace,
 	)
 	cs := &codeSeries{zeroAt: zeroAt}
-	cs.istioTotal = st.Ref(istio.series("istio_requests_total", ""))
-	cs.istioSum = st.Ref(istio.series("istio_request_duration_milliseconds_sum", ""))
-	cs.istioCount = st.Ref(istio.series("istio_request_duration_milliseconds_count", ""))
+	cs.refs[istioTotalAt] = st.Ref(istio.series("istio_requests_total", ""))
 	for i, le := range istioLe {
-		cs.istioBucket[i] = st.Ref(istio.series("istio_request_duration_milliseconds_bucket", le))
+		cs.refs[istioBucketsAt+i] = st.Ref(istio.series("istio_request_duration_milliseconds_bucket", le))
 	}
+	cs.refs[istioSumAt] = st.Ref(istio.series("istio_request_duration_milliseconds_sum", ""))
+	cs.refs[istioCountAt] = st.Ref(istio.series("istio_request_duration_milliseconds_count", ""))
 
 	http := newFamily(
 		"kubernetes_namespace", ns,
@@ -690,10 +703,13 @@ func (w *WorldModel) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeS
 		"pod", ps.name,
 		"status", responseCodes[code],
 	)
-	cs.httpSum = st.Ref(http.series("http_request_duration_seconds_sum", ""))
-	cs.httpCount = st.Ref(http.series("http_request_duration_seconds_count", ""))
 	for j, le := range httpLe {
-		cs.httpBucket[j] = st.Ref(http.series("http_request_duration_seconds_bucket", le))
+		cs.refs[httpBucketsAt+j] = st.Ref(http.series("http_request_duration_seconds_bucket", le))
+	}
+	cs.refs[httpSumAt] = st.Ref(http.series("http_request_duration_seconds_sum", ""))
+	cs.refs[httpCountAt] = st.Ref(http.series("http_request_duration_seconds_count", ""))
+	if g, err := st.NewGroup(cs.refs[:]); err == nil {
+		cs.group = g
 	}
 	return cs
 }
@@ -741,41 +757,66 @@ func (f *family) series(name, le string) labels.Labels {
 	return f.sb.Labels()
 }
 
-// samples is a scrape's batch of samples.
-type samples []Sample
+// scrapeBatch is a scrape's samples until they are appended together: a row for each
+// grouped code series, single samples for the rest.
+type scrapeBatch struct {
+	samples []Sample
+	rows    []Row
+	// zeros and stale are the values of a code series' first row and of its
+	// staleness markers.
+	zeros, stale [seriesPerCode]float64
+}
 
-func (b *samples) add(ref SeriesRef, t int64, v float64) {
-	*b = append(*b, Sample{Ref: ref, T: t, V: v})
+func (b *scrapeBatch) reset() {
+	b.samples, b.rows = b.samples[:0], b.rows[:0]
+	if math.Float64bits(b.stale[0]) != value.StaleNaN {
+		for i := range b.stale {
+			b.stale[i] = math.Float64frombits(value.StaleNaN)
+		}
+	}
+}
+
+func (b *scrapeBatch) add(ref SeriesRef, t int64, v float64) {
+	b.samples = append(b.samples, Sample{Ref: ref, T: t, V: v})
+}
+
+// addRow adds the code series' values at t: a row when it is grouped, its samples
+// otherwise. values must stay unchanged until the batch is appended.
+func (b *scrapeBatch) addRow(cs *codeSeries, t int64, values *[seriesPerCode]float64) {
+	if cs.group != 0 {
+		b.rows = append(b.rows, Row{Group: cs.group, T: t, Values: values[:]})
+		return
+	}
+	for i, ref := range cs.refs {
+		b.add(ref, t, values[i])
+	}
 }
 
 // write adds the pod's current cumulative values at t (ms) to b, preceded by the
 // zeros of series that just appeared.
-func (ps *podSeries) write(b *samples, t int64) {
+func (ps *podSeries) write(b *scrapeBatch, t int64) {
 	for _, cs := range ps.codes {
 		if cs == nil {
 			continue
 		}
 		if cs.zeroAt >= 0 {
-			cs.each(func(ref SeriesRef) { b.add(ref, cs.zeroAt, 0) })
+			b.addRow(cs, cs.zeroAt, &b.zeros)
 			cs.zeroAt = -1
 		}
-		var cum [numIstioBuckets]float64
 		total := 0.0
 		for i, x := range cs.cells {
 			total += x
-			cum[i] = total
+			cs.row[istioBucketsAt+i] = total
 		}
-		b.add(cs.istioTotal, t, total)
-		for i, ref := range cs.istioBucket {
-			b.add(ref, t, cum[i])
+		cs.row[istioTotalAt] = total
+		cs.row[istioSumAt] = cs.sumMs
+		cs.row[istioCountAt] = total
+		for j := range numHTTPBuckets {
+			cs.row[httpBucketsAt+j] = cs.row[istioBucketsAt+httpCellEnd[j]]
 		}
-		b.add(cs.istioSum, t, cs.sumMs)
-		b.add(cs.istioCount, t, total)
-		for j, ref := range cs.httpBucket {
-			b.add(ref, t, cum[httpCellEnd[j]])
-		}
-		b.add(cs.httpSum, t, cs.sumMs/1000)
-		b.add(cs.httpCount, t, total)
+		cs.row[httpSumAt] = cs.sumMs / 1000
+		cs.row[httpCountAt] = total
+		b.addRow(cs, t, &cs.row)
 	}
 	for _, c := range ps.counters {
 		if ps.countersZeroAt >= 0 {
@@ -786,31 +827,16 @@ func (ps *podSeries) write(b *samples, t int64) {
 	ps.countersZeroAt = -1
 }
 
-// each calls f with every series handle of the pod.
-func (ps *podSeries) each(f func(SeriesRef)) {
+// writeStale adds a staleness marker at t for every series of the pod, which is gone.
+func (ps *podSeries) writeStale(b *scrapeBatch, t int64) {
 	for _, cs := range ps.codes {
 		if cs != nil {
-			cs.each(f)
+			b.addRow(cs, t, &b.stale)
 		}
 	}
 	for _, c := range ps.counters {
-		f(c.ref)
+		b.add(c.ref, t, b.stale[0])
 	}
-}
-
-// each calls f with every series handle of the response code.
-func (cs *codeSeries) each(f func(SeriesRef)) {
-	f(cs.istioTotal)
-	for _, ref := range cs.istioBucket {
-		f(ref)
-	}
-	f(cs.istioSum)
-	f(cs.istioCount)
-	for _, ref := range cs.httpBucket {
-		f(ref)
-	}
-	f(cs.httpSum)
-	f(cs.httpCount)
 }
 
 // poisson draws from a Poisson distribution with mean lam: Knuth's multiplication

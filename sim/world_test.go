@@ -395,6 +395,31 @@ var _ = Describe("World model", func() {
 		Expect(traffic(h.w, newImage).Requests).To(BeNumerically("~", 5*60.0, 1e-9))
 	})
 
+	It("continues the series of a pod whose name comes back, its Deployment deleted and created again", func() {
+		h := newHarness(harnessOpts{routing: sim.Routing{PrimaryWeight: 50, CanaryWeight: 50}})
+		h.runTo(time.Minute)
+		pod := h.podOf("podinfo")
+		Expect(h.c.Delete(h.ctx, newDeployment("podinfo", newImage, 1))).To(Succeed())
+		h.runTo(2 * time.Minute)
+		Expect(h.query(`istio_requests_total{pod="`+pod+`"}`, 2*time.Minute)).To(BeEmpty(), "stale while the pod is gone")
+		Expect(h.c.Create(h.ctx, newDeployment("podinfo", newImage, 1))).To(Succeed())
+		h.runTo(3 * time.Minute)
+		Expect(h.podOf("podinfo")).To(Equal(pod), "a new Deployment names its pods as the old one did")
+
+		// every series of the pod, grouped or not, goes on from 0 after its staleness marker
+		for _, m := range []*labels.Matcher{
+			labels.MustNewMatcher(labels.MatchEqual, "__name__", "istio_requests_total"),
+			labels.MustNewMatcher(labels.MatchEqual, "__name__", "http_request_duration_seconds_count"),
+		} {
+			ts, vs := h.samples(labels.MustNewMatcher(labels.MatchEqual, "pod", pod), m)
+			Expect(ts).To(HaveLen(5+1+1+4), "0s..1m, the marker, the new start at 0, and 2m15s..3m")
+			Expect(value.IsStaleNaN(vs[5])).To(BeTrue())
+			Expect(vs[6]).To(Equal(0.0))
+			Expect(vs[10]).To(BeNumerically("~", 5*60.0, 1e-9), "half of 10 rps for a minute")
+		}
+		Expect(h.scalar(`sum(rate(istio_requests_total{pod="`+pod+`"}[1m]))`, 3*time.Minute)).To(BeNumerically("~", 5.0, 1e-9))
+	})
+
 	It("places raw series' samples at their scrapes", func() {
 		h := newHarness(harnessOpts{spec: sim.World{Series: []sim.RawSeries{
 			{Series: `queue_depth{namespace="test"}`, Values: `1+1x2 _ 7`},
