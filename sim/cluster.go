@@ -167,8 +167,10 @@ type fastClient struct {
 	kinds   map[reflect.Type]schema.GroupVersionKind
 	// writes counts successful writes; deploymentWrites those that may have changed a
 	// Deployment (a write of unknown kind counts), the kubelet's only input from the
-	// API, so the event loop can tell that it has nothing to do.
-	writes, deploymentWrites uint64
+	// API, so the event loop can tell that it has nothing to do; routeWrites those
+	// that may have changed what the traffic split is read from: a VirtualService, or
+	// which Deployments exist.
+	writes, deploymentWrites, routeWrites uint64
 }
 
 type cacheKey struct {
@@ -466,11 +468,25 @@ func (c *fastClient) counted(obj client.Object, err error) error {
 func (c *fastClient) count(obj client.Object) {
 	c.writes++
 	switch obj.(type) {
-	case nil, *appsv1.Deployment, *unstructured.Unstructured, *metav1.PartialObjectMetadata:
+	case nil, *unstructured.Unstructured, *metav1.PartialObjectMetadata:
+		c.deploymentWrites++
+		c.routeWrites++
+	case *appsv1.Deployment:
 		// the fake client neither cascades nor garbage-collects, so only a write of a
 		// Deployment (or of an object whose kind the type does not tell) changes one
 		c.deploymentWrites++
+	case *istionet.VirtualService:
+		c.routeWrites++
 	}
+}
+
+// existenceChanged counts a create or delete of obj that did not fail: which
+// Deployments exist is part of what the traffic split is read from.
+func (c *fastClient) existenceChanged(obj client.Object, err error) error {
+	if _, isDeployment := obj.(*appsv1.Deployment); isDeployment && err == nil {
+		c.routeWrites++
+	}
+	return err
 }
 
 // Writes is the number of successful writes so far.
@@ -480,9 +496,13 @@ func (c *fastClient) Writes() uint64 { return c.writes }
 // Deployment.
 func (c *fastClient) DeploymentWrites() uint64 { return c.deploymentWrites }
 
+// RouteWrites is the number of successful writes so far that may have changed a
+// VirtualService or which Deployments exist.
+func (c *fastClient) RouteWrites() uint64 { return c.routeWrites }
+
 // Create writes through and keeps what was written.
 func (c *fastClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
-	return c.written(obj, c.Client.Create(ctx, obj, opts...))
+	return c.existenceChanged(obj, c.written(obj, c.Client.Create(ctx, obj, opts...)))
 }
 
 // Update writes typed when it can, through the fake client otherwise, and keeps
@@ -504,13 +524,13 @@ func (c *fastClient) Patch(ctx context.Context, obj client.Object, patch client.
 // Delete writes through and forgets the object.
 func (c *fastClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
 	defer c.forget(obj)
-	return c.counted(obj, c.Client.Delete(ctx, obj, opts...))
+	return c.existenceChanged(obj, c.counted(obj, c.Client.Delete(ctx, obj, opts...)))
 }
 
 // DeleteAllOf writes through and forgets everything.
 func (c *fastClient) DeleteAllOf(ctx context.Context, obj client.Object, opts ...client.DeleteAllOfOption) error {
 	clear(c.objects)
-	return c.counted(obj, c.Client.DeleteAllOf(ctx, obj, opts...))
+	return c.existenceChanged(obj, c.counted(obj, c.Client.DeleteAllOf(ctx, obj, opts...)))
 }
 
 // Status returns the status subresource's client.

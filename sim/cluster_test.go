@@ -651,17 +651,20 @@ var _ = ginkgo.Describe("fast client", func() {
 		Expect(p.fast.Writes()).To(Equal(writes+4), "a refused delete is not counted")
 	})
 
-	ginkgo.It("counts apart the writes that may change a Deployment, the kubelet's only input", func() {
-		deployments := p.fast.DeploymentWrites()
+	ginkgo.It("counts apart the writes that may change a Deployment (the kubelet's only input) or the traffic split", func() {
+		deployments, routesAt := p.fast.DeploymentWrites(), p.fast.RouteWrites()
 		Expect(deployments).To(Equal(uint64(2)), "the Deployment's create and status update")
+		Expect(routesAt).To(Equal(uint64(2)), "the Deployment's and the VirtualService's creates")
 
 		canary := cd.DeepCopy()
 		canary.Status.Phase = v1beta1.CanaryPhaseProgressing
 		Expect(p.fast.Status().Update(fcCtx, canary)).To(Succeed())
+		Expect(p.fast.Delete(fcCtx, svc.DeepCopy())).To(Succeed())
+		Expect(p.fast.RouteWrites()).To(Equal(routesAt), "Canary and Service writes")
 		routes := vs.DeepCopy()
 		routes.Labels = map[string]string{"x": "y"}
 		Expect(p.fast.Update(fcCtx, routes)).To(Succeed())
-		Expect(p.fast.Delete(fcCtx, svc.DeepCopy())).To(Succeed())
+		Expect(p.fast.RouteWrites()).To(Equal(routesAt + 1))
 		Expect(p.fast.Writes()).To(Equal(writes + 3))
 		Expect(p.fast.DeploymentWrites()).To(Equal(deployments), "Canary, VirtualService and Service writes")
 
@@ -669,8 +672,18 @@ var _ = ginkgo.Describe("fast client", func() {
 		next.Spec.Replicas = new(int32(3))
 		Expect(p.fast.Update(fcCtx, next)).To(Succeed())
 		Expect(p.fast.DeploymentWrites()).To(Equal(deployments + 1))
+		Expect(p.fast.RouteWrites()).To(Equal(routesAt+1), "an existing Deployment changed, none created or deleted")
 		Expect(p.fast.Update(fcCtx, dep.DeepCopy())).To(Satisfy(apierrors.IsConflict))
 		Expect(p.fast.DeploymentWrites()).To(Equal(deployments+1), "a refused write is not counted")
+		other := fcDeployment("b", "other", nil)
+		Expect(p.fast.Create(fcCtx, other)).To(Succeed())
+		Expect(p.fast.DeploymentWrites()).To(Equal(deployments + 2))
+		Expect(p.fast.RouteWrites()).To(Equal(routesAt+2), "a Deployment created")
+		Expect(p.fast.Create(fcCtx, fcDeployment("b", "other", nil))).To(Satisfy(apierrors.IsAlreadyExists))
+		Expect(p.fast.RouteWrites()).To(Equal(routesAt + 2))
+		Expect(p.fast.Delete(fcCtx, other)).To(Succeed())
+		Expect(p.fast.RouteWrites()).To(Equal(routesAt+3), "and deleted")
+		deployments, routesAt = p.fast.DeploymentWrites(), p.fast.RouteWrites()
 
 		// an object whose Go type does not tell its kind may be a Deployment
 		u := &unstructured.Unstructured{}
@@ -678,6 +691,7 @@ var _ = ginkgo.Describe("fast client", func() {
 		u.SetNamespace("a")
 		u.SetName("podinfo")
 		Expect(p.fast.Delete(fcCtx, u)).To(Succeed())
-		Expect(p.fast.DeploymentWrites()).To(Equal(deployments + 2))
+		Expect(p.fast.DeploymentWrites()).To(Equal(deployments + 1))
+		Expect(p.fast.RouteWrites()).To(Equal(routesAt + 1))
 	})
 })

@@ -15,8 +15,14 @@ import (
 	"aviary.dev/aviary/api/v1beta1"
 )
 
-// cachedRouting returns the traffic split, re-reading it after the engine ran.
+// cachedRouting returns the traffic split, re-reading it when it may have changed:
+// after a write of what it is read from (fast mode), or else after the engine ran.
 func (r *run) cachedRouting(ctx context.Context) (Routing, error) {
+	if r.routeWrites != nil {
+		if n := r.routeWrites.RouteWrites(); n != r.routesReadAt {
+			r.routesStale, r.routesReadAt = true, n
+		}
+	}
 	if r.routesStale {
 		rt, err := r.routing(ctx)
 		if err != nil {

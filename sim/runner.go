@@ -122,9 +122,13 @@ type run struct {
 	ticks       tickLog
 
 	// routes caches the traffic split; only the engine changes it, so it is re-read
-	// after each tick rather than at every scrape.
-	routes      Routing
-	routesStale bool
+	// after each tick rather than at every scrape, and with the fast client only after
+	// a write it is read from (routeWrites, nil for a real API server; routesReadAt is
+	// its count at the last read).
+	routes       Routing
+	routesStale  bool
+	routeWrites  routeWriteCounter
+	routesReadAt uint64
 	// syncedWrites is the client's Deployment write count when the kubelet last synced.
 	syncedWrites uint64
 	// repeats is the fast client's write count, by which the loop tells that the API
@@ -169,6 +173,9 @@ func newRun(l *Loaded, opts RunOptions) (*run, error) {
 	}
 	if wc, ok := r.client.(writeCounter); ok && !opts.EveryTick {
 		r.repeats = wc
+	}
+	if rc, ok := r.client.(routeWriteCounter); ok {
+		r.routeWrites = rc
 	}
 	r.clock = clocktesting.NewFakePassiveClock(Epoch)
 	r.engineClock = &countingClock{PassiveClock: r.clock}
@@ -426,7 +433,7 @@ func (r *run) tick(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	interval, err := r.engine.Tick(ctx, r.key)
 	r.profile.Engine += time.Since(start)
-	r.routesStale = true
+	r.routesStale = r.routeWrites == nil
 	if err != nil || r.repeats == nil || r.repeats.Writes() != writes || r.engineClock.reads != reads+1 {
 		return interval, err
 	}
@@ -442,6 +449,11 @@ func quiet(rec engine.TickRecord) bool {
 	return rec.Error == "" && len(rec.Metrics) == 0 && len(rec.Hooks) == 0 && len(rec.Routes) == 0 &&
 		len(rec.Events) == 0 && len(rec.Alerts) == 0
 }
+
+// routeWriteCounter is implemented by the fast mode's client: how many writes that may
+// have changed the traffic split it has seen (run.routing reads VirtualServices, and
+// without one whether the primary Deployment exists: creates and deletes).
+type routeWriteCounter interface{ RouteWrites() uint64 }
 
 // deploymentWriteCounter is implemented by the fast mode's client: how many writes
 // that may have changed a Deployment it has seen. Deployments are the kubelet's only
