@@ -13,7 +13,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -206,7 +205,7 @@ func (k *Kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment, now 
 		st.reconcile(d, now, k.startupDelay, k.readyOverride)
 		status := st.status(d, now)
 		next = st.nextChange(d, status, now, k.startupDelay)
-		if equality.Semantic.DeepEqual(d.Status, status) {
+		if sameDeploymentStatus(&d.Status, &status) {
 			st.rsCreatedPending = false
 			return nil
 		}
@@ -226,6 +225,28 @@ func (k *Kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment, now 
 		return time.Time{}, fmt.Errorf("kubelet: deployment %s.%s: write status: %w", d.Name, d.Namespace, err)
 	}
 	return next, nil
+}
+
+// sameDeploymentStatus is equality.Semantic.DeepEqual of two Deployment statuses
+// without reflection, which made it a sizeable part of a sync. Its test fails when
+// DeploymentStatus or DeploymentCondition gain a field it does not compare.
+func sameDeploymentStatus(a, b *appsv1.DeploymentStatus) bool {
+	sameInt := func(x, y *int32) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	if a.ObservedGeneration != b.ObservedGeneration || a.Replicas != b.Replicas ||
+		a.UpdatedReplicas != b.UpdatedReplicas || a.ReadyReplicas != b.ReadyReplicas ||
+		a.AvailableReplicas != b.AvailableReplicas || a.UnavailableReplicas != b.UnavailableReplicas ||
+		!sameInt(a.TerminatingReplicas, b.TerminatingReplicas) || !sameInt(a.CollisionCount, b.CollisionCount) ||
+		(a.Conditions == nil) != (b.Conditions == nil) || len(a.Conditions) != len(b.Conditions) {
+		return false
+	}
+	for i := range a.Conditions {
+		x, y := &a.Conditions[i], &b.Conditions[i]
+		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message ||
+			!x.LastUpdateTime.UTC().Equal(y.LastUpdateTime.UTC()) || !x.LastTransitionTime.UTC().Equal(y.LastTransitionTime.UTC()) {
+			return false
+		}
+	}
+	return true
 }
 
 // reconcile brings the pod model in line with the Deployment at now. It is idempotent
