@@ -205,14 +205,24 @@ func (c *fastClient) kind(obj runtime.Object) (schema.GroupVersionKind, schema.G
 	return gvk, gvr, nil
 }
 
-// Get serves obj from the cache, filling the cache from the tracker on a miss.
+// Get serves obj from the cache, filling the cache from the tracker on a miss. With
+// client.UnsafeDisableDeepCopy, as controller-runtime's cache reader does, obj gets
+// the cached object's fields themselves (its maps and slices are the cache's): the
+// caller must not change it.
 func (c *fastClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	var o client.GetOptions
+	o.ApplyOptions(opts)
+	shared := o.UnsafeDisableDeepCopy != nil && *o.UnsafeDisableDeepCopy
 	k := cacheKey{reflect.TypeOf(obj), key}
-	if cached, ok := c.objects[k]; ok {
-		copyInto(obj, cached)
+	if cached, ok := c.objects[k]; ok && o.Raw == nil {
+		if shared {
+			shareInto(obj, cached)
+		} else {
+			copyInto(obj, cached)
+		}
 		return nil
 	}
-	if known, _ := statusKind(obj); !known || len(opts) > 0 {
+	if known, _ := statusKind(obj); !known || o.Raw != nil {
 		if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
 			return err
 		}
@@ -268,6 +278,23 @@ func asServed(obj client.Object) {
 			round(&o.Status.Conditions[i].LastUpdateTime)
 			round(&o.Status.Conditions[i].LastTransitionTime)
 		}
+	}
+}
+
+// shareInto sets dst to src (pointers of the same type) without copying what src's
+// fields point to.
+func shareInto(dst, src client.Object) {
+	switch d := dst.(type) {
+	case *appsv1.Deployment:
+		*d = *src.(*appsv1.Deployment)
+	case *corev1.Service:
+		*d = *src.(*corev1.Service)
+	case *v1beta1.Canary:
+		*d = *src.(*v1beta1.Canary)
+	default:
+		// as controller-runtime's cache reader does; Istio's types embed protobuf
+		// messages, which go vet does not let be assigned
+		reflect.ValueOf(dst).Elem().Set(reflect.ValueOf(src).Elem())
 	}
 }
 
@@ -335,25 +362,17 @@ func statusKind(obj client.Object) (known, hasStatus bool) {
 	return false, false
 }
 
-// copyStatus sets dst's status to src's (of dst's kind, one with a status
-// subresource); deep copies it rather than share its slices and maps with src.
-func copyStatus(dst, src client.Object, deep bool) {
+// copyStatus sets dst's status to a deep copy of src's (of dst's kind, one with a
+// status subresource): neither may share the other's maps and slices, since a cached
+// object is handed out without a copy (shareInto) and must never change.
+func copyStatus(dst, src client.Object) {
 	switch d := dst.(type) {
 	case *appsv1.Deployment:
-		s := src.(*appsv1.Deployment)
-		if d.Status = s.Status; deep {
-			s.Status.DeepCopyInto(&d.Status)
-		}
+		src.(*appsv1.Deployment).Status.DeepCopyInto(&d.Status)
 	case *corev1.Service:
-		s := src.(*corev1.Service)
-		if d.Status = s.Status; deep {
-			s.Status.DeepCopyInto(&d.Status)
-		}
+		src.(*corev1.Service).Status.DeepCopyInto(&d.Status)
 	case *v1beta1.Canary:
-		s := src.(*v1beta1.Canary)
-		if d.Status = s.Status; deep {
-			s.Status.DeepCopyInto(&d.Status)
-		}
+		src.(*v1beta1.Canary).Status.DeepCopyInto(&d.Status)
 	}
 }
 
@@ -392,11 +411,11 @@ func (c *fastClient) update(obj client.Object, status bool) (ok bool, kept clien
 		// everything but the status (and the resourceVersion checked above) is the
 		// stored object's; old is ours (takeStored), and with a copy of the status
 		// it is what the cache keeps
-		copyStatus(old, obj, true)
+		copyStatus(old, obj)
 		next = old
 	} else {
 		if hasStatus {
-			copyStatus(obj, old, false)
+			copyStatus(obj, old)
 		}
 		if _, generational := specOf(obj); generational {
 			obj.SetGeneration(nextGeneration(old, obj))

@@ -38,8 +38,8 @@ func (r *run) cachedRouting(ctx context.Context) (Routing, error) {
 // traffic to the primary once it exists, to the target before initialization).
 func (r *run) routing(ctx context.Context) (Routing, error) {
 	apex, primarySvc, canarySvc := r.canary.GetServiceNames()
-	vs := &istionet.VirtualService{}
-	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: apex}, vs)
+	vs := &istionet.VirtualService{} // only looked at
+	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: apex}, vs, client.UnsafeDisableDeepCopy)
 	if apierrors.IsNotFound(err) {
 		return r.routingWithoutMesh(ctx)
 	}

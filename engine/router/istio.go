@@ -60,13 +60,14 @@ func (r *Istio) Reconcile(ctx context.Context, cd *v1beta1.Canary) error {
 }
 
 func (r *Istio) reconcileDestinationRule(ctx context.Context, cd *v1beta1.Canary, name string) error {
+	key := types.NamespacedName{Namespace: cd.Namespace, Name: name}
+	if isVerified(r.Memo, viewed(ctx, r.Client, key, &istio.DestinationRule{}), cd, "") {
+		return nil
+	}
 	var newSpec *istionet.DestinationRule
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		dr := &istio.DestinationRule{}
-		err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, dr)
-		if err == nil && isVerified(r.Memo, dr, cd, "") {
-			return nil
-		}
+		err := r.Client.Get(ctx, key, dr)
 		if newSpec == nil {
 			newSpec = &istionet.DestinationRule{}
 			if err := convert(r.Memo, struct {
@@ -131,16 +132,17 @@ func (r *Istio) reconcileVirtualService(ctx context.Context, cd *v1beta1.Canary)
 		hosts, gateways = nil, nil
 	}
 
+	key := types.NamespacedName{Namespace: cd.Namespace, Name: apexName}
+	if isVerified(r.Memo, viewed(ctx, r.Client, key, &istio.VirtualService{}), cd, "") {
+		return nil
+	}
 	var (
 		newSpec             *istionet.VirtualService
 		labels, annotations map[string]string
 	)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		vs := &istio.VirtualService{}
-		err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs)
-		if err == nil && isVerified(r.Memo, vs, cd, "") {
-			return nil
-		}
+		err := r.Client.Get(ctx, key, vs)
 		if newSpec == nil {
 			var specErr error
 			if newSpec, specErr = r.virtualServiceSpec(cd, hosts, gateways, 100, 0, false); specErr != nil {
@@ -208,8 +210,8 @@ func (r *Istio) reconcileVirtualService(ctx context.Context, cd *v1beta1.Canary)
 // last such route, as Flagger) and whether that route mirrors to the canary.
 func (r *Istio) GetRoutes(ctx context.Context, cd *v1beta1.Canary) (primary, canary int, mirrored bool, err error) {
 	apexName, primaryName, canaryName := cd.GetServiceNames()
-	vs := &istio.VirtualService{}
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs); err != nil {
+	vs := &istio.VirtualService{} // only looked at
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: apexName}, vs, client.UnsafeDisableDeepCopy); err != nil {
 		return 0, 0, false, fmt.Errorf("VirtualService %s.%s get query error %v", apexName, cd.Namespace, err)
 	}
 	var route *istionet.HTTPRoute

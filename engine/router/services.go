@@ -131,16 +131,17 @@ func (k *KubernetesServices) verifiedInputs() string {
 }
 
 func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.Canary, name, podSelector string, custom *v1beta1.CustomMetadata) error {
+	key := types.NamespacedName{Namespace: cd.Namespace, Name: name}
+	if isVerified(k.Memo, viewed(ctx, k.Client, key, &corev1.Service{}), cd, k.verifiedInputs()) {
+		return nil
+	}
 	var (
 		desired             *corev1.ServiceSpec
 		labels, annotations map[string]string
 	)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		svc := &corev1.Service{}
-		err := k.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, svc)
-		if err == nil && isVerified(k.Memo, svc, cd, k.verifiedInputs()) {
-			return nil
-		}
+		err := k.Client.Get(ctx, key, svc)
 		if desired == nil {
 			spec := k.serviceSpec(cd, podSelector)
 			desired = &spec

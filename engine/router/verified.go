@@ -1,6 +1,8 @@
 package router
 
 import (
+	"context"
+
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/lru"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,9 +38,23 @@ func verifiedKeyOf(obj client.Object, cd *v1beta1.Canary, inputs string) (verifi
 	return verifiedKey{obj.GetUID(), obj.GetResourceVersion(), cd.UID, cd.Generation, inputs}, true
 }
 
-// isVerified reports whether memo (may be nil) remembers obj, as it is, to be as cd
-// wants it.
+// viewed reads key into obj only to look at it (a caching client may share its own
+// copy's maps and slices, see client.UnsafeDisableDeepCopy), or returns nil when it
+// cannot be read.
+func viewed(ctx context.Context, c client.Client, key types.NamespacedName, obj client.Object) client.Object {
+	if err := c.Get(ctx, key, obj, client.UnsafeDisableDeepCopy); err != nil {
+		return nil
+	}
+	return obj
+}
+
+// isVerified reports whether memo (may be nil) remembers obj (may be nil), as it is,
+// to be as cd wants it. A reconcile looks first at the object's view (viewed): only
+// one that is not remembered is read again, to be compared and changed.
 func isVerified(memo *lru.Cache, obj client.Object, cd *v1beta1.Canary, inputs string) bool {
+	if obj == nil {
+		return false
+	}
 	key, ok := verifiedKeyOf(obj, cd, inputs)
 	if !ok || memo == nil {
 		return false

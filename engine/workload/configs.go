@@ -48,7 +48,7 @@ func (d *Deployments) TrackedConfigs(ctx context.Context, cd *v1beta1.Canary) (m
 		return nil, err
 	}
 	targetName, _ := names(cd)
-	target, err := d.getDeployment(ctx, cd.Namespace, targetName)
+	target, err := d.viewDeployment(ctx, cd.Namespace, targetName)
 	if err != nil {
 		return nil, fmt.Errorf("GetTargetConfigs failed: %w", err)
 	}

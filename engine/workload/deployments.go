@@ -103,7 +103,7 @@ func (d *Deployments) Initialize(ctx context.Context, cd *v1beta1.Canary) error 
 
 func (d *Deployments) createPrimaryDeployment(ctx context.Context, cd *v1beta1.Canary) error {
 	targetName, primaryName := names(cd)
-	target, err := d.getDeployment(ctx, cd.Namespace, targetName)
+	target, err := d.viewDeployment(ctx, cd.Namespace, targetName)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (d *Deployments) createPrimaryDeployment(ctx context.Context, cd *v1beta1.C
 	}
 	primaryLabelValue := labelValue + "-primary"
 
-	err = d.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: primaryName}, &appsv1.Deployment{})
+	err = d.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: primaryName}, &appsv1.Deployment{}, client.UnsafeDisableDeepCopy)
 	if err == nil {
 		return nil
 	}
@@ -142,9 +142,10 @@ func (d *Deployments) createPrimaryDeployment(ctx context.Context, cd *v1beta1.C
 			OwnerReferences: []metav1.OwnerReference{ownerRef(cd)},
 		},
 		Spec: appsv1.DeploymentSpec{
-			ProgressDeadlineSeconds: target.Spec.ProgressDeadlineSeconds,
+			// copies: target is a view
+			ProgressDeadlineSeconds: clonePtr(target.Spec.ProgressDeadlineSeconds),
 			MinReadySeconds:         target.Spec.MinReadySeconds,
-			RevisionHistoryLimit:    target.Spec.RevisionHistoryLimit,
+			RevisionHistoryLimit:    clonePtr(target.Spec.RevisionHistoryLimit),
 			Replicas:                &replicas,
 			Strategy:                *target.Spec.Strategy.DeepCopy(),
 			Selector:                &metav1.LabelSelector{MatchLabels: map[string]string{label: primaryLabelValue}},
@@ -251,7 +252,7 @@ func (d *Deployments) ScaleFromZero(ctx context.Context, cd *v1beta1.Canary) err
 		case target.Spec.Replicas != nil && *target.Spec.Replicas > 0:
 			replicas = *target.Spec.Replicas
 		case cd.Spec.AutoscalerRef == nil:
-			primary, err := d.getDeployment(ctx, cd.Namespace, primaryName)
+			primary, err := d.viewDeployment(ctx, cd.Namespace, primaryName)
 			if err != nil {
 				return err
 			}
@@ -282,7 +283,7 @@ func (d *Deployments) Metadata(ctx context.Context, cd *v1beta1.Canary) (labelKe
 		return "", "", nil, err
 	}
 	targetName, _ := names(cd)
-	target, err := d.getDeployment(ctx, cd.Namespace, targetName)
+	target, err := d.viewDeployment(ctx, cd.Namespace, targetName)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -303,7 +304,7 @@ func (d *Deployments) Hash(ctx context.Context, cd *v1beta1.Canary) (string, err
 		return "", err
 	}
 	targetName, _ := names(cd)
-	target, err := d.getDeployment(ctx, cd.Namespace, targetName)
+	target, err := d.viewDeployment(ctx, cd.Namespace, targetName)
 	if err != nil {
 		return "", err
 	}
@@ -323,9 +324,22 @@ func names(cd *v1beta1.Canary) (target, primary string) {
 	return cd.Spec.TargetRef.Name, cd.Spec.TargetRef.Name + "-primary"
 }
 
+// getDeployment reads a Deployment to change.
 func (d *Deployments) getDeployment(ctx context.Context, namespace, name string) (*appsv1.Deployment, error) {
+	return d.readDeployment(ctx, namespace, name)
+}
+
+// viewDeployment reads a Deployment only to look at it: a caching client
+// (controller-runtime's cache, the simulator's) may hand out its own copy's maps and
+// slices instead of a deep copy, which was most of a read's cost. What it returns must
+// not be changed.
+func (d *Deployments) viewDeployment(ctx context.Context, namespace, name string) (*appsv1.Deployment, error) {
+	return d.readDeployment(ctx, namespace, name, client.UnsafeDisableDeepCopy)
+}
+
+func (d *Deployments) readDeployment(ctx context.Context, namespace, name string, opts ...client.GetOption) (*appsv1.Deployment, error) {
 	dep := &appsv1.Deployment{}
-	if err := d.Client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, dep); err != nil {
+	if err := d.Client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, dep, opts...); err != nil {
 		return nil, fmt.Errorf("deployment %s.%s get query error: %w", name, namespace, err)
 	}
 	return dep, nil
@@ -511,3 +525,12 @@ func ownerRef(cd *v1beta1.Canary) metav1.OwnerReference {
 }
 
 func int32p(i int32) *int32 { return &i }
+
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

@@ -23,7 +23,7 @@ func (d *Deployments) IsPrimaryReady(ctx context.Context, cd *v1beta1.Canary) (r
 		return true, err
 	}
 	_, primaryName := names(cd)
-	primary, err := d.getDeployment(ctx, cd.Namespace, primaryName)
+	primary, err := d.viewDeployment(ctx, cd.Namespace, primaryName)
 	if err != nil {
 		return true, err
 	}
@@ -41,7 +41,7 @@ func (d *Deployments) IsCanaryReady(ctx context.Context, cd *v1beta1.Canary) (re
 		return true, err
 	}
 	targetName, _ := names(cd)
-	target, err := d.getDeployment(ctx, cd.Namespace, targetName)
+	target, err := d.viewDeployment(ctx, cd.Namespace, targetName)
 	if err != nil {
 		return true, err
 	}
