@@ -148,7 +148,9 @@ func newObjectLike(obj client.Object) client.Object {
 // turns every Get, List and Update into a JSON round trip (and a status update into
 // several), which made it most of a simulated run's cost. So:
 //   - Gets are served from typed deep copies of what was last read or written, and
-//     misses and Lists read the fake client's object tracker directly;
+//     misses and Lists read the fake client's object tracker directly; a Get with
+//     client.UnsafeDisableDeepCopy is served the cached object's own maps and slices,
+//     as controller-runtime's cache reader serves it;
 //   - Updates and status updates of the kinds a run writes (statusKind) are done
 //     typed against the same tracker, with the fake client's rules: NotFound, a
 //     resourceVersion conflict, the next resourceVersion, and the status subresource
@@ -157,8 +159,12 @@ func newObjectLike(obj client.Object) client.Object {
 //     goes through the fake client itself.
 //
 // One run is single-threaded and the simulator is the only writer, so the cache is
-// always current. The envtest parity test compares every decision against a real
-// API server, and the fast client's own tests compare it with the fake client.
+// always current. A cached object never changes once cached, since it may be shared:
+// a write replaces it (or takes it out first, takeStored) with objects whose maps and
+// slices are the fast client's own. The envtest parity test compares every decision
+// against a real API server, the fast client's own tests compare it with the fake
+// client, and a test checks the cache against the store after every tick of every
+// library scenario.
 type fastClient struct {
 	client.Client
 	tracker clienttesting.ObjectTracker
@@ -436,7 +442,8 @@ func (c *fastClient) update(obj client.Object, status bool) (ok bool, kept clien
 // takeStored returns the stored version of obj for update to change: the cache's
 // copy, which it takes out of the cache (every write replaces or forgets it anyway;
 // copying the tracker's version instead was a third of a write's cost), else a copy
-// from the tracker.
+// from the tracker. update may replace its fields, never change what they point to:
+// a Get may have shared them (client.UnsafeDisableDeepCopy).
 func (c *fastClient) takeStored(obj client.Object, gvr schema.GroupVersionResource) (client.Object, error) {
 	k := cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)}
 	if cached, ok := c.objects[k]; ok {

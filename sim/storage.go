@@ -30,7 +30,7 @@ import (
 // timestamps: a scrape then writes each timestamp once per group, not once per series. Queries never see the future because the simulator only
 // appends samples up to the virtual now: the store itself needs no notion of time.
 // On the benchmark's data (a 30-minute rollout: 312 series, 121 scrapes, 100 queries)
-// filling this store costs about a tenth of filling the head, and queries cost the same
+// filling this store costs about a sixth of filling the head, and queries cost the same
 // or less: PromQL parsing and evaluation, not storage, dominate a query.
 //
 // Behaviour that PromQL results depend on is the TSDB's:

@@ -64,8 +64,9 @@ func isVerified(memo *lru.Cache, obj client.Object, cd *v1beta1.Canary, inputs s
 }
 
 // markVerified remembers in memo (may be nil) that obj, as read, is as cd wants it.
-// An object the router wrote is compared once more before it is remembered: the API
-// server may have added to what was sent.
+// An object the router wrote is compared once more before it is remembered, since
+// the API server may have added to what was sent; only SetRoutes carries a verdict
+// through its own write (see there).
 func markVerified(memo *lru.Cache, obj client.Object, cd *v1beta1.Canary, inputs string) {
 	if key, ok := verifiedKeyOf(obj, cd, inputs); ok && memo != nil {
 		memo.Add(key, struct{}{})
