@@ -27,8 +27,9 @@ import (
 // binary search, and an index by metric name (__name__) keeps a selector from scanning
 // series of other metrics. Series that are always appended together (the families of
 // one pod and response code) can form a group, whose members share one slice of
-// timestamps: a scrape then writes each timestamp once per group, not once per series. Queries never see the future because the simulator only
-// appends samples up to the virtual now: the store itself needs no notion of time.
+// timestamps: a scrape then writes each timestamp once per group, not once per series.
+// Queries never see the future because the simulator only appends samples up to the
+// virtual now: the store itself needs no notion of time.
 // On the benchmark's data (a 30-minute rollout: 312 series, 121 scrapes, 100 queries)
 // filling this store costs about a sixth of filling the head, and queries cost the same
 // or less: PromQL parsing and evaluation, not storage, dominate a query.
