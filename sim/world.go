@@ -154,8 +154,8 @@ type codeSeries struct {
 
 	refs [seriesPerCode]SeriesRef
 	// group is the store's group of refs, appended a row at a time; 0 when the series
-	// could not form one (they existed before: a pod of the same name served them) and
-	// are appended one by one.
+	// could not form one (one of them existed already outside such a group, as a raw
+	// series with the same labels would) and are appended one by one.
 	group GroupRef
 	// row holds the values of the scrape in progress.
 	row [seriesPerCode]float64
@@ -715,8 +715,8 @@ func (w *WorldModel) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeS
 }
 
 // family builds the label sets of the series of a metric family, which share their
-// labels but for __name__ and le, with one allocation each: labels.Builder sorted and
-// copied the whole set for every series, a third of a scrape's cost when pods start.
+// labels but for __name__ and le, with one allocation each (labels.Builder sorted and
+// copied the whole set again for every series).
 type family struct {
 	sb labels.ScratchBuilder
 	// ls is the shared labels in name order, with __name__ and le in their places.
