@@ -210,6 +210,9 @@ func NewWorld(cfg WorldConfig) (*WorldModel, error) {
 		prev:         cfg.Start,
 		trafficIndex: map[string]int{},
 	}
+	for i := range w.batch.stale {
+		w.batch.stale[i] = math.Float64frombits(value.StaleNaN)
+	}
 	if cfg.Spec.RPS != nil {
 		if *cfg.Spec.RPS < 0 || math.IsNaN(*cfg.Spec.RPS) || math.IsInf(*cfg.Spec.RPS, 0) {
 			return nil, fmt.Errorf("world: rps %v must be a finite number >= 0", *cfg.Spec.RPS)
@@ -763,18 +766,11 @@ type scrapeBatch struct {
 	samples []Sample
 	rows    []Row
 	// zeros and stale are the values of a code series' first row and of its
-	// staleness markers.
+	// staleness markers (NewWorld fills stale).
 	zeros, stale [seriesPerCode]float64
 }
 
-func (b *scrapeBatch) reset() {
-	b.samples, b.rows = b.samples[:0], b.rows[:0]
-	if math.Float64bits(b.stale[0]) != value.StaleNaN {
-		for i := range b.stale {
-			b.stale[i] = math.Float64frombits(value.StaleNaN)
-		}
-	}
-}
+func (b *scrapeBatch) reset() { b.samples, b.rows = b.samples[:0], b.rows[:0] }
 
 func (b *scrapeBatch) add(ref SeriesRef, t int64, v float64) {
 	b.samples = append(b.samples, Sample{Ref: ref, T: t, V: v})

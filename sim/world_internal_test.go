@@ -12,7 +12,6 @@ var _ = ginkgo.Describe("scrapeBatch", func() {
 			values[i] = float64(i) * 1.5
 		}
 		var b scrapeBatch
-		b.reset()
 		grouped := &codeSeries{group: 7}
 		b.addRow(grouped, 1000, &values)
 		Expect(b.rows).To(HaveLen(1))
