@@ -433,7 +433,9 @@ func (r *run) tick(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	interval, err := r.engine.Tick(ctx, r.key)
 	r.profile.Engine += time.Since(start)
-	r.routesStale = r.routeWrites == nil
+	if r.routeWrites == nil {
+		r.routesStale = true // without a write count, whatever the tick did may have moved traffic
+	}
 	if err != nil || r.repeats == nil || r.repeats.Writes() != writes || r.engineClock.reads != reads+1 {
 		return interval, err
 	}
