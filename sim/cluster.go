@@ -184,6 +184,11 @@ type cacheKey struct {
 	key client.ObjectKey
 }
 
+// keyOf is obj's key in the cache.
+func keyOf(obj client.Object) cacheKey {
+	return cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)}
+}
+
 // newFastClient wraps the fake client c, whose objects tracker holds.
 func newFastClient(c client.Client, tracker clienttesting.ObjectTracker, s *runtime.Scheme) *fastClient {
 	return &fastClient{
@@ -445,7 +450,7 @@ func (c *fastClient) update(obj client.Object, status bool) (ok bool, kept clien
 // from the tracker. update may replace its fields, never change what they point to:
 // a Get may have shared them (client.UnsafeDisableDeepCopy).
 func (c *fastClient) takeStored(obj client.Object, gvr schema.GroupVersionResource) (client.Object, error) {
-	k := cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)}
+	k := keyOf(obj)
 	if cached, ok := c.objects[k]; ok {
 		delete(c.objects, k)
 		return cached, nil
@@ -458,7 +463,7 @@ func (c *fastClient) takeStored(obj client.Object, gvr schema.GroupVersionResour
 }
 
 func (c *fastClient) forget(obj client.Object) {
-	delete(c.objects, cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)})
+	delete(c.objects, keyOf(obj))
 }
 
 // written keeps what a successful write left in obj: the stored object (the new
@@ -479,7 +484,7 @@ func (c *fastClient) keep(obj, kept client.Object, err error) error {
 	} else {
 		asServed(kept)
 	}
-	c.objects[cacheKey{reflect.TypeOf(obj), client.ObjectKeyFromObject(obj)}] = kept
+	c.objects[keyOf(obj)] = kept
 	return nil
 }
 
@@ -493,14 +498,14 @@ func (c *fastClient) counted(obj client.Object, err error) error {
 
 func (c *fastClient) count(obj client.Object) {
 	c.writes++
+	// the fake client neither cascades nor garbage-collects, so only a write of a
+	// Deployment, or of an object whose kind the type does not tell, changes one
 	switch obj.(type) {
 	case nil, *unstructured.Unstructured, *metav1.PartialObjectMetadata:
 		c.deploymentWrites++
 		c.routeWrites++
 	case *appsv1.Deployment:
-		// the fake client neither cascades nor garbage-collects, so only a write of a
-		// Deployment (or of an object whose kind the type does not tell) changes one
-		c.deploymentWrites++
+		c.deploymentWrites++ // and routeWrites when it is created or deleted (existenceChanged)
 	case *istionet.VirtualService:
 		c.routeWrites++
 	}

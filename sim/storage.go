@@ -184,11 +184,17 @@ const maxBatchErrors = 3
 // lock (a scrape appends hundreds). It returns the errors of the first few samples
 // Append would have refused, joined; the other samples are appended.
 func (s *Storage) AppendBatch(samples []Sample) error {
+	return appendEach(s, samples, func(x Sample) error { return s.append(x.Ref, x.T, x.V) })
+}
+
+// appendEach appends every item with appendOne under s.mu and returns the errors of
+// the first few it refused, joined.
+func appendEach[T any](s *Storage, items []T, appendOne func(T) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for _, x := range samples {
-		if err := s.append(x.Ref, x.T, x.V); err != nil && len(errs) < maxBatchErrors {
+	for _, x := range items {
+		if err := appendOne(x); err != nil && len(errs) < maxBatchErrors {
 			errs = append(errs, err)
 		}
 	}
@@ -274,17 +280,7 @@ type Row struct {
 // a row at the same time is ignored, and refused unless it repeats every value
 // (storage.ErrDuplicateSampleForTimestamp). It returns the errors of the first few
 // refused rows, joined; the other rows are appended.
-func (s *Storage) AppendRows(rows []Row) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var errs []error
-	for _, r := range rows {
-		if err := s.appendRow(r); err != nil && len(errs) < maxBatchErrors {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
+func (s *Storage) AppendRows(rows []Row) error { return appendEach(s, rows, s.appendRow) }
 
 // appendRow is AppendRows of one row, with s.mu held.
 func (s *Storage) appendRow(r Row) error {
