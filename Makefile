@@ -8,7 +8,7 @@ BENCHSTAT_VERSION ?= v0.0.0-20260908200009-22c9c6c9d4da
 ## envtest-assets: build envtest's kube-apiserver and etcd into bin/k8s/<version> (cached; ~5 min cold)
 include hack/envtest.mk
 
-.PHONY: all build test unit scenarios bench vet fmt-check fuzz clean help
+.PHONY: all build test unit scenarios bench vet fmt-check fuzz clean help browser
 
 all: build
 
@@ -16,11 +16,17 @@ all: build
 build:
 	$(GO) build -o bin/aviary ./cmd/aviary
 
-## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI) and the scenario suite through the CLI in both cluster modes
-test: vet fmt-check envtest-assets
-	$(GO) test -count=1 ./...
+## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI, HTML report in headless Chromium) and the scenario suite through the CLI in both cluster modes
+# AVIARY_REQUIRE_BROWSER=1 turns a missing browser into a failure of the browser
+# test (plain `go test` skips it); CHROMIUM is the browser `make browser` found.
+test: vet fmt-check envtest-assets browser
+	AVIARY_REQUIRE_BROWSER=1 CHROMIUM="$$(bash hack/chromium/install.sh 2>/dev/null)" $(GO) test -count=1 ./...
 	$(GO) run ./cmd/aviary test scenarios/
 	$(GO) run ./cmd/aviary test --cluster envtest --parallel 2 scenarios/
+
+## browser: headless Chromium for the HTML report's browser test (hack/chromium/install.sh: as root, installs Debian's chromium with apt-get when missing; otherwise says what to install and fails)
+browser:
+	@bash hack/chromium/install.sh >/dev/null
 
 ## vet: go vet
 vet:
@@ -33,13 +39,18 @@ fmt-check:
 
 ## bench: performance figures (median of 5 runs each; see README), envtest's included (API server start, scenario median, suite with --parallel 2)
 bench: envtest-assets
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sim/ ./cmd/aviary/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sim/... ./cmd/aviary/ | tee bin/bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) bin/bench.txt
 
 ## fuzz: a short fuzzing session of each fuzz target
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoadScenario -fuzztime 30s ./sim/
-	$(GO) test -run '^$$' -fuzz FuzzParseRawSeries -fuzztime 30s ./sim/
+	$(GO) test -run '^$$' -fuzz FuzzLoadScenario -fuzztime 30s ./sim/scenario/
+	$(GO) test -run '^$$' -fuzz FuzzParseRawSeries -fuzztime 30s ./sim/world/
+
+## report-fixture: regenerate reports/testdata/results.json, the frozen run records the report tests render (after a change of the run record's format or of the library's results; reports/testdata/README.md)
+.PHONY: report-fixture
+report-fixture:
+	$(GO) run ./hack/report-fixture
 
 ## clean: remove build outputs (keeps the envtest binaries cache in bin/k8s)
 clean:

@@ -10,7 +10,7 @@ import (
 	"aviary.dev/aviary/engine"
 )
 
-// Steps 25 and 27 of flagger-semantics §2.2: the analysis step, failedChecks
+// Steps 25 and 27 of docs/flagger-semantics.md#steps: the analysis step, failedChecks
 // (§2.8) and the threshold rollback (§2.12).
 
 var _ = Describe("the analysis step", func() {

@@ -19,12 +19,6 @@ import (
 	"aviary.dev/aviary/engine/workload"
 )
 
-// Defaults that Flagger takes from its command-line flags.
-const (
-	DefaultMeshProvider  = "istio"
-	DefaultMetricsServer = "http://prometheus:9090"
-)
-
 // DefaultSelectorLabels are the labels Flagger looks for in the target's selector.
 var DefaultSelectorLabels = []string{"app", "name", "app.kubernetes.io/name"}
 
@@ -41,9 +35,10 @@ type Engine struct {
 	Observer TickObserver
 
 	// MeshProvider is the default provider when spec.provider is empty (Flagger's
-	// -mesh-provider flag); "" means istio.
+	// -mesh-provider flag); "" means v1beta1.DefaultMeshProvider.
 	MeshProvider string
-	// MetricsServer is the default Prometheus address for builtin and inline metrics.
+	// MetricsServer is the default Prometheus address for builtin and inline metrics;
+	// "" means v1beta1.DefaultMetricsServer.
 	MetricsServer string
 	// SelectorLabels overrides DefaultSelectorLabels.
 	SelectorLabels []string
@@ -56,7 +51,7 @@ type Engine struct {
 }
 
 // Tick performs one analysis step for the canary named by key, in Flagger's order
-// (flagger-semantics §2.2). It returns the interval after which the next tick is due:
+// (docs/flagger-semantics.md#tick-order). It returns the interval after which the next tick is due:
 // the canary's analysis interval (Flagger's per-canary ticker), or 0 when the canary
 // no longer exists.
 //
@@ -247,16 +242,8 @@ func (t *tick) buildControllers(ctx context.Context) error {
 		return errStop
 	}
 	t.mesh = mesh
-	metricsServer := e.MetricsServer
-	if metricsServer == "" {
-		metricsServer = DefaultMetricsServer
-	}
-	global := e.MeshProvider
-	if global == "" {
-		global = DefaultMeshProvider
-	}
 	// MeshProvider is the global default: Flagger's observer choice depends on it too.
-	t.checker = &analysis.Checker{Source: e.Metrics, Client: e.Client, MetricsServer: metricsServer, MeshProvider: global, Memo: e.memoized()}
+	t.checker = &analysis.Checker{Source: e.Metrics, Client: e.Client, MetricsServer: e.MetricsServer, MeshProvider: e.MeshProvider, Memo: e.memoized()}
 	t.maxWeight = t.cd.MaxWeight()
 	return nil
 }
@@ -279,7 +266,7 @@ func (e *Engine) providerOf(cd *v1beta1.Canary) string {
 	case e.MeshProvider != "":
 		return e.MeshProvider
 	}
-	return DefaultMeshProvider
+	return v1beta1.DefaultMeshProvider
 }
 
 // meshRouterFor picks the traffic router for a provider. Like Flagger, an unknown
@@ -398,7 +385,7 @@ func (t *tick) setInitialized(ctx context.Context) error {
 //
 // Deviation from Flagger (README, compatibility): in the Failed phase Flagger first
 // rewrites lastAppliedSpec to the current target, which wedges a canary whose next
-// tick aborts before the analysis starts (flagger-semantics §2.17 hazard 1). aviary
+// tick aborts before the analysis starts (docs/flagger-semantics.md#h1-failed-phase-wedge). aviary
 // compares first and never loses a pending revision.
 func (t *tick) shouldAdvance(ctx context.Context) error {
 	switch t.cd.Status.Phase {

@@ -11,7 +11,7 @@ import (
 	"aviary.dev/aviary/engine/hooks"
 )
 
-// Events and event webhooks (flagger-semantics §2.15, §4.2; Flagger's events.go and
+// Events and event webhooks (docs/flagger-semantics.md#events, docs/flagger-semantics.md#event-webhooks; Flagger's events.go and
 // events_test.go).
 
 // eventsTestHooks are the webhooks of Flagger's events_test.go TestWebhooks.

@@ -10,7 +10,7 @@ import (
 	"aviary.dev/aviary/engine"
 )
 
-// The webhook gates (flagger-semantics §2.10, §4.3; Flagger's scheduler_hooks.go).
+// The webhook gates (docs/flagger-semantics.md#hook-types; Flagger's scheduler_hooks.go).
 
 func canaryWithHooks(hooks ...v1beta1.CanaryWebhook) *v1beta1.Canary {
 	cd := newCanary()

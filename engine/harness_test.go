@@ -20,7 +20,7 @@ import (
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/hooks"
 	"aviary.dev/aviary/engine/router"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/cluster"
 )
 
 // The harness: sim's fake API server, a fake clock, a scripted metric source, a
@@ -209,9 +209,9 @@ type fixture struct {
 // newFixture creates the target Deployment (as sim's runner does: selector
 // app=<name>, one container, 1 replica, image podinfo:6.0.0) and the canary.
 func newFixture(cd *v1beta1.Canary) *fixture {
-	s, err := sim.NewScheme()
+	s, err := cluster.NewScheme()
 	Expect(err).NotTo(HaveOccurred())
-	return newFixtureWithClient(cd, sim.NewFakeClient(s))
+	return newFixtureWithClient(cd, cluster.NewFakeClient(s))
 }
 
 func newFixtureWithClient(cd *v1beta1.Canary, c client.Client) *fixture {

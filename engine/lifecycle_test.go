@@ -13,10 +13,10 @@ import (
 
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/cluster"
 )
 
-// Steps 1-14 and 18 of flagger-semantics §2.2: initialization, suspension, and what
+// Steps 1-14 and 18 of docs/flagger-semantics.md#steps: initialization, suspension, and what
 // starts an analysis.
 
 var _ = Describe("initialization", func() {
@@ -331,9 +331,9 @@ var _ = Describe("Tick", func() {
 
 	DescribeTable("wraps errors with the canary and the step",
 		func(failOn func(f *fixture) client.Client, prepare func(f *fixture), step, want string) {
-			s, err := sim.NewScheme()
+			s, err := cluster.NewScheme()
 			Expect(err).NotTo(HaveOccurred())
-			base := sim.NewFakeClient(s)
+			base := cluster.NewFakeClient(s)
 			f := newFixtureWithClient(newCanary(), base)
 			prepare(f)
 			f.engine.Client = failOn(f)

@@ -9,7 +9,7 @@ import (
 	"aviary.dev/aviary/engine/hooks"
 )
 
-// The engine's ports (DESIGN.md §3). The Kubernetes client and the clock are the
+// The engine's ports (docs/architecture.md#ports). The Kubernetes client and the clock are the
 // controller-runtime client.Client and k8s.io/utils' clock.PassiveClock; the metric
 // source is analysis.MetricSource. The rest are declared here, where they are used.
 
@@ -38,8 +38,12 @@ type MeshRouter interface {
 	Reconcile(ctx context.Context, cd *v1beta1.Canary) error
 	// GetRoutes reads the current weights and whether traffic is mirrored to the canary.
 	GetRoutes(ctx context.Context, cd *v1beta1.Canary) (primary, canary int, mirrored bool, err error)
-	// SetRoutes writes new weights.
+	// SetRoutes writes new weights, mirroring the canary's traffic when mirrored and
+	// the router can (CanMirror).
 	SetRoutes(ctx context.Context, cd *v1beta1.Canary, primary, canary int, mirrored bool) error
+	// CanMirror reports whether SetRoutes writes a mirror when asked to, so that the
+	// record says what the routing objects hold.
+	CanMirror(cd *v1beta1.Canary) bool
 }
 
 // ServiceRouter manages the apex, primary and canary ClusterIP Services.

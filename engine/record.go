@@ -8,7 +8,7 @@ import (
 )
 
 // TickRecord is what one Tick saw and decided; the simulator keeps them as the run
-// record and reports are built from them (DESIGN.md principle 5).
+// record and reports are built from them (docs/architecture.md#one-run).
 type TickRecord struct {
 	// At is the clock's time when the tick started.
 	At time.Time `json:"at"`

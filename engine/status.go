@@ -12,7 +12,7 @@ import (
 	"aviary.dev/aviary/api/v1beta1"
 )
 
-// The status writers of Flagger's canary/status.go (flagger-semantics §2.14). Each
+// The status writers of Flagger's canary/status.go (docs/flagger-semantics.md#status-writers). Each
 // writes a copy of the tick's canary through the status subresource, re-reading the
 // canary and retrying on a conflict, and stamps lastTransitionTime. Like Flagger's,
 // they leave the tick's in-memory canary as it was read: the rest of the tick (event

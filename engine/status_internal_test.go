@@ -21,7 +21,7 @@ import (
 	"aviary.dev/aviary/api/v1beta1"
 )
 
-// The status writers of Flagger's canary/status.go (flagger-semantics §1.8, §2.14).
+// The status writers of Flagger's canary/status.go (docs/flagger-semantics.md#status-writers).
 // This package cannot import sim (sim imports engine), so these specs use
 // controller-runtime's fake client directly, with the Canary status subresource.
 

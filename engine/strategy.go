@@ -10,7 +10,7 @@ import (
 // totalWeight is the sum of primary and canary weights; Flagger hard-codes 100.
 const totalWeight = 100
 
-// nextStepWeight is Flagger's nextStepWeight (flagger-semantics §2.5): stepWeight when
+// nextStepWeight is Flagger's nextStepWeight (docs/flagger-semantics.md#canary-weights): stepWeight when
 // set (or when there are no stepWeights), else the distance to the next listed weight.
 // An off-list weight jumps to 100, as in Flagger.
 func nextStepWeight(cd *v1beta1.Canary, canaryWeight int) int {
@@ -194,7 +194,7 @@ func (t *tick) finalise(ctx context.Context) error {
 	return errStop
 }
 
-// rollback is Flagger's rollback() (flagger-semantics §2.12). It always ends the tick.
+// rollback is Flagger's rollback() (docs/flagger-semantics.md#rollback). It always ends the tick.
 func (t *tick) rollback(ctx context.Context) error {
 	if t.cd.Status.FailedChecks >= t.cd.GetAnalysisThreshold() {
 		t.warning("Rolling back %s.%s failed checks threshold reached %v", t.cd.Name, t.cd.Namespace, t.cd.Status.FailedChecks)
@@ -230,13 +230,16 @@ func (t *tick) failPromotion(ctx context.Context, cause error) error {
 	return errStop
 }
 
-// setRoutes writes weights through the mesh router and records them; a failure is
-// reported as a warning event, as Flagger does.
+// setRoutes writes weights through the mesh router and records them, with the mirror
+// the router wrote (none where it cannot mirror, though asked to: no decision of the
+// tick reads t.mirrored after this); a failure is reported as a warning event, as
+// Flagger does.
 func (t *tick) setRoutes(ctx context.Context, primary, canary int, mirrored bool) error {
 	if err := t.mesh.SetRoutes(ctx, t.cd, primary, canary, mirrored); err != nil {
 		t.warning("%v", err)
 		return err
 	}
+	mirrored = mirrored && t.mesh.CanMirror(t.cd)
 	t.primaryWeight, t.canaryWeight, t.mirrored, t.routesKnown = primary, canary, mirrored, true
 	t.rec.Routes = append(t.rec.Routes, RouteChange{Primary: primary, Canary: canary, Mirrored: mirrored})
 	return nil

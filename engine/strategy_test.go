@@ -8,7 +8,7 @@ import (
 	"aviary.dev/aviary/engine"
 )
 
-// Steps 19-24 and 29-30 of flagger-semantics §2.2: the strategies (§2.5-2.6),
+// Steps 19-24 and 29-30 of docs/flagger-semantics.md#steps: the strategies (docs/flagger-semantics.md#strategies-and-weights),
 // promotion and finalisation (§2.7), restarts and deadlines.
 
 // primaryWeight reads the primary's weight from the router.
@@ -124,6 +124,21 @@ var _ = Describe("canary weights", func() {
 		Expect(rec.Metrics).To(HaveLen(2), "mirrored traffic is analysed")
 		Expect(hookTypes(rec)).To(BeEmpty(), "no traffic gate on a mirrored tick")
 		Expect(messages(rec)).To(Equal([]string{"Advance podinfo.test canary weight 10"}))
+	})
+
+	It("records the mirror the router wrote: none on A/B routes, though mirror is set", func() {
+		cd := newCanary()
+		cd.Spec.Analysis.Mirror = true
+		cd.Spec.Analysis.Match = []v1beta1.HTTPMatchRequest{{Headers: map[string]v1beta1.StringMatch{"x-canary": {Exact: "1"}}}}
+		f := newFixture(cd)
+		f.startRevision()
+		f.reset()
+
+		rec := f.step()
+		Expect(rec.Routes).To(Equal([]engine.RouteChange{{Primary: 100, Canary: 0, Mirrored: false}}))
+		Expect(rec.Mirrored).To(BeFalse())
+		_, _, mirrored := f.routes()
+		Expect(mirrored).To(BeFalse(), "Flagger's VirtualService has no mirror on A/B routes")
 	})
 })
 

@@ -13,7 +13,7 @@ func weightsCanary(stepWeight int, stepWeights ...int) *v1beta1.Canary {
 	}}}
 }
 
-// Flagger's nextStepWeight (scheduler.go), flagger-semantics §2.5.
+// Flagger's nextStepWeight (scheduler.go), docs/flagger-semantics.md#canary-weights.
 var _ = DescribeTable("nextStepWeight",
 	func(cd *v1beta1.Canary, canaryWeight, want int) {
 		Expect(nextStepWeight(cd, canaryWeight)).To(Equal(want))

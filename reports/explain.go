@@ -8,11 +8,11 @@ import (
 
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // at is a tick's virtual time.
-func at(t engine.TickRecord) time.Duration { return t.At.Sub(sim.Epoch) }
+func at(t engine.TickRecord) time.Duration { return t.At.Sub(scenario.Epoch) }
 
 // shortDuration renders a virtual time compactly: "0s", "4m", "6m30s", "1h2m".
 func shortDuration(d time.Duration) string {
@@ -75,7 +75,7 @@ func (c callout) text() string {
 var thresholdReachedRE = regexp.MustCompile(`failed checks threshold reached (\d+)`)
 
 // explain says what the run decided, when, and because of which checks.
-func explain(r *sim.Result) callout {
+func explain(r *scenario.Result) callout {
 	decision := -1
 	for i, t := range r.Ticks {
 		if t.PhaseBefore != t.Phase && (t.Phase == "Failed" || t.Phase == "Succeeded") {

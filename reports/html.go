@@ -14,7 +14,7 @@ import (
 
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 //go:embed templates/*.html templates/*.css templates/*.js
@@ -44,7 +44,7 @@ type HTMLOptions struct {
 // against the threshold band, with NaN, no-data and error checks marked and
 // labelled; each metric's resolved PromQL; the event log; the webhook calls; the
 // traffic each version served. The output depends only on results and opts.
-func WriteHTML(w io.Writer, results []*sim.Result, opts HTMLOptions) error {
+func WriteHTML(w io.Writer, results []*scenario.Result, opts HTMLOptions) error {
 	page, err := buildPage(results, opts)
 	if err != nil {
 		return err
@@ -79,7 +79,7 @@ type scenarioView struct {
 	ExpectationsFailed, ExpectationsTotal int
 	Callout                               callout
 	Warnings                              []string
-	Expectations                          []sim.ExpectationResult
+	Expectations                          []scenario.ExpectationResult
 	Timeline                              template.HTML
 	TimelineLegend                        []legendItem
 	Routes                                string
@@ -127,7 +127,7 @@ type trafficView struct {
 	New                           bool
 }
 
-func buildPage(results []*sim.Result, opts HTMLOptions) (*pageView, error) {
+func buildPage(results []*scenario.Result, opts HTMLOptions) (*pageView, error) {
 	p := &pageView{Title: opts.Title, Errors: opts.Errors}
 	if p.Title == "" {
 		p.Title = "aviary report"
@@ -183,11 +183,11 @@ func buildPage(results []*sim.Result, opts HTMLOptions) (*pageView, error) {
 	if len(ms) > 0 {
 		p.Subtitle += " · cluster mode " + strings.Join(ms, ", ")
 	}
-	p.Subtitle += fmt.Sprintf(" · results format v%d · all times are virtual (since the start of each run)", sim.ResultFormatVersion)
+	p.Subtitle += fmt.Sprintf(" · results format v%d · all times are virtual (since the start of each run)", scenario.ResultFormatVersion)
 	return p, nil
 }
 
-func buildScenario(r *sim.Result, only bool) (*scenarioView, error) {
+func buildScenario(r *scenario.Result, only bool) (*scenarioView, error) {
 	v := &scenarioView{
 		Name:            r.Scenario,
 		File:            r.File,
@@ -294,7 +294,7 @@ var kindLegend = map[string]string{
 
 // buildMetrics groups the metric results of every tick by metric (name and kind, in
 // order of first appearance) and draws one chart each.
-func buildMetrics(r *sim.Result, xr timeRange) ([]*metricView, error) {
+func buildMetrics(r *scenario.Result, xr timeRange) ([]*metricView, error) {
 	type series struct {
 		name, kind string
 		points     []metricPoint

@@ -14,11 +14,11 @@ import (
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
 	"aviary.dev/aviary/reports"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // renderHTML renders results and parses the page.
-func renderHTML(results []*sim.Result, opts reports.HTMLOptions) ([]byte, *html.Node) {
+func renderHTML(results []*scenario.Result, opts reports.HTMLOptions) ([]byte, *html.Node) {
 	var buf bytes.Buffer
 	Expect(reports.WriteHTML(&buf, results, opts)).To(Succeed())
 	doc, err := html.Parse(bytes.NewReader(buf.Bytes()))
@@ -94,7 +94,7 @@ func textOf(n *html.Node) string {
 }
 
 // metricsOf lists the distinct metrics (name, kind) a result checked, in order.
-func metricsOf(r *sim.Result) []string {
+func metricsOf(r *scenario.Result) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, t := range r.Ticks {
@@ -209,7 +209,7 @@ var _ = Describe("the HTML report", func() {
 	})
 
 	It("explains the NaN rollback without reading code", func() {
-		_, doc := renderHTML([]*sim.Result{find(library, "user-profile-nan-division")}, reports.HTMLOptions{})
+		_, doc := renderHTML([]*scenario.Result{find(library, "user-profile-nan-division")}, reports.HTMLOptions{})
 		callout := findAll(doc, elem("div", "callout"))
 		Expect(callout).To(HaveLen(1))
 		Expect(hasClass(callout[0], "rollback")).To(BeTrue())
@@ -236,9 +236,9 @@ var _ = Describe("the HTML report", func() {
 	It("marks no-data, NaN, error and out-of-range checks distinctly, and shows a changed query", func() {
 		v := func(f float64) *float64 { return &f }
 		tick := func(min int, m analysis.Result) engine.TickRecord {
-			return engine.TickRecord{At: sim.Epoch.Add(time.Duration(min) * time.Minute), Phase: "Progressing", PhaseBefore: "Progressing", Metrics: []analysis.Result{m}}
+			return engine.TickRecord{At: scenario.Epoch.Add(time.Duration(min) * time.Minute), Phase: "Progressing", PhaseBefore: "Progressing", Metrics: []analysis.Result{m}}
 		}
-		r := &sim.Result{Scenario: "made-up", Mode: "fast", Phase: "Progressing", Until: sim.Offset(10 * time.Minute), Ticks: []engine.TickRecord{
+		r := &scenario.Result{Scenario: "made-up", Mode: "fast", Phase: "Progressing", Until: scenario.Offset(10 * time.Minute), Ticks: []engine.TickRecord{
 			tick(1, analysis.Result{Name: "m", Kind: "query", Query: "a", Value: v(5), Max: v(10), Outcome: analysis.OutcomePass}),
 			tick(2, analysis.Result{Name: "m", Kind: "query", Query: "a", Value: v(15), Max: v(10), Outcome: analysis.OutcomeFail}),
 			tick(3, analysis.Result{Name: "m", Kind: "query", Query: "b", NaN: true, Outcome: analysis.OutcomeNoData}),
@@ -246,7 +246,7 @@ var _ = Describe("the HTML report", func() {
 			tick(5, analysis.Result{Name: "m", Kind: "query", Outcome: analysis.OutcomeError, Message: "render error"}),
 			tick(6, analysis.Result{Name: "m", Kind: "query", Query: "b", Value: v(math.Inf(1)), Max: v(10), Outcome: analysis.OutcomeFail}),
 		}}
-		_, doc := renderHTML([]*sim.Result{r}, reports.HTMLOptions{})
+		_, doc := renderHTML([]*scenario.Result{r}, reports.HTMLOptions{})
 		fig := findAll(doc, elem("figure", "metric"))[0]
 		text := textOf(fig)
 		Expect(text).To(ContainSubstring("6 checks: 1 passed, 2 failed, 1 NaN, 1 no data, 1 error"))
@@ -287,7 +287,7 @@ var _ = Describe("the HTML report", func() {
 	It("renders an empty suite and a run without ticks", func() {
 		_, doc := renderHTML(nil, reports.HTMLOptions{})
 		Expect(textOf(doc)).To(ContainSubstring("0 scenarios: 0 passed, 0 failed"))
-		_, doc = renderHTML([]*sim.Result{{Scenario: "empty", Mode: "fast"}}, reports.HTMLOptions{})
+		_, doc = renderHTML([]*scenario.Result{{Scenario: "empty", Mode: "fast"}}, reports.HTMLOptions{})
 		Expect(findAll(doc, elem("svg", "chart"))).To(HaveLen(1))
 		Expect(textOf(doc)).To(ContainSubstring("No metric was checked."))
 	})
@@ -308,7 +308,7 @@ func findAttr(n *html.Node, key string) (string, bool) {
 	return "", false
 }
 
-func find(results []*sim.Result, name string) *sim.Result {
+func find(results []*scenario.Result, name string) *scenario.Result {
 	for _, r := range results {
 		if r.Scenario == name {
 			return r

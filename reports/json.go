@@ -10,7 +10,7 @@ import (
 
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // Tool is the "tool" field of a results document.
@@ -20,12 +20,12 @@ const Tool = "aviary"
 // --json FILE") and read by ReadJSON ("aviary report FILE"):
 //
 //	{
-//	  "formatVersion": 1,          // sim.ResultFormatVersion; bumped on any incompatible change
+//	  "formatVersion": 1,          // scenario.ResultFormatVersion; bumped on any incompatible change
 //	  "tool": "aviary",
-//	  "results": [ <sim.Result>, ... ]   // one per scenario, in suite order
+//	  "results": [ <scenario.Result>, ... ]   // one per scenario, in suite order
 //	}
 //
-// Each result is the full run record (see sim.Result, engine.TickRecord and
+// Each result is the full run record (see scenario.Result, engine.TickRecord and
 // analysis.Result for the field meanings): scenario, description, file, mode,
 // warnings, ticks (time, phases, step, weights, failed checks, metrics with their
 // resolved query, value, NaN flag, bounds and outcome, webhook calls, route changes,
@@ -38,21 +38,21 @@ const Tool = "aviary"
 // -Inf is written as ±1.7976931348623157e308 (the largest float64) and read back
 // as ±Inf.
 type Document struct {
-	FormatVersion int           `json:"formatVersion"`
-	Tool          string        `json:"tool"`
-	Results       []*sim.Result `json:"results"`
+	FormatVersion int                `json:"formatVersion"`
+	Tool          string             `json:"tool"`
+	Results       []*scenario.Result `json:"results"`
 }
 
 // WriteJSON writes results as a results Document, indented, with a trailing
 // newline. The output depends only on results: the same results give the same
 // bytes.
-func WriteJSON(w io.Writer, results []*sim.Result) error {
-	doc := Document{FormatVersion: sim.ResultFormatVersion, Tool: Tool, Results: make([]*sim.Result, len(results))}
+func WriteJSON(w io.Writer, results []*scenario.Result) error {
+	doc := Document{FormatVersion: scenario.ResultFormatVersion, Tool: Tool, Results: make([]*scenario.Result, len(results))}
 	for i, r := range results {
 		doc.Results[i] = finiteCopy(r)
 	}
 	if doc.Results == nil {
-		doc.Results = []*sim.Result{}
+		doc.Results = []*scenario.Result{}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -68,7 +68,7 @@ func WriteJSON(w io.Writer, results []*sim.Result) error {
 // ReadJSON reads a results Document written by WriteJSON. It rejects input that is
 // not JSON, is not a results document, or has a formatVersion this aviary does
 // not read.
-func ReadJSON(r io.Reader) ([]*sim.Result, error) {
+func ReadJSON(r io.Reader) ([]*scenario.Result, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
@@ -84,9 +84,9 @@ func ReadJSON(r io.Reader) ([]*sim.Result, error) {
 	if head.FormatVersion == nil {
 		return nil, errors.New(`not an aviary results file: no "formatVersion" field (write one with "aviary test --json FILE")`)
 	}
-	if *head.FormatVersion != sim.ResultFormatVersion {
+	if *head.FormatVersion != scenario.ResultFormatVersion {
 		return nil, fmt.Errorf("results formatVersion %d is not supported: this aviary reads formatVersion %d",
-			*head.FormatVersion, sim.ResultFormatVersion)
+			*head.FormatVersion, scenario.ResultFormatVersion)
 	}
 	if head.Tool != "" && head.Tool != Tool {
 		return nil, fmt.Errorf("not an aviary results file: tool is %q, want %q", head.Tool, Tool)
@@ -94,7 +94,7 @@ func ReadJSON(r io.Reader) ([]*sim.Result, error) {
 	if len(head.Results) == 0 || string(head.Results) == "null" {
 		return nil, errors.New(`not an aviary results file: no "results" list`)
 	}
-	var results []*sim.Result
+	var results []*scenario.Result
 	if err := json.Unmarshal(head.Results, &results); err != nil {
 		return nil, fmt.Errorf("results: %s", jsonErrorText(head.Results, err))
 	}
@@ -144,7 +144,7 @@ func lineCol(data []byte, offset int64) (line, col int) {
 
 // finiteCopy returns r, or a copy of it whose infinite metric values and bounds are
 // replaced by ±math.MaxFloat64 (encoding/json rejects infinities).
-func finiteCopy(r *sim.Result) *sim.Result {
+func finiteCopy(r *scenario.Result) *scenario.Result {
 	if r == nil || !hasInfinity(r) {
 		return r
 	}
@@ -161,7 +161,7 @@ func finiteCopy(r *sim.Result) *sim.Result {
 	return &c
 }
 
-func hasInfinity(r *sim.Result) bool {
+func hasInfinity(r *scenario.Result) bool {
 	for _, t := range r.Ticks {
 		for _, m := range t.Metrics {
 			for _, p := range []*float64{m.Value, m.Min, m.Max} {
@@ -186,7 +186,7 @@ func clampInf(p *float64) *float64 {
 }
 
 // restoreInfinities undoes clampInf.
-func restoreInfinities(r *sim.Result) {
+func restoreInfinities(r *scenario.Result) {
 	for i := range r.Ticks {
 		for j := range r.Ticks[i].Metrics {
 			m := &r.Ticks[i].Metrics[j]

@@ -2,7 +2,11 @@ package reports_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
 	"math"
+	"os"
 	"strings"
 	"time"
 
@@ -12,7 +16,7 @@ import (
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
 	"aviary.dev/aviary/reports"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 var _ = Describe("JSON results", func() {
@@ -42,15 +46,15 @@ var _ = Describe("JSON results", func() {
 
 	It("writes infinite metric values, which JSON cannot hold, and reads them back", func() {
 		inf, negInf, lo := math.Inf(1), math.Inf(-1), 1.0
-		r := &sim.Result{Scenario: "inf", Mode: "fast", Ticks: []engine.TickRecord{{
-			At: sim.Epoch.Add(time.Minute),
+		r := &scenario.Result{Scenario: "inf", Mode: "fast", Ticks: []engine.TickRecord{{
+			At: scenario.Epoch.Add(time.Minute),
 			Metrics: []analysis.Result{
 				{Name: "ratio", Kind: "query", Value: &inf, Min: &lo, Outcome: analysis.OutcomePass},
 				{Name: "delta", Kind: "query", Value: &negInf, Min: &lo, Outcome: analysis.OutcomeFail},
 			},
 		}}}
 		var buf bytes.Buffer
-		Expect(reports.WriteJSON(&buf, []*sim.Result{r})).To(Succeed())
+		Expect(reports.WriteJSON(&buf, []*scenario.Result{r})).To(Succeed())
 		Expect(*r.Ticks[0].Metrics[0].Value).To(Equal(inf), "the input is not modified")
 		back, err := reports.ReadJSON(&buf)
 		Expect(err).NotTo(HaveOccurred())
@@ -79,5 +83,43 @@ var _ = Describe("JSON results", func() {
 		back, err := reports.ReadJSON(&buf)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(back).To(BeEmpty())
+	})
+})
+
+// decodeStrict decodes a results document as ReadJSON does, but rejecting any field
+// the run record does not have.
+func decodeStrict(data []byte) (reports.Document, error) {
+	var doc reports.Document
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return doc, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return doc, errors.New("data after the document")
+	}
+	return doc, nil
+}
+
+var _ = Describe("the report tests' fixture, "+fixture, func() {
+	It("is current in format: this aviary's formatVersion, and no field the run record does not have", func() {
+		data, err := os.ReadFile(fixture)
+		Expect(err).NotTo(HaveOccurred())
+		doc, err := decodeStrict(data)
+		Expect(err).NotTo(HaveOccurred(), "the run record changed: regenerate the fixture with `make report-fixture`")
+		Expect(doc.FormatVersion).To(Equal(scenario.ResultFormatVersion), "regenerate the fixture with `make report-fixture`")
+		Expect(doc.Tool).To(Equal(reports.Tool))
+		Expect(doc.Results).To(HaveLen(len(suite())))
+	})
+
+	It("would be caught with a field the run record does not have", func() {
+		data, err := os.ReadFile(fixture)
+		Expect(err).NotTo(HaveOccurred())
+		stale := bytes.Replace(data, []byte(`"passed": `), []byte(`"verdict": "gone", "passed": `), 1)
+		Expect(stale).NotTo(Equal(data))
+		_, err = decodeStrict(stale)
+		Expect(err).To(MatchError(ContainSubstring(`unknown field "verdict"`)))
+		_, err = reports.ReadJSON(bytes.NewReader(stale))
+		Expect(err).NotTo(HaveOccurred(), "ReadJSON itself ignores unknown fields (compatible additions)")
 	})
 })

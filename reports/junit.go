@@ -8,7 +8,7 @@ import (
 
 	"github.com/jstemmer/go-junit-report/v2/junit"
 
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // RunError is a scenario that could not be run (the simulation itself failed, as
@@ -39,9 +39,9 @@ type JUnitOptions struct {
 // whose body says, for each, what was expected and what was observed. Every
 // testcase's <system-out> holds the decision (final phase, time, max canary
 // weight, blast radius) and every expectation.
-func WriteJUnit(w io.Writer, results []*sim.Result, opts JUnitOptions) error {
+func WriteJUnit(w io.Writer, results []*scenario.Result, opts JUnitOptions) error {
 	suite := junit.Testsuite{Name: Tool, Time: seconds(opts.Elapsed)}
-	suite.AddProperty("aviary.formatVersion", fmt.Sprint(sim.ResultFormatVersion))
+	suite.AddProperty("aviary.formatVersion", fmt.Sprint(scenario.ResultFormatVersion))
 	for _, r := range results {
 		suite.AddTestcase(junitCase(r))
 	}
@@ -61,7 +61,7 @@ func WriteJUnit(w io.Writer, results []*sim.Result, opts JUnitOptions) error {
 	return suites.WriteXML(w)
 }
 
-func junitCase(r *sim.Result) junit.Testcase {
+func junitCase(r *scenario.Result) junit.Testcase {
 	tc := junit.Testcase{
 		Name:      r.Scenario,
 		Classname: classname(r.File, r.Scenario),
@@ -89,7 +89,7 @@ func junitCase(r *sim.Result) junit.Testcase {
 	return tc
 }
 
-func junitSystemOut(r *sim.Result) string {
+func junitSystemOut(r *scenario.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "final phase %s, decided %s, max canary weight %d, failed user requests %s\n",
 		orDash(r.Phase), decided(r), r.MaxCanaryWeight, thousands(r.FailedUserRequests))

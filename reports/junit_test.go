@@ -9,7 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"aviary.dev/aviary/reports"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // The JUnit schema as CI test reporters read it.
@@ -114,7 +114,7 @@ var _ = Describe("JUnit XML", func() {
 
 	It("names the scenario when there is no file", func() {
 		var buf bytes.Buffer
-		Expect(reports.WriteJUnit(&buf, []*sim.Result{{Scenario: "in-code", Passed: true}}, reports.JUnitOptions{})).To(Succeed())
+		Expect(reports.WriteJUnit(&buf, []*scenario.Result{{Scenario: "in-code", Passed: true}}, reports.JUnitOptions{})).To(Succeed())
 		Expect(parseJUnit(buf.Bytes()).Suites[0].Cases[0].Classname).To(Equal("in-code"))
 	})
 })

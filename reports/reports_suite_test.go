@@ -1,13 +1,14 @@
 package reports_test
 
 import (
-	"context"
+	"os"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/reports"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 func TestReports(t *testing.T) {
@@ -15,56 +16,43 @@ func TestReports(t *testing.T) {
 	RunSpecs(t, "reports")
 }
 
-// library is the scenario library run once in fast mode; wrong are runs of library
+// fixture holds the run records the report tests render, frozen: written by
+// hack/report-fixture (`make report-fixture`; see testdata/README.md) in the format
+// of "aviary test --json": wrong, then library.
+const fixture = "testdata/results.json"
+
+// wrongNames are the deliberately wrong variants hack/report-fixture runs, in the
+// fixture's order.
+var wrongNames = []string{"user-profile-nan-division-expects-promotion", "podinfo-500-burst-tight-blast-radius"}
+
+// library is the scenario library run in fast mode; wrong are runs of library
 // scenarios with deliberately wrong expectations, so that reports have failures to
-// show.
-var library, wrong []*sim.Result
+// show. Both are read from the fixture, not run.
+var library, wrong []*scenario.Result
 
 // suite is wrong followed by library: the report tests' input.
-func suite() []*sim.Result { return append(append([]*sim.Result{}, wrong...), library...) }
+func suite() []*scenario.Result { return append(append([]*scenario.Result{}, wrong...), library...) }
 
-var _ = BeforeSuite(func(ctx SpecContext) {
-	loaded, err := sim.LoadPaths([]string{"../scenarios"})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(len(loaded)).To(BeNumerically(">=", 12))
-	results, errs := sim.RunSuite(ctx, loaded, 0, nil)
-	for i, err := range errs {
-		Expect(err).NotTo(HaveOccurred(), loaded[i].Scenario.File)
-	}
-	library = results
+var _ = BeforeSuite(func() {
+	f, err := os.Open(fixture)
+	Expect(err).NotTo(HaveOccurred(), "regenerate it with `make report-fixture`")
+	defer func() { _ = f.Close() }()
+	all, err := reports.ReadJSON(f)
+	Expect(err).NotTo(HaveOccurred(), "%s: regenerate it with `make report-fixture`", fixture)
+	Expect(len(all)).To(BeNumerically(">=", len(wrongNames)+12), "the wrong variants and the library")
 
-	wrong = []*sim.Result{
-		// expects a promotion to 50% where the policy rolls back at 10%: two failures
-		runWrong(ctx, "../scenarios/user-profile-nan-division.yaml", "user-profile-nan-division-expects-promotion", func(e *sim.Expectations) {
-			e.Phase = "Succeeded"
-			fifty := 50
-			e.MaxCanaryWeight = &fifty
-		}),
-		// a blast radius far below what the burst costs: one failure
-		runWrong(ctx, "../scenarios/podinfo-500-burst.yaml", "podinfo-500-burst-tight-blast-radius", func(e *sim.Expectations) {
-			hundred := int64(100)
-			e.FailedRequests = &sim.Count{Max: &hundred}
-		}),
+	wrong, library = all[:len(wrongNames)], all[len(wrongNames):]
+	for i, name := range wrongNames {
+		Expect(wrong[i].Scenario).To(Equal(name))
+		Expect(wrong[i].Passed).To(BeFalse(), "%s should fail", name)
 	}
-}, NodeTimeout(300e9))
-
-// runWrong runs a library scenario under another name with its expectations changed.
-func runWrong(ctx context.Context, file, name string, change func(*sim.Expectations)) *sim.Result {
-	l, err := sim.LoadFile(file)
-	Expect(err).NotTo(HaveOccurred())
-	l.Scenario.Metadata.Name = name
-	if l.Scenario.Spec.Expect == nil {
-		l.Scenario.Spec.Expect = &sim.Expectations{}
+	for _, r := range library {
+		Expect(r.Passed).To(BeTrue(), "library scenario %s", r.Scenario)
 	}
-	change(l.Scenario.Spec.Expect)
-	res, err := sim.Run(ctx, l, sim.RunOptions{})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(res.Passed).To(BeFalse(), "%s should fail", name)
-	return res
-}
+})
 
 // failedExpectations counts the failed expectations of results.
-func failedExpectations(results []*sim.Result) (n int) {
+func failedExpectations(results []*scenario.Result) (n int) {
 	for _, r := range results {
 		for _, e := range r.Expectations {
 			if !e.OK {

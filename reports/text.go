@@ -1,6 +1,6 @@
 // Package reports renders run results for people and machines: the terminal views
 // (suite summary, tick-by-tick run), and the JSON, JUnit XML and HTML artifacts. It
-// reads sim.Result records only; it never runs anything.
+// reads scenario.Result records only; it never runs anything.
 package reports
 
 import (
@@ -16,7 +16,7 @@ import (
 
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // Style chooses terminal decoration.
@@ -43,7 +43,7 @@ func (s Style) verdict(ok bool) string {
 // WriteSummary writes one row per scenario (name, verdict, final phase, time of the
 // decision, max canary weight, failed user requests), then, for each failed
 // scenario, what each failed expectation wanted and what happened.
-func WriteSummary(w io.Writer, results []*sim.Result, st Style) error {
+func WriteSummary(w io.Writer, results []*scenario.Result, st Style) error {
 	// Align plain text first: tabwriter would count colour codes as width.
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
@@ -100,7 +100,7 @@ func paintColumn(line string, col int, painted string) string {
 
 // WriteRun writes a run tick by tick: time, phase, weights, every metric's value
 // against its threshold, hook calls and events; then the expectations.
-func WriteRun(w io.Writer, r *sim.Result, st Style) error {
+func WriteRun(w io.Writer, r *scenario.Result, st Style) error {
 	fmt.Fprintf(w, "scenario %s (%s mode)\n", r.Scenario, r.Mode)
 	if r.Description != "" {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(r.Description))
@@ -126,7 +126,7 @@ func writeTick(w io.Writer, t engine.TickRecord, st Style) {
 	if t.PhaseBefore != t.Phase {
 		phase = orDash(t.PhaseBefore) + " -> " + phase
 	}
-	fmt.Fprintf(w, "%s  %-30s  weights %3d/%-3d  failedChecks %d", clockTime(t.At.Sub(sim.Epoch)), phase, t.PrimaryWeight, t.CanaryWeight, t.FailedChecks)
+	fmt.Fprintf(w, "%s  %-30s  weights %3d/%-3d  failedChecks %d", clockTime(t.At.Sub(scenario.Epoch)), phase, t.PrimaryWeight, t.CanaryWeight, t.FailedChecks)
 	if t.Mirrored {
 		fmt.Fprint(w, "  mirrored")
 	}
@@ -211,7 +211,7 @@ func clockTime(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d", s/60, s%60)
 }
 
-func decided(r *sim.Result) string {
+func decided(r *scenario.Result) string {
 	if r.DecidedAt == nil {
 		return "-"
 	}

@@ -31,7 +31,7 @@ var _ = Describe("terminal output", func() {
 			for _, l := range lines[1 : 1+len(suite())] {
 				Expect(l[col:col+4]).To(BeElementOf("PASS", "FAIL"), l)
 			}
-			Expect(out).To(ContainSubstring("\nFAIL user-profile-nan-division-expects-promotion (../scenarios/user-profile-nan-division.yaml)\n" +
+			Expect(out).To(ContainSubstring("\nFAIL user-profile-nan-division-expects-promotion (scenarios/user-profile-nan-division.yaml)\n" +
 				"  phase\n    expected: Succeeded\n    observed: Failed\n" +
 				"  maxCanaryWeight\n    expected: 50\n"))
 			Expect(out).To(HaveSuffix(fmt.Sprintf("\n%d passed, %d failed\n", len(library), len(wrong))))

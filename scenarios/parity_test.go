@@ -13,34 +13,36 @@ import (
 
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/cluster"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // The envtest API server shared by the parity specs: started on first use (so that
 // `go test -run` of other specs does not pay for it), stopped by TestMain.
-var cluster struct {
+var apiServer struct {
 	once sync.Once
-	env  *sim.Envtest
+	env  *cluster.Envtest
 	err  error
 }
 
-func envtestOrFail() *sim.Envtest {
+func envtestOrFail() *cluster.Envtest {
 	GinkgoHelper()
-	cluster.once.Do(func() {
-		cluster.env, cluster.err = sim.StartEnvtest(context.Background(), sim.EnvtestOptions{})
-		if cluster.err == nil {
-			AddReportEntry("envtest start", cluster.env.Startup.String())
+	apiServer.once.Do(func() {
+		apiServer.env, apiServer.err = cluster.StartEnvtest(context.Background(), cluster.EnvtestOptions{})
+		if apiServer.err == nil {
+			AddReportEntry("envtest start", apiServer.env.Startup.String())
 		}
 	})
-	if cluster.err != nil {
-		Fail(cluster.err.Error())
+	if apiServer.err != nil {
+		Fail(apiServer.err.Error())
 	}
-	return cluster.env
+	return apiServer.env
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cluster.env != nil {
-		if err := cluster.env.Stop(); err != nil {
+	if apiServer.env != nil {
+		if err := apiServer.env.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stop envtest:", err)
 		}
 	}
@@ -70,7 +72,7 @@ type tickDecision struct {
 func tickJSON(t engine.TickRecord) string {
 	GinkgoHelper()
 	b, err := json.Marshal(tickDecision{
-		At: t.At.Sub(sim.Epoch).String(), PhaseBefore: t.PhaseBefore, Phase: t.Phase, Step: t.Step,
+		At: t.At.Sub(scenario.Epoch).String(), PhaseBefore: t.PhaseBefore, Phase: t.Phase, Step: t.Step,
 		Primary: t.PrimaryWeight, Canary: t.CanaryWeight, Mirrored: t.Mirrored,
 		FailedChecks: t.FailedChecks, Iterations: t.Iterations,
 		Metrics: t.Metrics, Hooks: t.Hooks, Routes: t.Routes, Events: t.Events, Alerts: t.Alerts, Error: t.Error,
@@ -81,7 +83,7 @@ func tickJSON(t engine.TickRecord) string {
 
 // outcomeJSON is the run's verdict: final phase and when, routes, blast radius, and
 // every checked expectation.
-func outcomeJSON(r *sim.Result) string {
+func outcomeJSON(r *scenario.Result) string {
 	GinkgoHelper()
 	b, err := json.Marshal(map[string]any{
 		"phase": r.Phase, "decidedAt": r.DecidedAt, "routes": r.Routes, "maxCanaryWeight": r.MaxCanaryWeight,
@@ -94,7 +96,7 @@ func outcomeJSON(r *sim.Result) string {
 
 // firstDifference describes the first tick at which two runs decided differently, or
 // "" when every tick is equal.
-func firstDifference(fast, real *sim.Result) string {
+func firstDifference(fast, real *scenario.Result) string {
 	GinkgoHelper()
 	for i := 0; i < max(len(fast.Ticks), len(real.Ticks)); i++ {
 		var a, b string
@@ -123,7 +125,7 @@ var _ = Describe("parity of the cluster modes", func() {
 		func(file string) {
 			env := envtestOrFail()
 			l, fast := runFile(file)
-			real, err := sim.Run(context.Background(), l, env.RunOptions(l))
+			real, err := sim.Run(context.Background(), l, sim.InEnvtest(env, l))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(fast.Mode).To(Equal(sim.ModeFast))
 			Expect(real.Mode).To(Equal(sim.ModeEnvtest))
@@ -146,6 +148,6 @@ var _ = Describe("the parity check", func() {
 		diff := firstDifference(a, &b)
 		Expect(diff).To(HavePrefix("first difference at tick 7:"))
 		Expect(diff).To(ContainSubstring(fmt.Sprintf(`"failedChecks":%d`, b.Ticks[7].FailedChecks)))
-		Expect(firstDifference(a, &sim.Result{Ticks: a.Ticks[:3]})).To(ContainSubstring("(no such tick)"))
+		Expect(firstDifference(a, &scenario.Result{Ticks: a.Ticks[:3]})).To(ContainSubstring("(no such tick)"))
 	})
 })

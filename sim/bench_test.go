@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/cluster"
+	"aviary.dev/aviary/sim/promstore"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // BenchmarkRollout30m is the issue's performance workload: a 30-minute virtual
@@ -14,7 +17,7 @@ import (
 // metrics and one template metric). It reports the share of wall time spent inside
 // Prometheus' PromQL engine ("promql-%") next to ns/op and allocs/op, and where
 // the rest went: the engine's own work ("engine-%"), the world model's scrapes and
-// the kubelet simulator; what is left is setup and the event loop.
+// the Deployment simulator; what is left is setup and the event loop.
 func BenchmarkRollout30m(b *testing.B) { benchRollout(b, false) }
 
 // BenchmarkRollout30mEveryTick is the same workload with every tick run in full,
@@ -22,12 +25,12 @@ func BenchmarkRollout30m(b *testing.B) { benchRollout(b, false) }
 func BenchmarkRollout30mEveryTick(b *testing.B) { benchRollout(b, true) }
 
 func benchRollout(b *testing.B, everyTick bool) {
-	l, err := sim.LoadFile(filepath.Join("testdata", "bench", "rollout-30m.yaml"))
+	l, err := scenario.LoadFile(filepath.Join("testdata", "bench", "rollout-30m.yaml"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	prom := sim.NewPromEngine()
-	scheme, err := sim.NewScheme()
+	prom := promstore.NewEngine()
+	scheme, err := cluster.NewScheme()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,13 +50,13 @@ func benchRollout(b *testing.B, everyTick bool) {
 	b.ReportMetric(share(prof.PromQL), "promql-%")
 	b.ReportMetric(share(prof.Engine-prof.PromQL), "engine-%")
 	b.ReportMetric(share(prof.Scrape), "scrape-%")
-	b.ReportMetric(share(prof.Kubelet), "kubelet-%")
+	b.ReportMetric(share(prof.Deployments), "deployments-%")
 }
 
 // BenchmarkScenarioSuite runs the whole scenario library (scenarios/) once per op,
 // in parallel as `aviary test` does.
 func BenchmarkScenarioSuite(b *testing.B) {
-	loaded, err := sim.LoadPaths([]string{filepath.Join("..", "scenarios")})
+	loaded, err := scenario.LoadPaths([]string{filepath.Join("..", "scenarios")})
 	if err != nil {
 		b.Fatal(err)
 	}

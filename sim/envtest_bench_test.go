@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/cluster"
+	"aviary.dev/aviary/sim/promstore"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // The envtest figures of the README (printed by `make bench`): how long the API server
@@ -18,10 +21,10 @@ import (
 // BenchmarkEnvtestStart starts and stops an API server (etcd + kube-apiserver + CRDs +
 // warm-up) per op and reports the parts of the start.
 func BenchmarkEnvtestStart(b *testing.B) {
-	var parts sim.StartupTimes
+	var parts cluster.StartupTimes
 	n := 0
 	for b.Loop() {
-		env, err := sim.StartEnvtest(context.Background(), sim.EnvtestOptions{})
+		env, err := cluster.StartEnvtest(context.Background(), cluster.EnvtestOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -42,9 +45,9 @@ func BenchmarkEnvtestStart(b *testing.B) {
 }
 
 // libraryForBench loads scenarios/ and the shared API server.
-func libraryForBench(b *testing.B) ([]*sim.Loaded, *sim.Envtest) {
+func libraryForBench(b *testing.B) ([]*scenario.Loaded, *cluster.Envtest) {
 	b.Helper()
-	loaded, err := sim.LoadPaths([]string{filepath.Join("..", "scenarios")})
+	loaded, err := scenario.LoadPaths([]string{filepath.Join("..", "scenarios")})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,12 +63,12 @@ func libraryForBench(b *testing.B) ([]*sim.Loaded, *sim.Envtest) {
 // median and the slowest wall time of one scenario (target: median <= 1.5 s).
 func BenchmarkEnvtestScenario(b *testing.B) {
 	loaded, env := libraryForBench(b)
-	prom := sim.NewPromEngine()
+	prom := promstore.NewEngine()
 	var medians, maxima []float64
 	for b.Loop() {
 		times := make([]float64, 0, len(loaded))
 		for _, l := range loaded {
-			opts := env.RunOptions(l)
+			opts := sim.InEnvtest(env, l)
 			opts.PromEngine = prom
 			start := time.Now()
 			if _, err := sim.Run(context.Background(), l, opts); err != nil {
@@ -89,7 +92,7 @@ func BenchmarkEnvtestScenario(b *testing.B) {
 func BenchmarkEnvtestSuiteParallel2(b *testing.B) {
 	loaded, env := libraryForBench(b)
 	for b.Loop() {
-		_, errs := sim.RunSuite(context.Background(), loaded, 2, env.SuiteOptions(loaded))
+		_, errs := sim.RunSuite(context.Background(), loaded, 2, sim.InEnvtestSuite(env, loaded))
 		for _, err := range errs {
 			if err != nil {
 				b.Fatal(err)

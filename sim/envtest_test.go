@@ -3,11 +3,9 @@ package sim_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,24 +21,26 @@ import (
 
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/cluster"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // The envtest API server of this package's tests and benchmarks: started on first
 // use, stopped by TestMain.
 var shared struct {
 	once sync.Once
-	env  *sim.Envtest
+	env  *cluster.Envtest
 	err  error
 }
 
-func sharedEnvtest() (*sim.Envtest, error) {
-	shared.once.Do(func() { shared.env, shared.err = sim.StartEnvtest(context.Background(), sim.EnvtestOptions{}) })
+func sharedEnvtest() (*cluster.Envtest, error) {
+	shared.once.Do(func() { shared.env, shared.err = cluster.StartEnvtest(context.Background(), cluster.EnvtestOptions{}) })
 	return shared.env, shared.err
 }
 
 // envtestOrFail is the shared API server; without its binaries the spec fails with the
 // hint to build them.
-func envtestOrFail() *sim.Envtest {
+func envtestOrFail() *cluster.Envtest {
 	GinkgoHelper()
 	env, err := sharedEnvtest()
 	if err != nil {
@@ -93,7 +93,7 @@ spec:
 }
 
 // decisions is a result without its mode, as JSON: what must be equal in both modes.
-func decisions(r *sim.Result) string {
+func decisions(r *scenario.Result) string {
 	GinkgoHelper()
 	c := *r
 	c.Mode = ""
@@ -102,39 +102,12 @@ func decisions(r *sim.Result) string {
 	return string(b)
 }
 
-var _ = Describe("envtest binaries", func() {
-	It("are looked up at the version hack/envtest-assets.sh builds", func() {
-		script, err := os.ReadFile(filepath.Join("..", "hack", "envtest-assets.sh"))
-		Expect(err).NotTo(HaveOccurred())
-		m := regexp.MustCompile(`(?m)^K8S_VERSION=(\S+)`).FindSubmatch(script)
-		Expect(m).NotTo(BeNil())
-		Expect(sim.EnvtestK8sVersion).To(Equal(string(m[1])))
-	})
-
-	It("when missing, are reported with how to build them", func() {
-		dir := GinkgoT().TempDir()
-		_, err := sim.FindEnvtestAssets(dir)
-		var missing *sim.MissingAssetsError
-		Expect(errors.As(err, &missing)).To(BeTrue())
-		Expect(missing.Missing).To(Equal([]string{"kube-apiserver", "etcd"}))
-		Expect(err.Error()).To(ContainSubstring("make envtest-assets"))
-		Expect(missing.Searched).To(Equal([]string{dir}))
-		Expect(err.Error()).To(ContainSubstring(dir))
-
-		GinkgoT().Setenv("KUBEBUILDER_ASSETS", dir)
-		_, err = sim.StartEnvtest(context.Background(), sim.EnvtestOptions{})
-		Expect(errors.As(err, &missing)).To(BeTrue())
-		Expect(err.Error()).To(ContainSubstring("KUBEBUILDER_ASSETS"))
-		Expect(err.Error()).To(ContainSubstring("make envtest-assets"))
-	})
-})
-
 var _ = Describe("envtest mode", func() {
 	It("runs a scenario in its own namespace on the API server, with the state in the Canary's status", func() {
 		env := envtestOrFail()
-		l, err := sim.LoadFile(filepath.Join("..", "scenarios", "podinfo-500-burst.yaml"))
+		l, err := scenario.LoadFile(filepath.Join("..", "scenarios", "podinfo-500-burst.yaml"))
 		Expect(err).NotTo(HaveOccurred())
-		sc := env.ScenarioClient(l)
+		sc := env.ScenarioClient(l.Scenario.Metadata.Name, l.Canary.Namespace)
 		ns := sc.Namespace("test")
 		Expect(ns).To(MatchRegexp(`^podinfo-500-burst-\d+$`))
 		res, err := sim.Run(context.Background(), l, sim.RunOptions{Client: sc, Mode: sim.ModeEnvtest})
@@ -181,10 +154,10 @@ var _ = Describe("envtest mode", func() {
 	DescribeTable("rejects a Canary the CRD schema does not admit, naming the scenario and the field",
 		func(analysis, field, message string) {
 			env := envtestOrFail()
-			l, err := sim.LoadFile(writeScenario(analysisScenario("bad-analysis", analysis)))
+			l, err := scenario.LoadFile(writeScenario(analysisScenario("bad-analysis", analysis)))
 			Expect(err).NotTo(HaveOccurred(), "the loader accepts it; the API server is the judge")
 
-			_, err = sim.Run(context.Background(), l, env.RunOptions(l))
+			_, err = sim.Run(context.Background(), l, sim.InEnvtest(env, l))
 			Expect(err).To(HaveOccurred())
 			Expect(err.Error()).To(ContainSubstring(`scenario "bad-analysis"`))
 			Expect(err.Error()).To(ContainSubstring("create Canary podinfo"))
@@ -200,12 +173,12 @@ var _ = Describe("envtest mode", func() {
 
 	It("retries a status write that conflicts with a concurrent writer, and decides as without it", func() {
 		env := envtestOrFail()
-		l, err := sim.LoadFile(filepath.Join("..", "scenarios", "podinfo-500-burst.yaml"))
+		l, err := scenario.LoadFile(filepath.Join("..", "scenarios", "podinfo-500-burst.yaml"))
 		Expect(err).NotTo(HaveOccurred())
 		fast, err := sim.Run(context.Background(), l, sim.RunOptions{})
 		Expect(err).NotTo(HaveOccurred())
 
-		c := &conflictingWriter{ScenarioClient: env.ScenarioClient(l)}
+		c := &conflictingWriter{ScenarioClient: env.ScenarioClient(l.Scenario.Metadata.Name, l.Canary.Namespace)}
 		res, err := sim.Run(context.Background(), l, sim.RunOptions{Client: c, Mode: sim.ModeEnvtest})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(c.conflicts).To(BeNumerically(">=", 3), "the API server answered 409 Conflict to the engine's status writes")
@@ -218,7 +191,7 @@ var _ = Describe("envtest mode", func() {
 // right before every third status write of the engine, as a second controller or a
 // kubectl user would; the write then carries a stale resourceVersion.
 type conflictingWriter struct {
-	*sim.ScenarioClient
+	*cluster.ScenarioClient
 	writes, interfered, conflicts int
 }
 

@@ -11,13 +11,14 @@ import (
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
 	"aviary.dev/aviary/engine/hooks"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 var _ = ginkgo.Describe("repeating idle ticks", func() {
 	// runBench runs the benchmark rollout (Succeeded from 15:00 to 30:00), letting
 	// adjust change the run before its loop starts.
 	runBench := func(adjust func(*run)) *Profile {
-		l, err := LoadFile(filepath.Join("testdata", "bench", "rollout-30m.yaml"))
+		l, err := scenario.LoadFile(filepath.Join("testdata", "bench", "rollout-30m.yaml"))
 		Expect(err).NotTo(HaveOccurred())
 		p := &Profile{}
 		r, err := newRun(l, RunOptions{Profile: p})

@@ -13,20 +13,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/sim/world"
 )
 
 // cachedRouting returns the traffic split, re-reading it when it may have changed:
 // after a write of what it is read from (fast mode), or else after the engine ran.
-func (r *run) cachedRouting(ctx context.Context) (Routing, error) {
-	if r.routeWrites != nil {
-		if n := r.routeWrites.RouteWrites(); n != r.routesReadAt {
+func (r *run) cachedRouting(ctx context.Context) (world.Routing, error) {
+	if r.writes != nil {
+		if n := r.writes.Writes().Routes; n != r.routesReadAt {
 			r.routesStale, r.routesReadAt = true, n
 		}
 	}
 	if r.routesStale {
 		rt, err := r.routing(ctx)
 		if err != nil {
-			return Routing{}, err
+			return world.Routing{}, err
 		}
 		r.routes, r.routesStale = rt, false
 	}
@@ -36,7 +37,7 @@ func (r *run) cachedRouting(ctx context.Context) (Routing, error) {
 // routing reads how user traffic is split right now, the way the mesh would apply it:
 // from the Istio VirtualService when there is one, else from the apex Service (all
 // traffic to the primary once it exists, to the target before initialization).
-func (r *run) routing(ctx context.Context) (Routing, error) {
+func (r *run) routing(ctx context.Context) (world.Routing, error) {
 	apex, primarySvc, canarySvc := r.canary.GetServiceNames()
 	vs := &istionet.VirtualService{} // only looked at
 	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: apex}, vs, client.UnsafeDisableDeepCopy)
@@ -44,9 +45,9 @@ func (r *run) routing(ctx context.Context) (Routing, error) {
 		return r.routingWithoutMesh(ctx)
 	}
 	if err != nil {
-		return Routing{}, fmt.Errorf("read VirtualService %s: %w", apex, err)
+		return world.Routing{}, fmt.Errorf("read VirtualService %s: %w", apex, err)
 	}
-	var out Routing
+	var out world.Routing
 	http := vs.Spec.GetHttp()
 	if len(http) == 0 {
 		return r.routingWithoutMesh(ctx)
@@ -80,17 +81,17 @@ func (r *run) routing(ctx context.Context) (Routing, error) {
 }
 
 // routingWithoutMesh is the split when no VirtualService routes traffic.
-func (r *run) routingWithoutMesh(ctx context.Context) (Routing, error) {
+func (r *run) routingWithoutMesh(ctx context.Context) (world.Routing, error) {
 	primary := &appsv1.Deployment{}
 	name := r.canary.Spec.TargetRef.Name + "-primary"
 	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: name}, primary)
 	switch {
 	case err == nil:
-		return Routing{PrimaryWeight: 100}, nil
+		return world.Routing{PrimaryWeight: 100}, nil
 	case apierrors.IsNotFound(err):
-		return Routing{CanaryWeight: 100}, nil
+		return world.Routing{CanaryWeight: 100}, nil
 	default:
-		return Routing{}, fmt.Errorf("read Deployment %s: %w", name, err)
+		return world.Routing{}, fmt.Errorf("read Deployment %s: %w", name, err)
 	}
 }
 

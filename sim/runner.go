@@ -15,14 +15,18 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/prometheus/prometheus/promql"
 
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
-	"github.com/prometheus/prometheus/promql"
+	"aviary.dev/aviary/sim/cluster"
+	"aviary.dev/aviary/sim/promstore"
+	"aviary.dev/aviary/sim/scenario"
+	"aviary.dev/aviary/sim/world"
 )
 
 // Mode names.
@@ -39,14 +43,28 @@ type RunOptions struct {
 	Mode string
 	// PromEngine is a shared PromQL engine (safe for concurrent use); nil makes one.
 	PromEngine *promql.Engine
-	// Scheme is a shared NewScheme for the fast-mode client (safe for concurrent
+	// Scheme is a shared cluster.NewScheme for the fast-mode client (safe for concurrent
 	// use); nil makes one. Building it is a sizeable part of a short run.
 	Scheme *runtime.Scheme
 	// Profile, when set, accumulates where the run's wall time went (benchmarks).
 	Profile *Profile
 	// EveryTick runs the engine on every tick, even one known to repeat the previous
-	// (see run.tick); for tests and benchmarks that compare the two.
+	// (replay.go); for tests and benchmarks that compare the two.
 	EveryTick bool
+	// Observer, when set, also receives the record of every tick, replayed ones
+	// included, as the tick ends; for tests and tools that watch a run as it goes.
+	Observer engine.TickObserver
+}
+
+// InEnvtest returns the options of a run of l against e's API server, in namespaces
+// of its own (cluster.ScenarioClient), so that runs may go side by side.
+func InEnvtest(e *cluster.Envtest, l *scenario.Loaded) RunOptions {
+	return RunOptions{Client: e.ScenarioClient(l.Scenario.Metadata.Name, l.Canary.Namespace), Mode: ModeEnvtest}
+}
+
+// InEnvtestSuite is RunSuite's opts for runs of loaded against e's API server.
+func InEnvtestSuite(e *cluster.Envtest, loaded []*scenario.Loaded) func(i int) RunOptions {
+	return func(i int) RunOptions { return InEnvtest(e, loaded[i]) }
 }
 
 // Profile splits a run's wall time by who spent it.
@@ -58,12 +76,12 @@ type Profile struct {
 	Engine time.Duration
 	// Scrape is the world model's: serving traffic and appending samples.
 	Scrape time.Duration
-	// Kubelet is the kubelet simulator's.
-	Kubelet time.Duration
+	// Deployments is the Deployment simulator's (cluster.DeploymentSimulator).
+	Deployments time.Duration
 	// Total is the whole run's, setup included.
 	Total time.Duration
 	// Ticks counts the engine's ticks, Replayed those of them repeated from the
-	// previous tick's record instead of run (see run.tick).
+	// previous tick's record instead of run (replay.go).
 	Ticks, Replayed int
 }
 
@@ -83,7 +101,7 @@ func (s timedSource) Query(ctx context.Context, p v1beta1.MetricTemplateProvider
 // Run simulates one loaded scenario from virtual time zero to spec.until and checks
 // its expectations. Errors are about the simulation itself (bad objects, API
 // failures); a policy that misbehaves is a failed expectation, not an error.
-func Run(ctx context.Context, l *Loaded, opts RunOptions) (*Result, error) {
+func Run(ctx context.Context, l *scenario.Loaded, opts RunOptions) (*scenario.Result, error) {
 	if opts.Profile != nil {
 		start := time.Now()
 		defer func() { opts.Profile.Total += time.Since(start) }()
@@ -103,8 +121,8 @@ func Run(ctx context.Context, l *Loaded, opts RunOptions) (*Result, error) {
 
 // run is one simulation in progress.
 type run struct {
-	l         *Loaded
-	sc        *Scenario
+	l         *scenario.Loaded
+	sc        *scenario.Scenario
 	mode      string
 	namespace string
 	canary    *v1beta1.Canary
@@ -114,27 +132,28 @@ type run struct {
 	clock  *clocktesting.FakePassiveClock
 	// engineClock is the engine's view of clock: it counts the engine's reads.
 	engineClock *countingClock
-	store       *Storage
-	kubelet     *Kubelet
-	world       *WorldModel
-	hooks       *WebhookSim
+	store       *promstore.Storage
+	deployments *cluster.DeploymentSimulator
+	world       *world.Model
+	webhooks    *cluster.WebhookSimulator
 	engine      *engine.Engine
 	ticks       tickLog
+	observer    engine.TickObserver
 
+	// writes counts the client's writes: the fast client's, nil with a real API
+	// server, whose objects others change too (replay.go).
+	writes writeCounter
+	// everyTick: RunOptions.EveryTick.
+	everyTick bool
 	// routes caches the traffic split; only the engine changes it, so it is re-read
 	// after each tick rather than at every scrape, and with the fast client only after
-	// a write it is read from (routeWrites, nil for a real API server; routesReadAt is
-	// its count at the last read).
-	routes       Routing
+	// a write it is read from (routesReadAt is writes' Routes at the last read).
+	routes       world.Routing
 	routesStale  bool
-	routeWrites  routeWriteCounter
 	routesReadAt uint64
-	// syncedWrites is the client's Deployment write count when the kubelet last synced.
+	// syncedWrites is the client's Deployment write count when the Deployment
+	// simulator last synced.
 	syncedWrites uint64
-	// repeats is the fast client's write count, by which the loop tells that the API
-	// has not changed since an idle tick; nil with a real API server or
-	// RunOptions.EveryTick, and then every tick runs.
-	repeats writeCounter
 	// idle is the last tick when it is known to repeat until the API changes, else nil.
 	idle *idleTick
 	// profile accumulates where the time went: RunOptions.Profile, or a scratch one
@@ -147,94 +166,121 @@ type tickLog struct{ records []engine.TickRecord }
 
 func (l *tickLog) ObserveTick(r engine.TickRecord) { l.records = append(l.records, r) }
 
-func newRun(l *Loaded, opts RunOptions) (*run, error) {
-	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client, profile: opts.Profile}
+// observe records a tick and shows it to RunOptions.Observer.
+func (r *run) observe(rec engine.TickRecord) {
+	r.ticks.ObserveTick(rec)
+	if r.observer != nil {
+		r.observer.ObserveTick(rec)
+	}
+}
+
+func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
+	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client, profile: opts.Profile,
+		everyTick: opts.EveryTick, observer: opts.Observer}
 	if r.profile == nil {
 		r.profile = &Profile{}
 	}
 	r.canary = l.Canary.DeepCopy()
 	// The policy's namespace; envtest runs isolate scenarios in the client instead
-	// (ScenarioClient), so messages and queries read the same in both modes.
+	// (cluster.ScenarioClient), so messages and queries read the same in both modes.
 	r.namespace = r.canary.Namespace
 	r.key = types.NamespacedName{Namespace: r.namespace, Name: r.canary.Name}
 	if r.client == nil {
 		s := opts.Scheme
 		if s == nil {
 			var err error
-			if s, err = NewScheme(); err != nil {
+			if s, err = cluster.NewScheme(); err != nil {
 				return nil, err
 			}
 		}
-		r.client = NewFakeClient(s)
+		r.client = cluster.NewFakeClient(s)
 		r.mode = ModeFast
 	}
 	if r.mode == "" {
 		r.mode = ModeFast
 	}
-	if wc, ok := r.client.(writeCounter); ok && !opts.EveryTick {
-		r.repeats = wc
+	if wc, ok := r.client.(writeCounter); ok {
+		r.writes = wc
 	}
-	if rc, ok := r.client.(routeWriteCounter); ok {
-		r.routeWrites = rc
-	}
-	r.clock = clocktesting.NewFakePassiveClock(Epoch)
+	r.clock = clocktesting.NewFakePassiveClock(scenario.Epoch)
 	r.engineClock = &countingClock{PassiveClock: r.clock}
-	r.store = NewStorage()
+	r.store = promstore.NewStorage()
 	prom := opts.PromEngine
 	if prom == nil {
-		prom = NewPromEngine()
+		prom = promstore.NewEngine()
 	}
-	w := r.sc.Spec.World
-	r.kubelet = NewKubelet(r.client, r.namespace, r.sc.Spec.Target.StartupDelay.Duration, r.readyOverride)
+	r.deployments = cluster.NewDeploymentSimulator(r.client, r.namespace, r.sc.Spec.Target.StartupDelay.Duration, r.readyOverride)
 	apex, _, _ := r.canary.GetServiceNames()
-	world, err := NewWorld(WorldConfig{
-		Spec:           w,
-		Namespace:      r.namespace,
-		Target:         r.canary.Spec.TargetRef.Name,
-		Service:        apex,
-		InitialImage:   r.sc.Spec.Target.Image,
-		Start:          Epoch,
-		ScrapeInterval: w.ScrapeInterval.Duration,
-		Store:          r.store,
-		Kubelet:        r.kubelet,
-		Routes:         r.cachedRouting,
+	w, err := world.New(world.Config{
+		Spec:         r.sc.Spec.World,
+		Namespace:    r.namespace,
+		Target:       r.canary.Spec.TargetRef.Name,
+		Service:      apex,
+		InitialImage: r.sc.Spec.Target.Image,
+		Start:        scenario.Epoch,
+		Store:        r.store,
+		Pods:         podSource{r.deployments},
+		Routes:       r.cachedRouting,
 	})
 	if err != nil {
 		return nil, err
 	}
-	r.world = world
+	r.world = w
 	r.routesStale = true
-	r.hooks = NewHookSim(r.sc.Spec.Hooks, r.clock, Epoch)
-	metrics := timedSource{src: &PromSource{Engine: prom, Storage: r.store, Clock: r.clock}, spent: &r.profile.PromQL}
+	r.webhooks = cluster.NewWebhookSimulator(webhookEndpoints(r.sc.Spec.Hooks), r.clock, scenario.Epoch)
+	metrics := timedSource{src: &promstore.Source{Engine: prom, Storage: r.store, Clock: r.clock}, spent: &r.profile.PromQL}
 	r.engine = &engine.Engine{
 		Client:   r.client,
 		Clock:    r.engineClock,
 		Metrics:  metrics,
-		Webhooks: r.hooks,
-		Observer: &r.ticks,
+		Webhooks: r.webhooks,
+		Observer: tickObserver{r},
 	}
 	if r.mode == ModeEnvtest {
 		// A real API server also gets Kubernetes Events, as from Flagger in a cluster.
-		r.engine.Events = &KubeEvents{Client: r.client, Clock: r.clock}
+		r.engine.Events = &cluster.EventWriter{Client: r.client, Clock: r.clock}
 	}
 	return r, nil
 }
 
-// readyOverride applies `ready` faults to the kubelet simulator.
+// tickObserver passes the engine's tick records to the run.
+type tickObserver struct{ r *run }
+
+func (o tickObserver) ObserveTick(rec engine.TickRecord) { o.r.observe(rec) }
+
+// podSource shows the world the pods of the Deployment simulator: the one place
+// where the world and the cluster side meet over pods.
+type podSource struct{ d *cluster.DeploymentSimulator }
+
+func (s podSource) AppendPods(buf []world.Pod, deployment string) ([]world.Pod, string, bool) {
+	image, known := s.d.EachPod(deployment, func(p cluster.Pod) { buf = append(buf, world.Pod(p)) })
+	return buf, image, known
+}
+
+// webhookEndpoints are the scenario's simulated endpoints as the webhook simulator
+// takes them.
+func webhookEndpoints(hooks []scenario.WebhookEndpoint) []cluster.WebhookEndpoint {
+	out := make([]cluster.WebhookEndpoint, len(hooks))
+	for i, h := range hooks {
+		out[i].URL = h.URL
+		for _, resp := range h.Responses {
+			out[i].Replies = append(out[i].Replies, cluster.WebhookReply{
+				From: resp.From.Duration, Delay: resp.Delay.Duration, Status: resp.Status, Body: resp.Body})
+		}
+	}
+	return out
+}
+
+// readyOverride applies `ready` faults to the Deployment simulator.
 func (r *run) readyOverride(image string, now time.Time) (ready bool, overridden bool) {
-	at := now.Sub(Epoch)
+	at := now.Sub(scenario.Epoch)
 	for _, f := range r.sc.Spec.World.Faults {
-		if f.Ready == nil || (f.Image != "" && f.Image != image) || !f.active(at) {
+		if f.Ready == nil || (f.Image != "" && f.Image != image) || !f.Active(at) {
 			continue
 		}
 		ready, overridden = *f.Ready, true
 	}
 	return ready, overridden
-}
-
-// active reports whether the fault's window [from, until) contains at.
-func (f Fault) active(at time.Duration) bool {
-	return at >= f.From.Duration && (f.Until.Duration == 0 || at < f.Until.Duration)
 }
 
 // setup creates the namespace, the target Deployment and the policy objects.
@@ -297,14 +343,15 @@ func (r *run) targetDeployment() *appsv1.Deployment {
 }
 
 // loop is the event loop over virtual time. At one instant the order is: timeline
-// actions, kubelet, scrape, engine tick (DESIGN.md §4); the kubelet also runs right
-// after a tick so that what the engine changed starts at that instant. The kubelet
-// only runs when something it watches may have changed: after an action or a tick,
-// at a time it asked to be woken, or at a readiness fault's boundary.
+// actions, Deployment simulator, scrape, engine tick (docs/architecture.md); the
+// Deployment simulator also runs right after a tick so that what the engine changed
+// starts at that instant. It only runs when something it watches may have changed:
+// after an action or a tick, at a time it asked to be woken, or at a readiness
+// fault's boundary.
 func (r *run) loop(ctx context.Context) error {
-	until := Epoch.Add(r.sc.Spec.Until.Duration)
+	until := scenario.Epoch.Add(r.sc.Spec.Until.Duration)
 	scrapeEvery := r.sc.Spec.World.ScrapeInterval.Duration
-	nextScrape, nextTick := Epoch, Epoch
+	nextScrape, nextTick := scenario.Epoch, scenario.Epoch
 	var nextWake time.Time
 	actions := r.sc.Spec.Timeline
 	boundaries := r.readyFaultBoundaries()
@@ -314,8 +361,8 @@ func (r *run) loop(ctx context.Context) error {
 		if nextTick.Before(now) {
 			now = nextTick
 		}
-		if ai < len(actions) && Epoch.Add(actions[ai].At.Duration).Before(now) {
-			now = Epoch.Add(actions[ai].At.Duration)
+		if ai < len(actions) && scenario.Epoch.Add(actions[ai].At.Duration).Before(now) {
+			now = scenario.Epoch.Add(actions[ai].At.Duration)
 		}
 		if bi < len(boundaries) && boundaries[bi].Before(now) {
 			now = boundaries[bi]
@@ -331,7 +378,7 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		r.clock.SetTime(now)
 		changed := !nextWake.IsZero() && !nextWake.After(now)
-		for ai < len(actions) && !Epoch.Add(actions[ai].At.Duration).After(now) {
+		for ai < len(actions) && !scenario.Epoch.Add(actions[ai].At.Duration).After(now) {
 			if err := r.apply(ctx, ai); err != nil {
 				return err
 			}
@@ -342,8 +389,8 @@ func (r *run) loop(ctx context.Context) error {
 			bi++
 			changed = true
 		}
-		if changed || now.Equal(Epoch) {
-			wake, err := r.syncKubelet(ctx, now)
+		if changed || now.Equal(scenario.Epoch) {
+			wake, err := r.syncDeployments(ctx, now)
 			if err != nil {
 				return err
 			}
@@ -352,7 +399,7 @@ func (r *run) loop(ctx context.Context) error {
 		if !now.Before(nextScrape) {
 			start := time.Now()
 			if err := r.world.Scrape(ctx, now); err != nil {
-				return fmt.Errorf("scrape at %s: %w", now.Sub(Epoch), err)
+				return fmt.Errorf("scrape at %s: %w", now.Sub(scenario.Epoch), err)
 			}
 			r.profile.Scrape += time.Since(start)
 			nextScrape = nextScrape.Add(scrapeEvery)
@@ -363,11 +410,11 @@ func (r *run) loop(ctx context.Context) error {
 				return err
 			}
 			if interval <= 0 {
-				return fmt.Errorf("canary %s disappeared at %s", r.key, now.Sub(Epoch))
+				return fmt.Errorf("canary %s disappeared at %s", r.key, now.Sub(scenario.Epoch))
 			}
 			nextTick = now.Add(interval)
-			if r.apiChanged() {
-				wake, err := r.syncKubelet(ctx, now)
+			if r.deploymentsChanged() {
+				wake, err := r.syncDeployments(ctx, now)
 				if err != nil {
 					return err
 				}
@@ -380,109 +427,25 @@ func (r *run) loop(ctx context.Context) error {
 	}
 }
 
-// writeCounter is implemented by the fast mode's client: how many successful writes
-// it has seen. With a real API server, whose objects others change too (its own
-// controllers, repair loops), nothing can be concluded from the engine's writes alone.
-type writeCounter interface{ Writes() uint64 }
-
-// idleTick is a tick that wrote nothing, called nothing and asked nothing but the
-// API's objects: no metric query, webhook, event, alert or error, and no clock read
-// beyond the record's time. The engine is a function of what it reads and of its
-// memo, which only spares recomputing the same answers; so until an object changes,
-// every later tick would end the same way, and the event loop repeats its record
-// instead of running it. The typical one is a Succeeded or Failed canary's tick,
-// which reconciles the Services, the primary and the routes, finds nothing to do and
-// stops at should-advance (Flagger's "nothing changed").
-type idleTick struct {
-	rec      engine.TickRecord
-	interval time.Duration
-	// writes is the client's write count after the tick: the API as the tick saw it.
-	writes uint64
-}
-
-// countingClock counts reads of a clock.
-type countingClock struct {
-	clock.PassiveClock
-	reads int
-}
-
-func (c *countingClock) Now() time.Time { c.reads++; return c.PassiveClock.Now() }
-
-func (c *countingClock) Since(t time.Time) time.Duration {
-	c.reads++
-	return c.PassiveClock.Since(t)
-}
-
-// tick runs the engine's tick at the clock's time, or repeats the last tick's
-// record when that tick was idle and nothing has been written since.
-func (r *run) tick(ctx context.Context) (time.Duration, error) {
-	r.profile.Ticks++
-	if r.idle != nil && r.repeats.Writes() == r.idle.writes {
-		rec := r.idle.rec
-		rec.At = r.clock.Now()
-		r.ticks.ObserveTick(rec)
-		r.profile.Replayed++
-		return r.idle.interval, nil
-	}
-	r.idle = nil
-	var writes uint64
-	if r.repeats != nil {
-		writes = r.repeats.Writes()
-	}
-	reads := r.engineClock.reads
+// syncDeployments runs the Deployment simulator and notes how far the API had changed.
+func (r *run) syncDeployments(ctx context.Context, now time.Time) (time.Time, error) {
 	start := time.Now()
-	interval, err := r.engine.Tick(ctx, r.key)
-	r.profile.Engine += time.Since(start)
-	if r.routeWrites == nil {
-		r.routesStale = true // without a write count, whatever the tick did may have moved traffic
-	}
-	if err != nil || r.repeats == nil || r.repeats.Writes() != writes || r.engineClock.reads != reads+1 {
-		return interval, err
-	}
-	if rec := r.ticks.records[len(r.ticks.records)-1]; quiet(rec) {
-		r.idle = &idleTick{rec: rec, interval: interval, writes: writes}
-	}
-	return interval, nil
-}
-
-// quiet reports whether a tick's record shows no dealings with anything but the API:
-// the other half of idleTick's condition.
-func quiet(rec engine.TickRecord) bool {
-	return rec.Error == "" && len(rec.Metrics) == 0 && len(rec.Hooks) == 0 && len(rec.Routes) == 0 &&
-		len(rec.Events) == 0 && len(rec.Alerts) == 0
-}
-
-// routeWriteCounter is implemented by the fast mode's client: how many writes that may
-// have changed the traffic split it has seen (run.routing reads VirtualServices, and
-// without one whether the primary Deployment exists: creates and deletes).
-type routeWriteCounter interface{ RouteWrites() uint64 }
-
-// deploymentWriteCounter is implemented by the fast mode's client: how many writes
-// that may have changed a Deployment it has seen. Deployments are the kubelet's only
-// input from the API; the engine's other writes (Canary status, routes) leave it
-// nothing to do.
-type deploymentWriteCounter interface{ DeploymentWrites() uint64 }
-
-// syncKubelet runs the kubelet simulator and notes how far the API had changed.
-func (r *run) syncKubelet(ctx context.Context, now time.Time) (time.Time, error) {
-	start := time.Now()
-	defer func() { r.profile.Kubelet += time.Since(start) }()
-	wake, err := r.kubelet.Sync(ctx, now)
+	defer func() { r.profile.Deployments += time.Since(start) }()
+	wake, err := r.deployments.Sync(ctx, now)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("kubelet at %s: %w", now.Sub(Epoch), err)
+		return time.Time{}, fmt.Errorf("deployment simulator at %s: %w", now.Sub(scenario.Epoch), err)
 	}
-	if wc, ok := r.client.(deploymentWriteCounter); ok {
-		r.syncedWrites = wc.DeploymentWrites()
+	if r.writes != nil {
+		r.syncedWrites = r.writes.Writes().Deployments
 	}
 	return wake, nil
 }
 
-// apiChanged reports whether a Deployment may have been written since the kubelet
-// last looked; a client that does not count writes (a real API server) always counts
-// as changed.
-func (r *run) apiChanged() bool {
-	wc, ok := r.client.(deploymentWriteCounter)
-	return !ok || wc.DeploymentWrites() != r.syncedWrites
+// deploymentsChanged reports whether a Deployment may have been written since the
+// Deployment simulator last looked; without a write count (a real API server) they
+// always may have.
+func (r *run) deploymentsChanged() bool {
+	return r.writes == nil || r.writes.Writes().Deployments != r.syncedWrites
 }
 
 // readyFaultBoundaries are the instants at which a `ready` fault starts or ends, sorted.
@@ -492,9 +455,9 @@ func (r *run) readyFaultBoundaries() []time.Time {
 		if f.Ready == nil {
 			continue
 		}
-		out = append(out, Epoch.Add(f.From.Duration))
+		out = append(out, scenario.Epoch.Add(f.From.Duration))
 		if f.Until.Duration > 0 {
-			out = append(out, Epoch.Add(f.Until.Duration))
+			out = append(out, scenario.Epoch.Add(f.Until.Duration))
 		}
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
@@ -527,15 +490,15 @@ func (r *run) apply(ctx context.Context, i int) error {
 }
 
 // result assembles the run record and checks the expectations.
-func (r *run) result() *Result {
-	res := &Result{
+func (r *run) result() *scenario.Result {
+	res := &scenario.Result{
 		Scenario:    r.sc.Metadata.Name,
 		Description: r.sc.Metadata.Description,
 		File:        r.sc.File,
 		Mode:        r.mode,
 		Warnings:    r.l.Warnings,
 		Ticks:       r.ticks.records,
-		Until:       Offset(r.sc.Spec.Until.Duration),
+		Until:       scenario.Offset(r.sc.Spec.Until.Duration),
 		Traffic:     r.world.Traffic(),
 	}
 	res.FailedUserRequests = r.world.FailedUserRequests()
@@ -544,7 +507,7 @@ func (r *run) result() *Result {
 	}
 	res.DecidedAt = decidedAt(res.Ticks, res.Phase)
 	res.Routes, res.MaxCanaryWeight = routesOf(res.Ticks)
-	res.Expectations = Check(r.sc.Spec.Expect, res)
+	res.Expectations = scenario.Check(r.sc.Spec.Expect, res)
 	res.Passed = true
 	for _, e := range res.Expectations {
 		res.Passed = res.Passed && e.OK
@@ -553,14 +516,14 @@ func (r *run) result() *Result {
 }
 
 // decidedAt is when the final phase was last entered, for Succeeded and Failed.
-func decidedAt(ticks []engine.TickRecord, final string) *Offset {
+func decidedAt(ticks []engine.TickRecord, final string) *scenario.Offset {
 	if final != string(v1beta1.CanaryPhaseSucceeded) && final != string(v1beta1.CanaryPhaseFailed) {
 		return nil
 	}
-	var at *Offset
+	var at *scenario.Offset
 	for i, t := range ticks {
 		if t.Phase == final && (i == 0 || ticks[i-1].Phase != final) {
-			o := Offset(t.At.Sub(Epoch))
+			o := scenario.Offset(t.At.Sub(scenario.Epoch))
 			at = &o
 		}
 	}

@@ -4,19 +4,23 @@ import (
 	"context"
 	"runtime"
 	"sync"
+
+	"aviary.dev/aviary/sim/cluster"
+	"aviary.dev/aviary/sim/promstore"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // RunSuite runs loaded scenarios, up to parallel at a time (0 = one per CPU), each
 // with its own fast-mode cluster, and returns the results in input order. An error
 // of one scenario does not stop the others; errs[i] belongs to loaded[i].
-func RunSuite(ctx context.Context, loaded []*Loaded, parallel int, opts func(i int) RunOptions) (results []*Result, errs []error) {
+func RunSuite(ctx context.Context, loaded []*scenario.Loaded, parallel int, opts func(i int) RunOptions) (results []*scenario.Result, errs []error) {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
-	results = make([]*Result, len(loaded))
+	results = make([]*scenario.Result, len(loaded))
 	errs = make([]error, len(loaded))
-	prom := NewPromEngine()
-	scheme, err := NewScheme()
+	prom := promstore.NewEngine()
+	scheme, err := cluster.NewScheme()
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, l := range loaded {

@@ -68,6 +68,15 @@ const (
 	CanaryPhaseTerminated CanaryPhase = "Terminated"
 )
 
+// CanaryPhases are every phase, in the order of a canary's lifecycle (the CRD's enum
+// of status.phase, "" aside).
+var CanaryPhases = []CanaryPhase{
+	CanaryPhaseInitializing, CanaryPhaseInitialized, CanaryPhaseWaiting,
+	CanaryPhaseProgressing, CanaryPhaseWaitingPromotion, CanaryPhasePromoting,
+	CanaryPhaseFinalising, CanaryPhaseSucceeded, CanaryPhaseFailed,
+	CanaryPhaseTerminating, CanaryPhaseTerminated,
+}
+
 // CanaryStatus is the persisted state of a canary's analysis.
 type CanaryStatus struct {
 	// Phase of the analysis.

@@ -27,6 +27,13 @@ const (
 	TotalWeight = 100
 	// SessionAffinityMaxAge is the default cookie max age in seconds (one day).
 	SessionAffinityMaxAge = 86400
+	// DefaultMeshProvider is the provider of a canary without spec.provider when the
+	// operator does not choose another (Flagger's -mesh-provider flag default).
+	DefaultMeshProvider = "istio"
+	// DefaultMetricsServer is the Prometheus address of builtin and inline-query
+	// metrics of a canary without spec.metricsServer when the operator does not choose
+	// another (Flagger's -metrics-server flag default).
+	DefaultMetricsServer = "http://prometheus:9090"
 )
 
 const (
@@ -458,6 +465,13 @@ const (
 	// ConfirmTrafficIncreaseHook halts each weight increase until the webhook succeeds.
 	ConfirmTrafficIncreaseHook HookType = "confirm-traffic-increase"
 )
+
+// HookTypes are every webhook type, in the order of a rollout's lifecycle (the CRD's
+// enum of webhooks[].type, "" aside: it means rollout).
+var HookTypes = []HookType{
+	ConfirmRolloutHook, PreRolloutHook, RolloutHook, ConfirmTrafficIncreaseHook,
+	ConfirmPromotionHook, PostRolloutHook, RollbackHook, EventHook,
+}
 
 // CanaryWebhook is an external check or notification called during the analysis.
 type CanaryWebhook struct {

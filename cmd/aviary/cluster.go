@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/cluster"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // clusterModeHelp is the --cluster flag's help.
@@ -25,22 +27,22 @@ func validCluster(mode string) error {
 	return nil
 }
 
-// cluster is the Kubernetes API of one invocation.
-type cluster struct {
+// kubeAPI is the Kubernetes API of one invocation.
+type kubeAPI struct {
 	mode string
-	env  *sim.Envtest   // envtest mode only
-	sigs chan os.Signal // envtest mode only: see guard
+	env  *cluster.Envtest // envtest mode only
+	sigs chan os.Signal   // envtest mode only: see guard
 	done chan struct{}
 }
 
 // startCluster starts what the mode needs: nothing for fast mode, one API server for
 // envtest mode (missing binaries or a failed start are exit 2). The caller must stop it.
-func startCluster(ctx context.Context, mode string) (*cluster, error) {
-	c := &cluster{mode: mode}
+func startCluster(ctx context.Context, mode string) (*kubeAPI, error) {
+	c := &kubeAPI{mode: mode}
 	if mode != sim.ModeEnvtest {
 		return c, nil
 	}
-	env, err := sim.StartEnvtest(ctx, sim.EnvtestOptions{})
+	env, err := cluster.StartEnvtest(ctx, cluster.EnvtestOptions{})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, &exitError{code: exitInvalid, err: errors.New("interrupted while starting the envtest API server")}
@@ -57,7 +59,7 @@ func startCluster(ctx context.Context, mode string) (*cluster, error) {
 // outliving aviary when it ends another way: a closed stdout (`aviary test ... | head`)
 // no longer kills aviary with SIGPIPE, and SIGTERM or SIGHUP stop the API server
 // before aviary exits.
-func (c *cluster) guard() {
+func (c *kubeAPI) guard() {
 	signal.Ignore(syscall.SIGPIPE)
 	c.sigs, c.done = make(chan os.Signal, 1), make(chan struct{})
 	signal.Notify(c.sigs, syscall.SIGTERM, syscall.SIGHUP)
@@ -76,7 +78,7 @@ func (c *cluster) guard() {
 }
 
 // stop stops the API server, if any.
-func (c *cluster) stop() {
+func (c *kubeAPI) stop() {
 	if c.env == nil {
 		return
 	}
@@ -87,25 +89,25 @@ func (c *cluster) stop() {
 
 // describe names the mode for the header line, e.g.
 // "envtest (kube-apiserver v1.36.3 ready in 6.1s)".
-func (c *cluster) describe() string {
+func (c *kubeAPI) describe() string {
 	if c.env == nil {
 		return c.mode
 	}
-	return fmt.Sprintf("%s (kube-apiserver %s ready in %s)", c.mode, sim.EnvtestK8sVersion, c.env.Startup.Total().Round(100*time.Millisecond))
+	return fmt.Sprintf("%s (kube-apiserver %s ready in %s)", c.mode, cluster.EnvtestK8sVersion, c.env.Startup.Total().Round(100*time.Millisecond))
 }
 
 // suiteOptions is sim.RunSuite's opts: nil (fast mode) or the per-scenario envtest options.
-func (c *cluster) suiteOptions(loaded []*sim.Loaded) func(i int) sim.RunOptions {
+func (c *kubeAPI) suiteOptions(loaded []*scenario.Loaded) func(i int) sim.RunOptions {
 	if c.env == nil {
 		return nil
 	}
-	return c.env.SuiteOptions(loaded)
+	return sim.InEnvtestSuite(c.env, loaded)
 }
 
 // runOptions are the options of a single run of l.
-func (c *cluster) runOptions(l *sim.Loaded) sim.RunOptions {
+func (c *kubeAPI) runOptions(l *scenario.Loaded) sim.RunOptions {
 	if c.env == nil {
 		return sim.RunOptions{}
 	}
-	return c.env.RunOptions(l)
+	return sim.InEnvtest(c.env, l)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"aviary.dev/aviary/reports"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // reportFlags are the artifact flags of "aviary test": --report, --junit, --json.
@@ -61,8 +61,8 @@ func (f *reportFlags) artifacts() []artifact {
 // write writes every requested artifact, whatever the scenarios' verdicts.
 // results[i] and errs[i] belong to loaded[i] (as returned by sim.RunSuite); elapsed
 // is the suite's wall time (JUnit's time attribute).
-func (f *reportFlags) write(stdout io.Writer, loaded []*sim.Loaded, results []*sim.Result, errs []error, elapsed time.Duration) error {
-	var ok []*sim.Result
+func (f *reportFlags) write(stdout io.Writer, loaded []*scenario.Loaded, results []*scenario.Result, errs []error, elapsed time.Duration) error {
+	var ok []*scenario.Result
 	var failed []reports.RunError
 	for i, err := range errs {
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes (DESIGN.md §5).
+// Exit codes (docs/scenario-format.md#specexpect).
 const (
 	exitOK      = 0
 	exitFailed  = 1

@@ -43,7 +43,7 @@ var _ = Describe("a MetricTemplate whose PromQL does not parse", func() {
 
 		ticks := parseTicks(res.stdout)
 		// Flagger 1.44: "Metric query failed for %s: %v" around the Prometheus provider's
-		// "error response: Status %d %s: <body>" (flagger-semantics §3.5).
+		// "error response: Status %d %s: <body>" (docs/flagger-semantics.md#prometheus-results).
 		const queryFailed = "event Warning Metric query failed for error-rate: error response: Status 400 Bad Request: "
 		checked := 0
 		for _, t := range ticks {

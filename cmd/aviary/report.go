@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"aviary.dev/aviary/reports"
-	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 func newReportCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -69,7 +69,7 @@ Exit status: 0 when the report was written (whatever the scenarios' verdicts),
 }
 
 // readResults reads a results document from a file, or from standard input for "-".
-func readResults(path string) ([]*sim.Result, error) {
+func readResults(path string) ([]*scenario.Result, error) {
 	var r io.Reader = os.Stdin
 	if path != "-" {
 		f, err := os.Open(path)

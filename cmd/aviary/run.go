@@ -7,6 +7,7 @@ import (
 
 	"aviary.dev/aviary/reports"
 	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -26,11 +27,11 @@ fails, 2 on invalid input.`,
 			if _, err := f.validate(); err != nil {
 				return err
 			}
-			l, err := sim.LoadFile(args[0])
+			l, err := scenario.LoadFile(args[0])
 			if err != nil {
 				return invalid(err)
 			}
-			writeWarnings(stderr, []*sim.Loaded{l}, reports.Style{Color: colorEnabled(stderr)})
+			writeWarnings(stderr, []*scenario.Loaded{l}, reports.Style{Color: colorEnabled(stderr)})
 			cl, err := startCluster(cmd.Context(), f.cluster)
 			if err != nil {
 				return err

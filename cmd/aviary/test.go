@@ -13,6 +13,7 @@ import (
 
 	"aviary.dev/aviary/reports"
 	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // suiteFlags are the flags shared by commands that load scenarios.
@@ -68,7 +69,7 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 			if err != nil {
 				return err
 			}
-			loaded, err := sim.LoadPaths(args)
+			loaded, err := scenario.LoadPaths(args)
 			if err != nil {
 				return invalid(err)
 			}
@@ -90,7 +91,7 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 			started := time.Now()
 			writeWarnings(stderr, loaded, st)
 			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, cl.suiteOptions(loaded))
-			var ok []*sim.Result
+			var ok []*scenario.Result
 			for i, err := range errs {
 				if err != nil {
 					fmt.Fprintf(stderr, "aviary: %s: %v\n", loaded[i].Scenario.Metadata.Name, err)
@@ -121,11 +122,11 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 }
 
 // selectScenarios keeps the scenarios whose name matches filter (all when nil).
-func selectScenarios(loaded []*sim.Loaded, filter *regexp.Regexp) []*sim.Loaded {
+func selectScenarios(loaded []*scenario.Loaded, filter *regexp.Regexp) []*scenario.Loaded {
 	if filter == nil {
 		return loaded
 	}
-	var out []*sim.Loaded
+	var out []*scenario.Loaded
 	for _, l := range loaded {
 		if filter.MatchString(l.Scenario.Metadata.Name) {
 			out = append(out, l)
@@ -145,7 +146,7 @@ func colorEnabled(w io.Writer) bool {
 
 // writeWarnings prints load-time warnings (e.g. a query that does not parse), one per
 // line, before anything runs.
-func writeWarnings(w io.Writer, loaded []*sim.Loaded, st reports.Style) {
+func writeWarnings(w io.Writer, loaded []*scenario.Loaded, st reports.Style) {
 	for _, l := range loaded {
 		for _, warn := range l.Warnings {
 			fmt.Fprintf(w, "%s %s: %s\n", st.Paint("33", "warning:"), l.Scenario.Metadata.Name, warn)

@@ -16,12 +16,6 @@ import (
 	"aviary.dev/aviary/api/v1beta1"
 )
 
-// Defaults of the Checker (Flagger's -metrics-server and -mesh-provider flags).
-const (
-	DefaultMetricsServer = "http://prometheus:9090"
-	DefaultMeshProvider  = ProviderIstio
-)
-
 // Names of the builtin metrics.
 const (
 	MetricRequestSuccessRate = "request-success-rate"
@@ -48,9 +42,9 @@ type Checker struct {
 	// Client reads MetricTemplates and provider Secrets.
 	Client client.Reader
 	// MetricsServer is the Prometheus address of builtin and inline-query metrics
-	// when the canary has no spec.metricsServer (DefaultMetricsServer when empty).
+	// when the canary has no spec.metricsServer (v1beta1.DefaultMetricsServer when empty).
 	MetricsServer string
-	// MeshProvider is the global mesh provider (DefaultMeshProvider when empty).
+	// MeshProvider is the global mesh provider (v1beta1.DefaultMeshProvider when empty).
 	MeshProvider string
 	// Memo, when set, remembers rendered queries across ticks (keyed by their input,
 	// so it may be shared with other users of distinct key types).
@@ -64,14 +58,14 @@ func (c *Checker) metricsServer(cd *v1beta1.Canary) string {
 	if c.MetricsServer != "" {
 		return c.MetricsServer
 	}
-	return DefaultMetricsServer
+	return v1beta1.DefaultMetricsServer
 }
 
 func (c *Checker) meshProvider() string {
 	if c.MeshProvider != "" {
 		return c.MeshProvider
 	}
-	return DefaultMeshProvider
+	return v1beta1.DefaultMeshProvider
 }
 
 // Run performs the metric checks of cd's analysis in Flagger's order: first the
@@ -238,7 +232,7 @@ func (c *Checker) runObserverQuery(ctx context.Context, q string, renderErr erro
 func (c *Checker) checkInlineQuery(ctx context.Context, cd *v1beta1.Canary, metric v1beta1.CanaryMetric,
 	prometheus v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) Result {
 	r := newResult(metric, KindQuery)
-	// Flagger discards the render error (flagger-semantics §2.17-4): the empty
+	// Flagger discards the render error (docs/flagger-semantics.md#h4-inline-query-render-errors): the empty
 	// query is then sent and fails at the metrics server.
 	r.Query, _ = renderCollapsed(c.Memo, metric.Query, model)
 	val, err := c.query(ctx, prometheus, nil, r.Query)
@@ -288,7 +282,7 @@ func (c *Checker) checkTemplate(ctx context.Context, cd *v1beta1.Canary, metric 
 			name, namespace, provider.Type, err)
 	}
 	// No interval default for template metrics: {{ interval }} renders "" when the
-	// metric has none (Flagger quirk, flagger-semantics §1.4).
+	// metric has none (Flagger quirk, docs/flagger-semantics.md#interval-defaults).
 	q, err := renderCollapsed(c.Memo, template.Spec.Query, Model(cd, metric.Interval, metric.TemplateVariables))
 	if err != nil {
 		return warning(withOutcome(r, OutcomeError), "Metric template %s.%s query render error: %v", name, namespace, err)

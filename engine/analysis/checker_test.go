@@ -43,7 +43,7 @@ func runOne(m v1beta1.CanaryMetric, answer func(string) (float64, error)) analys
 	return results[0]
 }
 
-var _ = Describe("Checker thresholds (flagger-semantics §3.6)", func() {
+var _ = Describe("Checker thresholds (docs/flagger-semantics.md#outcomes-and-thresholds)", func() {
 	type want struct {
 		outcome  analysis.Outcome
 		message  string

@@ -1,5 +1,5 @@
 // Package analysis owns the metric checks of a canary analysis, exactly as Flagger
-// 1.44 runs them (flagger-semantics §3): MetricTemplate query rendering, the builtin
+// 1.44 runs them (docs/flagger-semantics.md#metric-checks): MetricTemplate query rendering, the builtin
 // request-success-rate and request-duration queries of each mesh provider
 // (observers), the interpretation of a Prometheus instant-query result, and the
 // threshold evaluation with Flagger's event messages.

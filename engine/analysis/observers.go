@@ -91,7 +91,7 @@ const (
 const MetricsProviderServiceSuffix = ":service"
 
 // MetricsProvider is the provider string Flagger's runBuiltinMetricChecks selects the
-// observer with (flagger-semantics §3.2) and prints in the "no values found ...
+// observer with (docs/flagger-semantics.md#observer-selection) and prints in the "no values found ...
 // metric" message: the global mesh provider ("crossover" if it contains
 // "crossover"); the canary's spec.provider if set, except that a global provider
 // containing "linkerd" forces "linkerd"; with ":service" appended when the target is

@@ -17,9 +17,22 @@ import (
 	"aviary.dev/aviary/api/v1beta1"
 )
 
-// DefaultTimeout is the per-attempt timeout of a webhook whose timeout is shorter
-// than two characters (Flagger: len(timeout) < 2 → "10s").
+// DefaultTimeout is the per-attempt timeout of a webhook without one.
 const DefaultTimeout = "10s"
+
+// Timeout is the per-attempt timeout Flagger gives a call of hook, or the error it
+// returns instead of calling (docs/flagger-semantics.md#http-call). Every webhook
+// without a timeout gets DefaultTimeout (callWebhook). Gating and notification
+// webhooks also get it for a timeout shorter than two characters (CallWebhook), but
+// event webhooks do not (CallEventWebhook): "5" fails to parse and the event webhook
+// is not sent. A timeout of 0 or less means none at all (Go's http.Client).
+func Timeout(hook v1beta1.CanaryWebhook) (time.Duration, error) {
+	timeout := hook.Timeout
+	if timeout == "" || len(timeout) < 2 && hook.Type != v1beta1.EventHook {
+		timeout = DefaultTimeout
+	}
+	return time.ParseDuration(timeout)
+}
 
 // Caller calls webhooks over HTTP, like Flagger's callWebhook: a JSON POST through
 // go-retryablehttp with RetryMax = hook.retries, an HTTP client timeout (per
@@ -33,6 +46,11 @@ type Caller struct {
 	RetryWaitMin, RetryWaitMax time.Duration
 	// Backoff computes the wait between attempts (nil = retryablehttp.DefaultBackoff).
 	Backoff retryablehttp.Backoff
+	// Transport, when set, carries every attempt instead of the network (and of
+	// hook.disableTLS's transport); it is given the attempt's timeout, which
+	// net/http also enforces in real time. The webhook simulator answers through it
+	// in virtual time, so that every other rule of a call is this code's.
+	Transport func(timeout time.Duration) http.RoundTripper
 }
 
 // Call POSTs payload to hook.URL. It returns nil iff the final response status is
@@ -53,11 +71,7 @@ func (c *Caller) Call(ctx context.Context, hook v1beta1.CanaryWebhook, payload P
 	if err != nil {
 		return err
 	}
-	timeout := hook.Timeout
-	if len(timeout) < 2 {
-		timeout = DefaultTimeout
-	}
-	t, err := time.ParseDuration(timeout)
+	t, err := Timeout(hook)
 	if err != nil {
 		return err
 	}
@@ -99,7 +113,10 @@ func (c *Caller) newClient(retries int, timeout time.Duration, disableTLS bool) 
 	if c.Backoff != nil {
 		httpClient.Backoff = c.Backoff
 	}
-	if disableTLS {
+	switch {
+	case c.Transport != nil:
+		httpClient.HTTPClient.Transport = c.Transport(timeout)
+	case disableTLS:
 		httpClient.HTTPClient.Transport = &http.Transport{
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the hook's disableTLS asks for it
 		}

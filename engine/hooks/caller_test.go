@@ -174,3 +174,25 @@ var _ = Describe("Caller", func() {
 		Expect(s.calls()).To(Equal(1))
 	})
 })
+
+var _ = DescribeTable("Timeout: Flagger's per-attempt timeout of a webhook",
+	func(typ v1beta1.HookType, timeout string, want time.Duration, wantErr string) {
+		got, err := hooks.Timeout(v1beta1.CanaryWebhook{Type: typ, Timeout: timeout})
+		if wantErr != "" {
+			Expect(err).To(MatchError(wantErr))
+			return
+		}
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got).To(Equal(want))
+	},
+	Entry("none: 10s", v1beta1.ConfirmRolloutHook, "", 10*time.Second, ""),
+	Entry("given", v1beta1.RolloutHook, "30s", 30*time.Second, ""),
+	Entry("a gate's one character: 10s", v1beta1.PreRolloutHook, "5", 10*time.Second, ""),
+	Entry("a rollout hook's one character (type omitted): 10s", v1beta1.HookType(""), "0", 10*time.Second, ""),
+	Entry("0s: none", v1beta1.RolloutHook, "0s", time.Duration(0), ""),
+	Entry("negative: none (net/http)", v1beta1.RolloutHook, "-1s", -time.Second, ""),
+	Entry("an event hook's one character is parsed as is", v1beta1.EventHook, "5", time.Duration(0), `time: missing unit in duration "5"`),
+	Entry("an event hook's 0 is none", v1beta1.EventHook, "0", time.Duration(0), ""),
+	Entry("an event hook without one: 10s", v1beta1.EventHook, "", 10*time.Second, ""),
+	Entry("unparsable", v1beta1.RolloutHook, "soon", time.Duration(0), `time: invalid duration "soon"`),
+)

@@ -1,6 +1,6 @@
 package hooks
 
-// Payload is the JSON body Flagger POSTs to every webhook (flagger-semantics §4.2).
+// Payload is the JSON body Flagger POSTs to every webhook (docs/flagger-semantics.md#payload-and-checksum).
 type Payload struct {
 	Name      string            `json:"name"`
 	Namespace string            `json:"namespace"`

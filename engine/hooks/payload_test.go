@@ -24,8 +24,14 @@ func canary(lastApplied string, tracked *map[string]string) *v1beta1.Canary {
 }
 
 var _ = Describe("Checksum", func() {
-	// Golden values computed with Flagger's canaryChecksum/ComputeHash code
-	// (go-spew d8f796af33cc, k8s.io/apimachinery util/rand).
+	// Golden values: Flagger v1.44.0's canaryChecksum (pkg/controller/webhook.go), i.e.
+	// canary.ComputeHash (pkg/canary/spec.go; go-spew v1.1.2-0.20180830191138-d8f796af33cc,
+	// k8s.io/apimachinery v0.36.2 rand.SafeEncodeString) of
+	// struct{TrackedConfigs *map[string]string; LastAppliedSpec string} holding each
+	// entry's status, printed by a program requiring github.com/fluxcd/flagger v1.44.0
+	// (canaryChecksum is unexported: the program builds the same struct and calls
+	// canary.ComputeHash). The inputs 4cb74184589 and 484637c76acaa7c6 are those of
+	// Flagger's TestCallWebhook (pkg/controller/webhook_test.go); 5b7c8d9e is arbitrary.
 	DescribeTable("matches Flagger's canaryChecksum",
 		func(cd *v1beta1.Canary, want string) {
 			Expect(hooks.Checksum(cd)).To(Equal(want))
@@ -61,6 +67,8 @@ var _ = Describe("ComputeHash", func() {
 
 var _ = Describe("NewPayload", func() {
 	It("carries the canary, the phase, the checksum and the hook metadata", func() {
+		// 569bdb7cb9: Flagger v1.44.0's canaryChecksum of this status (the Checksum
+		// table's "Flagger's webhook_test status" entry).
 		cd := canary("4cb74184589", &map[string]string{"test-config-map": "484637c76acaa7c6"})
 		p := hooks.NewPayload(cd, v1beta1.CanaryPhaseInitialized, map[string]string{"key1": "val1"})
 		Expect(p).To(Equal(hooks.Payload{Name: "podinfo", Namespace: "default", Phase: "Initialized",
@@ -75,6 +83,8 @@ var _ = Describe("EventPayload", func() {
 	now := time.UnixMilli(1700000000123).Add(456 * time.Microsecond)
 
 	It("adds eventMessage, eventType and a unix-ms timestamp, with the canary's phase", func() {
+		// 758df7c9fc: Flagger v1.44.0's canaryChecksum of an empty status (the Checksum
+		// table's "empty status" entry).
 		cd := canary("", nil)
 		p := hooks.EventPayload(cd, "Normal", "Starting canary analysis for podinfo.default", now, nil)
 		Expect(p).To(Equal(hooks.Payload{Name: "podinfo", Namespace: "default", Phase: "Progressing", Checksum: "758df7c9fc",

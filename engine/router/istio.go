@@ -343,9 +343,9 @@ func (r *Istio) virtualServiceSpec(cd *v1beta1.Canary, hosts, gateways []string,
 	// The weights and mirrors change at every step: setRouting sets them after the
 	// conversion, so that a memo holds one spec per route shape, not one per step.
 	spec := vsJSON{Hosts: hosts, Gateways: gateways}
-	if analysis := cd.GetAnalysis(); analysis != nil && len(analysis.Match) > 0 {
+	if abRoutes(cd) {
 		spec.HTTP = []routeJSON{
-			route(mergeMatchConditions(analysis.Match, svc.Match), destination(cd, primaryName), destination(cd, canaryName)),
+			route(mergeMatchConditions(cd.GetAnalysis().Match, svc.Match), destination(cd, primaryName), destination(cd, canaryName)),
 			route(svc.Match, destination(cd, primaryName)),
 		}
 	} else {
@@ -358,6 +358,16 @@ func (r *Istio) virtualServiceSpec(cd *v1beta1.Canary, hosts, gateways []string,
 	setRouting(cd, out.Http, primaryWeight, canaryWeight, mirrored)
 	return out, nil
 }
+
+// abRoutes reports whether the canary's routes are A/B testing's: a route for the
+// requests analysis.match selects, then one to the primary for the rest.
+func abRoutes(cd *v1beta1.Canary) bool {
+	a := cd.GetAnalysis()
+	return a != nil && len(a.Match) > 0
+}
+
+// CanMirror is true but on A/B testing's routes, which Flagger never mirrors.
+func (r *Istio) CanMirror(cd *v1beta1.Canary) bool { return !abRoutes(cd) }
 
 // setRouting sets the weights and mirrors of the HTTP routes virtualServiceSpec
 // builds for cd (in place): every destination of the primary gets primaryWeight, of
@@ -376,7 +386,7 @@ func setRouting(cd *v1beta1.Canary, http []*istionet.HTTPRoute, primaryWeight, c
 		}
 		h.Mirror, h.MirrorPercentage = nil, nil
 	}
-	if !mirrored || len(http) != 1 { // A/B testing has two routes and never mirrors
+	if !mirrored || abRoutes(cd) {
 		return
 	}
 	http[0].Mirror = &istionet.Destination{Host: canaryName}

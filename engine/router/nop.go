@@ -25,3 +25,6 @@ func (Nop) GetRoutes(_ context.Context, cd *v1beta1.Canary) (primary, canary int
 
 // SetRoutes does nothing.
 func (Nop) SetRoutes(context.Context, *v1beta1.Canary, int, int, bool) error { return nil }
+
+// CanMirror is false: there is no traffic to mirror.
+func (Nop) CanMirror(*v1beta1.Canary) bool { return false }

@@ -5,7 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -116,7 +117,7 @@ func (d *Deployments) targetConfigs(ctx context.Context, cd *v1beta1.Canary, tar
 		}
 	}
 
-	for _, name := range sortedKeys(configMaps) {
+	for _, name := range slices.Sorted(maps.Keys(configMaps)) {
 		cm := &corev1.ConfigMap{}
 		if err := d.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, cm); err != nil {
 			if configMaps[name] {
@@ -130,7 +131,7 @@ func (d *Deployments) targetConfigs(ctx context.Context, cd *v1beta1.Canary, tar
 		ref := configRef{name: cm.Name, kind: configMapKind, checksum: checksum(cm.Data)}
 		res[ref.key()] = ref
 	}
-	for _, name := range sortedKeys(secrets) {
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
 		s := &corev1.Secret{}
 		if err := d.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, s); err != nil {
 			if secrets[name] {
@@ -149,7 +150,7 @@ func (d *Deployments) targetConfigs(ctx context.Context, cd *v1beta1.Canary, tar
 
 // createPrimaryConfigs creates or overwrites the -primary copy of every tracked config.
 func (d *Deployments) createPrimaryConfigs(ctx context.Context, cd *v1beta1.Canary, refs map[string]configRef) error {
-	for _, key := range sortedKeys(refs) {
+	for _, key := range slices.Sorted(maps.Keys(refs)) {
 		ref := refs[key]
 		switch ref.kind {
 		case configMapKind:
@@ -317,13 +318,4 @@ func trackedSecretType(t corev1.SecretType) bool {
 // mandatory is true for a reference explicitly marked optional: false.
 func mandatory(optional *bool) bool {
 	return optional != nil && !*optional
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -66,7 +66,7 @@ type Deployments struct {
 // metadata.generation on every change of the spec, and only then. The tick asks for
 // the target's hash once or twice an interval, and Flagger's hash (a spew dump of the
 // whole template) was a sizeable part of a tick; keyed by the resourceVersion instead,
-// the memo missed after each of the kubelet's status writes.
+// the memo missed after each status write of the Deployment controller.
 type hashKey struct {
 	uid        types.UID
 	generation int64

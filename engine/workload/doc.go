@@ -1,6 +1,6 @@
 // Package workload is the target controller for Deployment targets, Flagger 1.44-exact
 // (pkg/canary/deployment_controller.go, deployment_ready.go, config_tracker.go; see
-// ../shared/reference/flagger-semantics.md §2.9).
+// docs/flagger-semantics.md#readiness).
 //
 // It owns the primary copy of the target (<target>-primary and the -primary copies of
 // the ConfigMaps and Secrets the target uses): its creation, the promotion of the

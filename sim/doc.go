@@ -1,0 +1,16 @@
+// Package sim is the runner: it plays one scenario in virtual time, or a suite of
+// them side by side, and returns the run record. It is the only place where the
+// parts of a simulation meet: the scenario (sim/scenario), the synthetic world
+// (sim/world), the series store and metric source under PromQL (sim/promstore), the
+// Kubernetes side (sim/cluster) and the engine (engine).
+//
+// A run is an event loop over virtual time (runner.go): timeline actions, the
+// Deployment simulator, scrapes of the world and engine ticks, in that order at one
+// instant. The runner also reads the traffic split the mesh would apply from the
+// router's objects (routing.go) and hands the world the simulator's pods: the world
+// never sees the cluster side. Idle ticks are repeated from their record instead of
+// run (replay.go, with the contracts it rests on).
+//
+// It does not decide anything about a rollout (the engine does), nor interpret
+// expectations (sim/scenario does), nor format results (reports does).
+package sim

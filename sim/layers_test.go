@@ -1,0 +1,108 @@
+package sim_test
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+const module = "aviary.dev/aviary/"
+
+// forbidden lists, per package directory (relative to the module root; a trailing
+// "/..." covers the subdirectories), the project packages its non-test code must not
+// import: layers only point down (cmd → sim → sim/scenario, sim/world, sim/promstore,
+// sim/cluster → engine → api; docs/architecture.md), and the parts of a simulation
+// meet only in the runner.
+var forbidden = map[string][]string{
+	"api/...":       {"engine/...", "sim/...", "reports/...", "cmd/..."},
+	"engine/...":    {"sim/...", "reports/...", "cmd/..."},
+	"sim/scenario":  {"sim", "sim/cluster", "sim/promstore", "reports/...", "cmd/..."},
+	"sim/world":     {"sim", "sim/cluster", "sim/scenario", "engine/...", "reports/...", "cmd/..."},
+	"sim/promstore": {"sim", "sim/cluster", "sim/scenario", "sim/world", "reports/...", "cmd/..."},
+	"sim/cluster":   {"sim", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
+	"sim":           {"reports/...", "cmd/..."},
+	"reports/...":   {"sim", "sim/cluster", "sim/promstore", "sim/world", "cmd/..."},
+}
+
+// covers reports whether pattern ("a/b" or "a/..." ) covers the package path rel.
+func covers(pattern, rel string) bool {
+	if base, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return rel == base || strings.HasPrefix(rel, base+"/")
+	}
+	return rel == pattern
+}
+
+// importsOf lists the project packages (relative to the module) the non-test Go
+// files of dir import.
+func importsOf(dir string) []string {
+	GinkgoHelper()
+	entries, err := os.ReadDir(dir)
+	Expect(err).NotTo(HaveOccurred())
+	var out []string
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ImportsOnly)
+		Expect(err).NotTo(HaveOccurred())
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if rel, ok := strings.CutPrefix(path, module); ok {
+				out = append(out, name+" imports "+rel)
+			}
+		}
+	}
+	return out
+}
+
+var _ = Describe("the packages' layers", func() {
+	It("only point down, and the parts of a simulation meet only in the runner", func() {
+		root := ".."
+		var violations []string
+		checked := 0
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(root, path)
+			rel = filepath.ToSlash(rel)
+			if strings.HasPrefix(rel, "bin") || strings.HasPrefix(rel, "hack") || strings.Contains(rel, "testdata") || strings.HasPrefix(rel, ".") && rel != "." {
+				return filepath.SkipDir
+			}
+			for pattern, bans := range forbidden {
+				if !covers(pattern, rel) {
+					continue
+				}
+				checked++
+				for _, imp := range importsOf(path) {
+					for _, ban := range bans {
+						if covers(ban, imp[strings.LastIndex(imp, " ")+1:]) {
+							violations = append(violations, rel+"/"+imp)
+						}
+					}
+				}
+			}
+			return nil
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(checked).To(BeNumerically(">=", 12), "the walk reached the packages")
+		Expect(violations).To(BeEmpty())
+	})
+
+	It("would report an upward import", func() {
+		Expect(covers("sim/...", "sim/world")).To(BeTrue())
+		Expect(covers("sim/...", "simulator")).To(BeFalse())
+		Expect(covers("sim", "sim/world")).To(BeFalse())
+		imps := importsOf("cluster")
+		Expect(imps).NotTo(BeEmpty())
+		Expect(imps).To(ContainElement(HaveSuffix(" imports engine/hooks")), "the walk sees the cluster's imports")
+	})
+})

@@ -1,0 +1,12 @@
+// Package scenario owns the Scenario format (aviary.dev/v1alpha1, kind Scenario;
+// docs/scenario-format.md) and the record of a scenario's run: the types, the strict
+// loader that reports every problem as file:line: field: message, the load-time
+// warnings (policies Flagger would trip on, expectations that cannot fail), the
+// expectations, their checker and their negative controls, and Result, the JSON run
+// record reports are built from.
+//
+// The world section of a scenario is the world's own type (world.Spec), validated by
+// the world's rules; this package adds where each problem is written. It does not run
+// anything: it knows neither the event loop, nor the engine's ports, nor Kubernetes
+// beyond decoding the policy objects (api/v1beta1).
+package scenario

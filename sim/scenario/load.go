@@ -1,0 +1,728 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/sim/world"
+)
+
+// Defaults the loader applies to fields a scenario leaves out
+// (docs/scenario-format.md); the world's are world.DefaultRPS and its neighbours.
+const (
+	DefaultReplicas     int32 = 1
+	DefaultImage              = "app:1.0.0"
+	DefaultStartupDelay       = 5 * time.Second
+	DefaultUntil              = 60 * time.Minute
+	// DefaultNamespace is the namespace of policy objects that name none.
+	DefaultNamespace = "test"
+)
+
+// maxFileSize bounds what the loader reads from one file.
+const maxFileSize = 8 << 20
+
+// maxErrors bounds how many problems one file reports.
+const maxErrors = 20
+
+// Loaded is one scenario ready to run: the scenario with defaults applied and the
+// policy objects it tests, decoded strictly.
+type Loaded struct {
+	// Scenario is the scenario; Scenario.File is the path it was loaded from.
+	Scenario *Scenario
+	// Canary is the one Canary of the policy; apiVersion aviary.dev/v1beta1, namespace set.
+	Canary *v1beta1.Canary
+	// Templates are the policy's MetricTemplates, in the order written.
+	Templates []*v1beta1.MetricTemplate
+	// AlertProviders are the policy's AlertProviders, in the order written.
+	AlertProviders []*v1beta1.AlertProvider
+	// FlaggerExact is true when the Canary was written as flagger.app/v1beta1: the run
+	// reproduces Flagger 1.44 exactly ("Flagger-exact mode").
+	FlaggerExact bool
+	// Warnings are problems that do not stop the run: queries Flagger would trip on at
+	// run time (a query that does not render or parse, a missing template, ...), each
+	// naming file, line and object; then expectations that cannot fail (an events
+	// pattern that matches any message, a count range that admits every reachable
+	// count, a within not before until), each naming file, line and spec.expect field.
+	Warnings []string
+}
+
+// LoadError is one problem with a scenario or one of its policy files. Its text names
+// the scenario, the file, the line and the field path, e.g.
+//
+//	scenario "podinfo-500": scenarios/x.yaml:12: spec.world.faults[2].from: bad duration "4q" (want a Go duration such as 30s or 5m)
+//
+// LoadFile and LoadPaths return one or several of them (joined with errors.Join);
+// use errors.As to get at the fields.
+type LoadError struct {
+	// Scenario is the scenario's metadata.name, "" when it is not known.
+	Scenario string
+	// ScenarioFile is the scenario file; File is the file the problem is in (the
+	// scenario file itself or one of its policy files).
+	ScenarioFile string
+	File         string
+	// Line is the 1-based line in File, 0 when unknown.
+	Line int
+	// Object is the policy object the problem is in ("Canary podinfo"), "" for the scenario.
+	Object string
+	// Path is the field path, e.g. "spec.world.faults[2].from", "" when not about a field.
+	Path string
+	// Msg says what is wrong.
+	Msg string
+}
+
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	other := e.ScenarioFile != "" && e.File != e.ScenarioFile
+	switch {
+	case e.Scenario != "" && other:
+		fmt.Fprintf(&b, "scenario %q (%s): ", e.Scenario, e.ScenarioFile)
+	case e.Scenario != "":
+		fmt.Fprintf(&b, "scenario %q: ", e.Scenario)
+	case other:
+		fmt.Fprintf(&b, "scenario %s: ", e.ScenarioFile)
+	}
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Object != "" {
+		b.WriteString(e.Object)
+		b.WriteString(": ")
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// LoadFile reads, strictly decodes and validates one scenario file and the policy
+// files it names, and applies the defaults. Every error names the file, the line and
+// the field.
+func LoadFile(path string) (*Loaded, error) {
+	data, err := readRegular(path)
+	if err != nil {
+		return nil, &LoadError{ScenarioFile: path, File: path, Msg: err.Error()}
+	}
+	l := &loader{file: path, nodes: map[string]*yaml.Node{}}
+	return l.load(data)
+}
+
+// LoadPaths loads every scenario named by paths. A file is loaded as a scenario; a
+// directory is searched recursively for *.yaml and *.yml files whose first document
+// is of kind Scenario (policy files living alongside are skipped), in lexical order.
+// Two scenarios with the same metadata.name are an error naming both files. On error
+// the slice holds the scenarios that did load and the error joins every problem.
+func LoadPaths(paths []string) ([]*Loaded, error) {
+	var files []string
+	var errs []error
+	seen := map[string]bool{}
+	add := func(f string) {
+		if c := filepath.Clean(f); !seen[c] {
+			seen[c] = true
+			files = append(files, f)
+		}
+	}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, &LoadError{File: p, Msg: err.Error()})
+			continue
+		}
+		if !info.IsDir() {
+			add(p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || !(strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
+				return nil
+			}
+			if isScenarioFile(f) {
+				found = append(found, f)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, &LoadError{File: p, Msg: err.Error()})
+		}
+		if len(found) == 0 && err == nil {
+			errs = append(errs, &LoadError{File: p, Msg: "no scenarios in this directory (a scenario is a YAML file with kind: Scenario)"})
+		}
+		sort.Strings(found)
+		for _, f := range found {
+			add(f)
+		}
+	}
+	var out []*Loaded
+	byName := map[string]*Loaded{}
+	for _, f := range files {
+		ld, err := LoadFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		name := ld.Scenario.Metadata.Name
+		if first, dup := byName[name]; dup {
+			errs = append(errs, &LoadError{
+				Scenario: name, ScenarioFile: f, File: f, Line: ld.Scenario.Metadata.nameLine, Path: "metadata.name",
+				Msg: fmt.Sprintf("duplicate scenario name: %s and %s both define %q (names must be unique within a suite)",
+					first.Scenario.File, f, name),
+			})
+			continue
+		}
+		byName[name] = ld
+		out = append(out, ld)
+	}
+	return out, errors.Join(errs...)
+}
+
+var kindScenarioLine = regexp.MustCompile(`(?m)^kind:\s*["']?Scenario["']?\s*(#.*)?$`)
+
+// isScenarioFile reports whether the first YAML document of f is of kind Scenario. A
+// file that is not valid YAML counts as a scenario when it has a top-level
+// "kind: Scenario" line, so that its errors are reported rather than skipped.
+func isScenarioFile(f string) bool {
+	data, err := readRegular(f)
+	if err != nil {
+		return false
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		return err != io.EOF && kindScenarioLine.Match(data)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return false
+	}
+	k := mappingValue(doc.Content[0], "kind")
+	return k != nil && k.Kind == yaml.ScalarNode && k.Value == ScenarioKind
+}
+
+// readRegular reads a regular file of bounded size.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("file larger than %d MiB", maxFileSize>>20)
+	}
+	return data, nil
+}
+
+// loader loads one scenario file.
+type loader struct {
+	file  string
+	name  string
+	errs  []*LoadError
+	nodes map[string]*yaml.Node // scenario field path -> node
+	// keyLines is the line of each scenario field's key.
+	keyLines map[string]int
+
+	canaryDoc    *policyDoc
+	templateDocs []*policyDoc // parallel to Loaded.Templates
+	alertDocs    []*policyDoc // parallel to Loaded.AlertProviders
+}
+
+func (l *loader) addErr(e *LoadError) {
+	e.Scenario, e.ScenarioFile = l.name, l.file
+	if len(l.errs) < maxErrors {
+		l.errs = append(l.errs, e)
+	}
+}
+
+// errAt records a problem in the scenario file at the node of path (or its nearest
+// recorded ancestor).
+func (l *loader) errAt(path, format string, args ...any) {
+	l.addErr(&LoadError{File: l.file, Line: l.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) lineOf(path string) int {
+	for p := path; ; {
+		if line, ok := l.keyLines[p]; ok {
+			return line
+		}
+		if n, ok := l.nodes[p]; ok {
+			return n.Line
+		}
+		if p == "" {
+			return 0
+		}
+		p = parentPath(p)
+	}
+}
+
+func (l *loader) present(path string) bool {
+	n, ok := l.nodes[path]
+	return ok && !isNull(n)
+}
+
+func (l *loader) err() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	errs := make([]error, len(l.errs))
+	for i, e := range l.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+func (l *loader) load(data []byte) (*Loaded, error) {
+	docs, err := parseDocuments(data)
+	if err != nil {
+		line, msg := yamlErrorLine(err)
+		l.addErr(&LoadError{File: l.file, Line: line, Msg: "invalid YAML: " + msg})
+		return nil, l.err()
+	}
+	if len(docs) == 0 {
+		l.addErr(&LoadError{File: l.file, Msg: "empty file: want a Scenario document (apiVersion: " + ScenarioAPIVersion + ", kind: Scenario)"})
+		return nil, l.err()
+	}
+	root := docs[0]
+	nameLine := 0
+	if n := mappingValue(root, "metadata"); n != nil {
+		if nm := mappingValue(n, "name"); nm != nil && nm.Kind == yaml.ScalarNode && nm.ShortTag() == "!!str" {
+			l.name, nameLine = nm.Value, nm.Line
+		}
+	}
+	if len(docs) > 1 {
+		l.addErr(&LoadError{File: l.file, Line: docs[1].Line,
+			Msg: "a scenario file holds one document; put policy objects in their own file (spec.policy.files) or in spec.policy.objects"})
+	}
+	if root.Kind != yaml.MappingNode {
+		l.addErr(&LoadError{File: l.file, Line: root.Line, Msg: "want a Scenario (a mapping with apiVersion, kind, metadata and spec), got " + describe(root)})
+		return nil, l.err()
+	}
+	l.checkHeader(root)
+	sc := newShapeChecker(false, l.nodes, func(n *yaml.Node, path, msg string) {
+		l.addErr(&LoadError{File: l.file, Line: n.Line, Path: path, Msg: msg})
+	})
+	sc.check(root, reflect.TypeOf(Scenario{}), "")
+	l.keyLines = sc.keyLines
+	if len(l.errs) > 0 {
+		return nil, l.err()
+	}
+
+	s := &Scenario{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(s); err != nil {
+		l.yamlDecodeError(err)
+		return nil, l.err()
+	}
+	s.File = l.file
+	s.Metadata.nameLine = nameLine
+	l.validate(s)
+	if len(l.errs) > 0 {
+		return nil, l.err()
+	}
+	ld := &Loaded{Scenario: s}
+	l.loadPolicy(s, ld)
+	if len(l.errs) > 0 {
+		return nil, l.err()
+	}
+	applyDefaults(s, l.present)
+	ld.Warnings = append(l.queryWarnings(ld), l.expectWarnings(s)...)
+	return ld, nil
+}
+
+// parseDocuments parses every YAML document of data, dropping empty ones; it returns
+// each document's root node (not the DocumentNode).
+func parseDocuments(data []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+			continue
+		}
+		docs = append(docs, doc.Content[0])
+	}
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlErrorLine splits a yaml.v3 error into its line and message. yaml.v3 reports
+// the line of a parser error ("did not find expected ...") 0-based; it is corrected.
+func yamlErrorLine(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		if strings.HasPrefix(m[2], "did not find expected") {
+			line++
+		}
+		return line, m[2]
+	}
+	return 0, msg
+}
+
+var (
+	fieldNotFoundRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	cannotDecodeRE  = regexp.MustCompile("^cannot unmarshal (\\S+) `(.*)` into (\\S+)$")
+)
+
+// yamlDecodeError rewrites yaml.v3's decoding errors ("line 7: field wrld not found in
+// type sim.ScenarioSpec") to file:line: path: message. The shape check catches these
+// first; this is the safety net.
+func (l *loader) yamlDecodeError(err error) {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	for _, m := range msgs {
+		line, msg := yamlErrorLine(errors.New(m))
+		path := l.pathAtLine(line)
+		if sm := fieldNotFoundRE.FindStringSubmatch(msg); sm != nil {
+			path, msg = world.JoinKey(path, sm[1]), "unknown field"
+		} else if sm := cannotDecodeRE.FindStringSubmatch(msg); sm != nil {
+			msg = fmt.Sprintf("want %s, got %q", sm[3], sm[2])
+		}
+		l.addErr(&LoadError{File: l.file, Line: line, Path: path, Msg: msg})
+	}
+}
+
+// pathAtLine is the deepest recorded field path whose node starts on line.
+func (l *loader) pathAtLine(line int) string {
+	best := ""
+	for p, n := range l.nodes {
+		if n.Line == line && (len(p) > len(best) || (len(p) == len(best) && p < best)) {
+			best = p
+		}
+	}
+	return best
+}
+
+// checkHeader checks apiVersion, kind and metadata.name of the scenario.
+func (l *loader) checkHeader(root *yaml.Node) {
+	report := func(n *yaml.Node, path, format string, args ...any) {
+		l.addErr(&LoadError{File: l.file, Line: n.Line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if v := mappingValue(root, "apiVersion"); v == nil || isNull(v) {
+		report(root, "apiVersion", "required (want %s)", ScenarioAPIVersion)
+	} else if v.Kind == yaml.ScalarNode && v.Value != ScenarioAPIVersion {
+		report(v, "apiVersion", "want %s, got %q", ScenarioAPIVersion, v.Value)
+	}
+	if v := mappingValue(root, "kind"); v == nil || isNull(v) {
+		report(root, "kind", "required (want %s)", ScenarioKind)
+	} else if v.Kind == yaml.ScalarNode && v.Value != ScenarioKind {
+		report(v, "kind", "want %s, got %q", ScenarioKind, v.Value)
+	}
+	md := mappingValue(root, "metadata")
+	if md == nil || isNull(md) {
+		report(root, "metadata.name", "required: every scenario needs a name, unique within its suite")
+	} else if md.Kind == yaml.MappingNode {
+		if v := mappingValue(md, "name"); v == nil || isNull(v) || (v.Kind == yaml.ScalarNode && v.Value == "") {
+			report(md, "metadata.name", "required: every scenario needs a name, unique within its suite")
+		}
+	}
+}
+
+// validate checks the values of a decoded scenario.
+func (l *loader) validate(s *Scenario) {
+	sp := &s.Spec
+	until := DefaultUntil
+	if l.present("spec.until") {
+		until = sp.Until.Duration
+		if until <= 0 {
+			l.errAt("spec.until", "must be positive (the virtual end of the run, default %s)", DefaultUntil)
+		}
+	}
+	if len(sp.Policy.Files) == 0 && len(sp.Policy.Objects) == 0 {
+		l.errAt("spec.policy", "no policy: give spec.policy.files or spec.policy.objects with one Canary")
+	}
+	for i, f := range sp.Policy.Files {
+		if f == "" {
+			l.errAt(fmt.Sprintf("spec.policy.files[%d]", i), "empty path")
+		}
+	}
+
+	if r := sp.Target.Replicas; r != nil && *r < 0 {
+		l.errAt("spec.target.replicas", "must not be negative, got %d", *r)
+	}
+	if l.present("spec.target.image") && sp.Target.Image == "" {
+		l.errAt("spec.target.image", "empty image (leave it out for the default %s)", DefaultImage)
+	}
+
+	l.validateWorld(&sp.World)
+
+	urls := map[string]int{}
+	for i, h := range sp.Hooks {
+		p := fmt.Sprintf("spec.hooks[%d]", i)
+		if h.URL == "" {
+			l.errAt(p+".url", "required")
+		} else if j, dup := urls[h.URL]; dup {
+			l.errAt(p+".url", "%s is already simulated by spec.hooks[%d]", h.URL, j)
+		} else {
+			urls[h.URL] = i
+		}
+		if len(h.Responses) == 0 {
+			l.errAt(p+".responses", "required: at least one response, e.g. [{from: 0s, status: 200}]")
+		}
+		for j, r := range h.Responses {
+			rp := fmt.Sprintf("%s.responses[%d]", p, j)
+			if j > 0 && r.From.Duration <= h.Responses[j-1].From.Duration {
+				l.errAt(rp+".from", "%s is not after responses[%d].from %s (list responses in order of from)", r.From.Duration, j-1, h.Responses[j-1].From.Duration)
+			}
+			if r.Status != 0 && (r.Status < 100 || r.Status > 599) {
+				l.errAt(rp+".status", "want an HTTP status between 100 and 599, got %d", r.Status)
+			}
+		}
+	}
+
+	for i, a := range sp.Timeline {
+		p := fmt.Sprintf("spec.timeline[%d]", i)
+		hasImage, hasPatch := a.Image != "", a.Patch != nil
+		switch {
+		case hasImage && hasPatch:
+			l.errAt(p, "give either image or patch, not both (use two entries at the same time)")
+		case !hasImage && !hasPatch:
+			l.errAt(p, "give image (a new revision of the target) or patch (a merge patch of the Canary)")
+		}
+		if hasPatch {
+			l.checkPatch(p + ".patch")
+		}
+		if a.At.Duration > until {
+			l.errAt(p+".at", "%s is after spec.until %s", a.At.Duration, until)
+		}
+		if i > 0 && a.At.Duration < sp.Timeline[i-1].At.Duration {
+			l.errAt(p+".at", "%s is before timeline[%d].at %s (list the timeline in order)", a.At.Duration, i-1, sp.Timeline[i-1].At.Duration)
+		}
+	}
+
+	if e := sp.Expect; e != nil {
+		l.validateExpect(e)
+	}
+}
+
+// validateWorld reports the world's problems (world.Spec.Validate, the rules the
+// world itself applies) at their lines, and zero durations written out where zero
+// only means "the default".
+func (l *loader) validateWorld(w *world.Spec) {
+	for _, e := range w.Validate() {
+		l.errAt("spec.world."+e.Path, "%s", e.Msg)
+	}
+	if l.present("spec.world.scrapeInterval") && w.ScrapeInterval.Duration <= 0 {
+		l.errAt("spec.world.scrapeInterval", "must be positive (default %s)", world.DefaultScrapeInterval)
+	}
+	for _, img := range sortedMapKeys(w.Versions) {
+		l.checkWrittenLatency(world.JoinKey("spec.world.versions", img)+".latency", w.Versions[img].Latency)
+	}
+	for i, f := range w.Faults {
+		l.checkWrittenLatency(fmt.Sprintf("spec.world.faults[%d].latency", i), f.Latency)
+	}
+}
+
+// checkWrittenLatency reports a quantile written as 0: it would mean "not given".
+func (l *loader) checkWrittenLatency(path string, lat *world.Latency) {
+	if lat == nil {
+		return
+	}
+	for _, q := range []struct {
+		key string
+		d   time.Duration
+	}{{"p50", lat.P50.Duration}, {"p99", lat.P99.Duration}} {
+		if l.present(path+"."+q.key) && q.d <= 0 {
+			l.errAt(path+"."+q.key, "must be positive")
+		}
+	}
+}
+
+func (l *loader) validateExpect(e *Expectations) {
+	if e.Phase != "" && !isFlaggerPhase(e.Phase) {
+		hint := ""
+		for _, ph := range v1beta1.CanaryPhases {
+			if strings.EqualFold(string(ph), e.Phase) {
+				hint = fmt.Sprintf(" (did you mean %s?)", ph)
+			}
+		}
+		l.errAt("spec.expect.phase", "%q is not a Flagger phase%s; want one of %s", e.Phase, hint, joinPhases())
+	}
+	for i, w := range e.Routes {
+		if w < 0 || w > 100 {
+			l.errAt(fmt.Sprintf("spec.expect.routes[%d]", i), "want a canary weight between 0 and 100, got %d", w)
+		}
+	}
+	if m := e.MaxCanaryWeight; m != nil && (*m < 0 || *m > 100) {
+		l.errAt("spec.expect.maxCanaryWeight", "want a canary weight between 0 and 100, got %d", *m)
+	}
+	checkEvents := func(key string, list []string) {
+		for i, ev := range list {
+			p := fmt.Sprintf("spec.expect.%s[%d]", key, i)
+			if strings.TrimSpace(strings.TrimPrefix(ev, regexPrefix)) == "" {
+				l.errAt(p, "empty event")
+				continue
+			}
+			if _, err := compileEventPattern(ev); err != nil {
+				l.errAt(p, "bad regular expression: %v", err)
+			}
+		}
+	}
+	checkEvents("events", e.Events)
+	checkEvents("absentEvents", e.AbsentEvents)
+	for _, k := range sortedMapKeys(e.HookCalls) {
+		p := world.JoinKey("spec.expect.hookCalls", k)
+		if !isHookType(k) {
+			l.errAt(p, "%q is not a Flagger webhook type; want one of %s", k, joinHookTypes())
+		}
+		l.checkCount(p, e.HookCalls[k])
+	}
+	if e.FailedRequests != nil {
+		l.checkCount("spec.expect.failedRequests", *e.FailedRequests)
+	}
+	if e.Control != nil {
+		l.validateControl(e.Control)
+	}
+}
+
+// validateControl checks spec.expect.control: exactly one of scenario and none, neither
+// empty, and no scenario that is its own control.
+func (l *loader) validateControl(c *Control) {
+	const p = "spec.expect.control"
+	hasScenario, hasNone := l.present(p+".scenario"), l.present(p+".none")
+	switch {
+	case hasScenario && hasNone:
+		l.errAt(p, "give either scenario (a scenario whose run must fail these expectations) or none (why no negative control applies), not both")
+	case !hasScenario && !hasNone:
+		l.errAt(p, "give scenario (the name of a scenario whose run must fail these expectations) or none (why no negative control applies); leave control out for the derived one")
+	case hasNone && strings.TrimSpace(c.None) == "":
+		l.errAt(p+".none", "empty reason: say why no negative control applies to these expectations")
+	case hasScenario && strings.TrimSpace(c.Scenario) == "":
+		l.errAt(p+".scenario", "empty scenario name")
+	case hasScenario && c.Scenario == l.name:
+		l.errAt(p+".scenario", "names this scenario itself: the control is another scenario, on whose run these expectations must fail")
+	}
+}
+
+// checkPatch checks a timeline merge patch against the Canary's schema: a merge
+// patch has the shape of the object it patches (null deletes a field).
+func (l *loader) checkPatch(path string) {
+	n, ok := l.nodes[path]
+	if !ok {
+		return
+	}
+	nodes := map[string]*yaml.Node{}
+	sc := newShapeChecker(true, nodes, func(n *yaml.Node, sub, msg string) {
+		full := path
+		if sub != "" {
+			full = path + "." + sub
+		}
+		l.addErr(&LoadError{File: l.file, Line: n.Line, Path: full, Msg: msg + " (the patch is a JSON merge patch of the Canary)"})
+	})
+	sc.check(n, reflect.TypeOf(v1beta1.Canary{}), "")
+}
+
+func (l *loader) checkCount(path string, c Count) {
+	for _, v := range []*int64{c.Exact, c.Min, c.Max} {
+		if v != nil && *v < 0 {
+			l.errAt(path, "counts must not be negative, got %d", *v)
+			return
+		}
+	}
+	if c.Min != nil && c.Max != nil && *c.Min > *c.Max {
+		l.errAt(path, "min %d is greater than max %d", *c.Min, *c.Max)
+	}
+}
+
+func isFlaggerPhase(p string) bool {
+	for _, ph := range v1beta1.CanaryPhases {
+		if string(ph) == p {
+			return true
+		}
+	}
+	return false
+}
+
+func joinPhases() string {
+	s := make([]string, len(v1beta1.CanaryPhases))
+	for i, p := range v1beta1.CanaryPhases {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ", ")
+}
+
+func isHookType(t string) bool {
+	for _, h := range v1beta1.HookTypes {
+		if string(h) == t {
+			return true
+		}
+	}
+	return false
+}
+
+func joinHookTypes() string {
+	s := make([]string, len(v1beta1.HookTypes))
+	for i, h := range v1beta1.HookTypes {
+		s[i] = string(h)
+	}
+	return strings.Join(s, ", ")
+}
+
+// applyDefaults fills what the scenario leaves out. present reports whether a field
+// path was written (so that an explicit 0s startupDelay stays 0).
+func applyDefaults(s *Scenario, present func(string) bool) {
+	sp := &s.Spec
+	if sp.Target.Replicas == nil {
+		r := DefaultReplicas
+		sp.Target.Replicas = &r
+	}
+	if sp.Target.Image == "" {
+		sp.Target.Image = DefaultImage
+	}
+	if !present("spec.target.startupDelay") {
+		sp.Target.StartupDelay.Duration = DefaultStartupDelay
+	}
+	w := &sp.World
+	if !present("spec.world.scrapeInterval") {
+		w.ScrapeInterval.Duration = world.DefaultScrapeInterval
+	}
+	if w.RPS == nil {
+		r := world.DefaultRPS
+		w.RPS = &r
+	}
+	if !present("spec.until") {
+		sp.Until.Duration = DefaultUntil
+	}
+	w.Versions = world.ResolveVersions(w.Versions)
+}

@@ -1,0 +1,171 @@
+package scenario
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"text/template"
+	"text/template/parse"
+
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/engine/analysis"
+)
+
+// ---------------------------------------------------------------------------------
+// Query warnings
+
+// queryWarnings renders every MetricTemplate query and inline query the way the
+// engine will and parses the PromQL ones; problems become warnings.
+func (l *loader) queryWarnings(ld *Loaded) []string {
+	var out []string
+	seen := map[string]bool{}
+	warn := func(file string, line int, format string, args ...any) {
+		w := fmt.Sprintf("%s:%d: ", file, line) + fmt.Sprintf(format, args...)
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	cd, cdDoc := ld.Canary, l.canaryDoc
+	const atRunTime = " — Flagger would fail this check at run time"
+	check := func(file string, line int, who, text string, provider v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) {
+		q, err := analysis.RenderQuery(text, model)
+		if err != nil {
+			warn(file, line, "%s: query render error: %v%s", who, err, atRunTime)
+			return
+		}
+		if !analysis.IsPrometheusProvider(provider) {
+			return
+		}
+		if _, err := parser.ParseExpr(q); err != nil {
+			warn(file, line, "%s: query does not parse: %s%s", who, oneLine(err.Error()), atRunTime)
+		}
+	}
+	referenced := map[*v1beta1.MetricTemplate]bool{}
+	if a := cd.GetAnalysis(); a != nil {
+		base := "spec.analysis"
+		if cd.Spec.Analysis == nil {
+			base = "spec.canaryAnalysis"
+		}
+		for i := range a.Metrics {
+			m := &a.Metrics[i]
+			mp := fmt.Sprintf("%s.metrics[%d]", base, i)
+			switch {
+			case m.TemplateRef != nil:
+				ns := m.TemplateRef.Namespace
+				if ns == "" {
+					ns = cd.Namespace
+				}
+				var t *v1beta1.MetricTemplate
+				var td *policyDoc
+				for j, cand := range ld.Templates {
+					if cand.Name == m.TemplateRef.Name && cand.Namespace == ns {
+						t, td = cand, l.templateDocs[j]
+					}
+				}
+				if t == nil {
+					warn(cdDoc.file, lineIn(cdDoc, mp+".templateRef"), "%s: %s.templateRef: MetricTemplate %s.%s is not among the policy objects%s",
+						cdDoc.object, mp, m.TemplateRef.Name, ns, atRunTime)
+					continue
+				}
+				referenced[t] = true
+				who := fmt.Sprintf("MetricTemplate %s (metric %q of Canary %s)", t.Name, m.Name, cd.Name)
+				check(td.file, lineIn(td, "spec.query"), who, t.Spec.Query, t.Spec.Provider,
+					analysis.Model(cd, m.Interval, m.TemplateVariables))
+				if m.Interval == "" && usesInterval(t.Spec.Query) {
+					warn(cdDoc.file, lineIn(cdDoc, mp), "%s: %s: metric %q has no interval but MetricTemplate %s uses {{ interval }}, which renders as \"\" (Flagger gives templateRef metrics no default interval)",
+						cdDoc.object, mp, m.Name, t.Name)
+				}
+			case m.Query != "":
+				check(cdDoc.file, lineIn(cdDoc, mp+".query"), fmt.Sprintf("%s: %s.query", cdDoc.object, mp), m.Query, v1beta1.MetricTemplateProvider{Type: "prometheus"},
+					analysis.Model(cd, m.GetMetricInterval(), m.TemplateVariables))
+			}
+		}
+	}
+	for j, t := range ld.Templates {
+		if referenced[t] {
+			continue
+		}
+		td := l.templateDocs[j]
+		check(td.file, lineIn(td, "spec.query"), "MetricTemplate "+t.Name, t.Spec.Query, t.Spec.Provider,
+			analysis.Model(cd, v1beta1.MetricInterval, nil))
+	}
+	return out
+}
+
+// lineIn is the line of a field path in a policy document (or of the nearest
+// recorded ancestor).
+func lineIn(d *policyDoc, path string) int {
+	for p := path; ; p = parentPath(p) {
+		if line, ok := d.keyLines[p]; ok {
+			return line
+		}
+		if n, ok := d.nodes[p]; ok {
+			return n.Line
+		}
+		if p == "" {
+			return d.node.Line
+		}
+	}
+}
+
+// usesInterval reports whether a template calls {{ interval }}. It parses with the
+// model's own functions (text/template adds its builtins), so a template the engine
+// can parse is walked; one it cannot is judged by its text.
+func usesInterval(text string) bool {
+	t, err := template.New("q").Funcs((&v1beta1.MetricTemplateModel{}).TemplateFunctions()).Parse(text)
+	if err != nil {
+		return strings.Contains(text, "interval")
+	}
+	found := false
+	for _, tt := range t.Templates() {
+		walkTemplate(tt.Root, func(n parse.Node) {
+			if id, ok := n.(*parse.IdentifierNode); ok && id.Ident == "interval" {
+				found = true
+			}
+		})
+	}
+	return found
+}
+
+func walkTemplate(n parse.Node, f func(parse.Node)) {
+	if n == nil || reflect.ValueOf(n).IsNil() {
+		return
+	}
+	f(n)
+	switch x := n.(type) {
+	case *parse.ListNode:
+		for _, c := range x.Nodes {
+			walkTemplate(c, f)
+		}
+	case *parse.ActionNode:
+		walkTemplate(x.Pipe, f)
+	case *parse.PipeNode:
+		for _, c := range x.Cmds {
+			walkTemplate(c, f)
+		}
+	case *parse.CommandNode:
+		for _, c := range x.Args {
+			walkTemplate(c, f)
+		}
+	case *parse.IfNode:
+		walkBranch(&x.BranchNode, f)
+	case *parse.RangeNode:
+		walkBranch(&x.BranchNode, f)
+	case *parse.WithNode:
+		walkBranch(&x.BranchNode, f)
+	case *parse.TemplateNode:
+		walkTemplate(x.Pipe, f)
+	}
+}
+
+// walkBranch walks what if, range and with have in common.
+func walkBranch(b *parse.BranchNode, f func(parse.Node)) {
+	walkTemplate(b.Pipe, f)
+	walkTemplate(b.List, f)
+	walkTemplate(b.ElseList, f)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,187 @@
+package scenario
+
+import (
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+
+	"aviary.dev/aviary/sim/world"
+)
+
+// ScenarioAPIVersion and ScenarioKind identify a scenario document.
+const (
+	ScenarioAPIVersion = "aviary.dev/v1alpha1"
+	ScenarioKind       = "Scenario"
+)
+
+// Scenario is one simulated world and what must happen in it (docs/scenario-format.md).
+// Field names and YAML keys are a public interface: change them only through an issue.
+type Scenario struct {
+	APIVersion string           `yaml:"apiVersion"`
+	Kind       string           `yaml:"kind"`
+	Metadata   ScenarioMetadata `yaml:"metadata"`
+	Spec       ScenarioSpec     `yaml:"spec"`
+
+	// File is the path the scenario was loaded from ("" when built in code).
+	File string `yaml:"-"`
+}
+
+// ScenarioMetadata names and describes a scenario.
+type ScenarioMetadata struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+
+	// nameLine is the line of metadata.name in the scenario file (for suite-level errors).
+	nameLine int
+}
+
+// ScenarioSpec is the body of a scenario.
+type ScenarioSpec struct {
+	Policy   Policy            `yaml:"policy"`
+	Target   Target            `yaml:"target"`
+	World    world.Spec        `yaml:"world"`
+	Hooks    []WebhookEndpoint `yaml:"hooks"`
+	Timeline []Action          `yaml:"timeline"`
+	Until    Duration          `yaml:"until"`
+	Expect   *Expectations     `yaml:"expect"`
+}
+
+// Policy points at the Canary, MetricTemplates and AlertProviders under test.
+type Policy struct {
+	// Files are multi-document YAML files, relative to the scenario file.
+	Files []string `yaml:"files"`
+	// Objects are the same objects written inline.
+	Objects []yaml.Node `yaml:"objects"`
+}
+
+// Target describes the workload aviary creates for the Canary's targetRef.
+type Target struct {
+	Replicas     *int32   `yaml:"replicas"`
+	Image        string   `yaml:"image"`
+	StartupDelay Duration `yaml:"startupDelay"`
+}
+
+// WebhookEndpoint is a simulated webhook endpoint (an entry of spec.hooks): what the
+// URL answers, from which point of virtual time on.
+type WebhookEndpoint struct {
+	URL       string            `yaml:"url"`
+	Responses []WebhookResponse `yaml:"responses"`
+}
+
+// WebhookResponse is what an endpoint answers from a point in virtual time on.
+type WebhookResponse struct {
+	From   Duration `yaml:"from"`
+	Status int      `yaml:"status"`
+	Delay  Duration `yaml:"delay"`
+	Body   string   `yaml:"body"`
+}
+
+// Action is a timeline step: a new image for the target, or a merge patch of the Canary.
+type Action struct {
+	At    Duration       `yaml:"at"`
+	Image string         `yaml:"image"`
+	Patch map[string]any `yaml:"patch"`
+}
+
+// Expectations are what must hold at the end of the run; every field is optional.
+// Control is not checked against the run: it names the run the expectations must NOT
+// all hold on (see Control).
+type Expectations struct {
+	Phase           string           `yaml:"phase"`
+	Within          Duration         `yaml:"within"`
+	Routes          []int            `yaml:"routes"`
+	MaxCanaryWeight *int             `yaml:"maxCanaryWeight"`
+	Events          []string         `yaml:"events"`
+	AbsentEvents    []string         `yaml:"absentEvents"`
+	HookCalls       map[string]Count `yaml:"hookCalls"`
+	FailedRequests  *Count           `yaml:"failedRequests"`
+	Control         *Control         `yaml:"control"`
+}
+
+// Control is the negative control of a scenario's expectations (spec.expect.control):
+// a run on which at least one of them must fail, so that they are known to say
+// something about the world the scenario describes rather than about any run. The
+// scenario library's tests check it.
+//
+// Without spec.expect.control the control is derived from the scenario itself
+// (NegativeControl): when it expects Failed, the same scenario without
+// spec.world.faults and spec.hooks; when it expects Succeeded, the same scenario with
+// every new version failing hard. Where that does not apply, or does not tell the two
+// worlds apart (the failure lies in spec.world.versions, counters or series, or in
+// the policy), give exactly one of:
+//
+//	control:
+//	  scenario: user-profile-nan-guarded   # its run must fail these expectations
+//	control:
+//	  none: "why no negative control applies"
+type Control struct {
+	// Scenario is the metadata.name of another scenario of the same suite, the
+	// counterpart that differs in what this one is about: its run must fail at least
+	// one of this scenario's expectations.
+	Scenario string `yaml:"scenario"`
+	// None says why no negative control applies; a non-empty reason is required.
+	None string `yaml:"none"`
+}
+
+// Count is an exact number (`3`) or a range (`{min: 1, max: 5}`).
+type Count struct {
+	Exact *int64 `yaml:"-"`
+	Min   *int64 `yaml:"min"`
+	Max   *int64 `yaml:"max"`
+}
+
+// UnmarshalYAML accepts a plain integer or a {min, max} mapping.
+func (c *Count) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var v int64
+		if err := n.Decode(&v); err != nil {
+			return fmt.Errorf("line %d: want an integer or {min, max}, got %q", n.Line, n.Value)
+		}
+		c.Exact = &v
+		return nil
+	}
+	type plain Count
+	var p plain
+	dec := n.Decode
+	if err := dec(&p); err != nil {
+		return err
+	}
+	if p.Min == nil && p.Max == nil {
+		return fmt.Errorf("line %d: a count range needs min or max", n.Line)
+	}
+	*c = Count(p)
+	return nil
+}
+
+// Holds reports whether v satisfies the count.
+func (c Count) Holds(v int64) bool {
+	if c.Exact != nil && v != *c.Exact {
+		return false
+	}
+	if c.Min != nil && v < *c.Min {
+		return false
+	}
+	if c.Max != nil && v > *c.Max {
+		return false
+	}
+	return true
+}
+
+// String renders the count as a scenario author wrote it.
+func (c Count) String() string {
+	switch {
+	case c.Exact != nil:
+		return fmt.Sprint(*c.Exact)
+	case c.Min != nil && c.Max != nil:
+		return fmt.Sprintf("between %d and %d", *c.Min, *c.Max)
+	case c.Min != nil:
+		return fmt.Sprintf("at least %d", *c.Min)
+	case c.Max != nil:
+		return fmt.Sprintf("at most %d", *c.Max)
+	}
+	return "any"
+}
+
+// Duration is a span of virtual time written as a Go duration: the world's, so that
+// every time in a scenario reads alike.
+type Duration = world.Duration

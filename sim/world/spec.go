@@ -1,0 +1,285 @@
+package world
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults of a world (docs/scenario-format.md): what a scenario's world section
+// means when it leaves a field out.
+const (
+	DefaultRPS            = 10.0
+	DefaultScrapeInterval = 15 * time.Second
+	DefaultP50            = 10 * time.Millisecond
+	DefaultP99            = 50 * time.Millisecond
+	// AnyVersion is the versions key that applies to every image not listed.
+	AnyVersion = "*"
+)
+
+// Spec describes a world: traffic, how each version behaves, faults over time, and
+// series of the application's own. It is a scenario's spec.world; its YAML keys are a
+// public interface.
+type Spec struct {
+	Seed           int64               `yaml:"seed"`
+	ScrapeInterval Duration            `yaml:"scrapeInterval"`
+	RPS            *float64            `yaml:"rps"`
+	DirectRPS      float64             `yaml:"directRps"`
+	MatchFraction  float64             `yaml:"matchFraction"`
+	Noise          bool                `yaml:"noise"`
+	Versions       map[string]Behavior `yaml:"versions"`
+	Faults         []Fault             `yaml:"faults"`
+	Counters       []Counter           `yaml:"counters"`
+	Series         []RawSeries         `yaml:"series"`
+}
+
+// Behavior is how a version serves requests.
+type Behavior struct {
+	ErrorRate *float64 `yaml:"errorRate"`
+	Latency   *Latency `yaml:"latency"`
+}
+
+// Latency is a log-normal latency distribution given by two quantiles; 0 leaves a
+// quantile as it is (the default, or the version's own under a fault).
+type Latency struct {
+	P50 Duration `yaml:"p50"`
+	P99 Duration `yaml:"p99"`
+}
+
+// Fault overrides behaviour in a window of virtual time. Image "" means every version.
+type Fault struct {
+	Image     string   `yaml:"image"`
+	From      Duration `yaml:"from"`
+	Until     Duration `yaml:"until"` // 0 = until the end
+	ErrorRate *float64 `yaml:"errorRate"`
+	Latency   *Latency `yaml:"latency"`
+	RPS       *float64 `yaml:"rps"`
+	Ready     *bool    `yaml:"ready"`
+}
+
+// Active reports whether the fault's window [from, until) contains at (virtual time
+// since the start of the run).
+func (f Fault) Active(at time.Duration) bool {
+	return at >= f.From.Duration && (f.Until.Duration == 0 || at < f.Until.Duration)
+}
+
+// Counter is an application counter incremented per request served, by version.
+type Counter struct {
+	Name       string             `yaml:"name"`
+	PerRequest map[string]float64 `yaml:"perRequest"`
+}
+
+// RawSeries is a series in promtool's expanding notation, one sample per scrape.
+type RawSeries struct {
+	Series string `yaml:"series"`
+	Values string `yaml:"values"`
+}
+
+// Duration is a span of virtual time written as a Go duration ("90s", "1m30s"); a
+// bare 0 is accepted, a negative one is not. Scenarios use it for every time they
+// give.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses a Go duration string; a bare 0 is accepted.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a duration such as 30s or 5m", n.Line)
+	}
+	if n.Value == "0" {
+		d.Duration = 0
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: bad duration %q (want a Go duration such as 30s or 5m)", n.Line, n.Value)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: duration %q must not be negative", n.Line, n.Value)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalYAML writes the duration back as a string.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// FieldError is one problem with a world's values: Path is relative to the world
+// ("faults[2].until", `versions["*"].errorRate`), so that a scenario loader can put
+// its own prefix and the file's line in front.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+// Validate checks every value of the world, in the order of its fields. It is the one
+// set of rules both the scenario loader (which reports each problem at its line) and
+// New (which refuses a world built in code) apply. Zero durations mean "the
+// default" here; whether a zero was written out is the loader's business.
+func (s Spec) Validate() []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	rate := func(path string, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			add(path, "want a non-negative number, got %v", v)
+		}
+	}
+	fraction := func(path string, v float64) {
+		if math.IsNaN(v) || v < 0 || v > 1 {
+			add(path, "want a fraction between 0 and 1, got %v", v)
+		}
+	}
+	latency := func(path string, lat *Latency) {
+		if lat != nil && lat.P50.Duration > 0 && lat.P99.Duration > 0 && lat.P50.Duration > lat.P99.Duration {
+			add(path, "p50 %s is above p99 %s", lat.P50.Duration, lat.P99.Duration)
+		}
+	}
+	if s.RPS != nil {
+		rate("rps", *s.RPS)
+	}
+	rate("directRps", s.DirectRPS)
+	fraction("matchFraction", s.MatchFraction)
+	for _, img := range slices.Sorted(maps.Keys(s.Versions)) {
+		p := JoinKey("versions", img)
+		if img == "" {
+			add(p, "empty image name (use %q for every other image)", AnyVersion)
+		}
+		b := s.Versions[img]
+		if b.ErrorRate != nil {
+			fraction(p+".errorRate", *b.ErrorRate)
+		}
+		latency(p+".latency", b.Latency)
+	}
+	for i, f := range s.Faults {
+		p := fmt.Sprintf("faults[%d]", i)
+		if f.ErrorRate == nil && f.Latency == nil && f.RPS == nil && f.Ready == nil {
+			add(p, "a fault must override at least one of errorRate, latency, rps, ready")
+		}
+		if f.Until.Duration != 0 && f.Until.Duration <= f.From.Duration {
+			add(p+".until", "%s is not after from %s (leave until out for a fault that lasts to the end)", f.Until.Duration, f.From.Duration)
+		}
+		if f.ErrorRate != nil {
+			fraction(p+".errorRate", *f.ErrorRate)
+		}
+		if f.RPS != nil {
+			rate(p+".rps", *f.RPS)
+		}
+		latency(p+".latency", f.Latency)
+	}
+	for i, c := range s.Counters {
+		p := fmt.Sprintf("counters[%d]", i)
+		if !model.LegacyValidation.IsValidMetricName(c.Name) {
+			add(p+".name", "want a Prometheus metric name, got %q", c.Name)
+		}
+		for _, img := range slices.Sorted(maps.Keys(c.PerRequest)) {
+			rate(JoinKey(p+".perRequest", img), c.PerRequest[img])
+		}
+	}
+	for i, rs := range s.Series {
+		p := fmt.Sprintf("series[%d]", i)
+		switch {
+		case rs.Series == "":
+			add(p+".series", "required: a series selector such as 'queue_depth{namespace=\"test\"}'")
+		case rs.Values == "":
+			add(p+".values", "required: values in promtool's expanding notation such as '0+2x100'")
+		default:
+			if _, err := parser.ParseMetric(rs.Series); err != nil {
+				add(p+".series", "bad series %q: %v", rs.Series, err)
+			} else if _, _, err := ParseRawSeries(rs); err != nil {
+				add(p+".values", "bad values %q (want promtool's expanding notation such as '0+2x100'): %v", rs.Values, err)
+			}
+		}
+	}
+	return errs
+}
+
+// validationError joins a world's problems into one error.
+func validationError(errs []FieldError) error {
+	all := make([]error, len(errs))
+	for i, e := range errs {
+		all[i] = e
+	}
+	return errors.Join(all...)
+}
+
+// ResolveVersions returns the behaviour table with every entry complete: "*" takes
+// what it does not give from the built-in default (0 errors, p50 10ms, p99 50ms), and
+// every other image what it does not give from "*". The input is not modified.
+func ResolveVersions(in map[string]Behavior) map[string]Behavior {
+	zero := 0.0
+	base := Behavior{ErrorRate: &zero, Latency: &Latency{P50: Duration{DefaultP50}, P99: Duration{DefaultP99}}}
+	any := fill(in[AnyVersion], base)
+	out := map[string]Behavior{AnyVersion: any}
+	for img, b := range in {
+		if img != AnyVersion {
+			out[img] = fill(b, any)
+		}
+	}
+	return out
+}
+
+// fill completes b from def (which is complete).
+func fill(b, def Behavior) Behavior {
+	out := Behavior{ErrorRate: def.ErrorRate, Latency: &Latency{}}
+	if b.ErrorRate != nil {
+		v := *b.ErrorRate
+		out.ErrorRate = &v
+	} else {
+		v := *def.ErrorRate
+		out.ErrorRate = &v
+	}
+	*out.Latency = *def.Latency
+	if b.Latency != nil {
+		if b.Latency.P50.Duration > 0 {
+			out.Latency.P50 = b.Latency.P50
+		}
+		if b.Latency.P99.Duration > 0 {
+			out.Latency.P99 = b.Latency.P99
+		}
+		// Keep the distribution valid when only one quantile was given.
+		if out.Latency.P50.Duration > out.Latency.P99.Duration {
+			if b.Latency.P99.Duration > 0 {
+				out.Latency.P50 = out.Latency.P99
+			} else {
+				out.Latency.P99 = out.Latency.P50
+			}
+		}
+	}
+	return out
+}
+
+// JoinKey appends a mapping key to a field path: "a.b", or a["podinfo:6.0.1"] for
+// keys that are not identifiers.
+func JoinKey(path, key string) string {
+	if isIdentifier(key) {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	return path + "[" + strconv.Quote(key) + "]"
+}
+
+// isIdentifier reports whether key matches [A-Za-z_][A-Za-z0-9_-]*.
+func isIdentifier(key string) bool {
+	for i, r := range key {
+		switch {
+		case r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z':
+		case i > 0 && (r == '-' || '0' <= r && r <= '9'):
+		default:
+			return false
+		}
+	}
+	return key != ""
+}
