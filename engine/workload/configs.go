@@ -117,7 +117,7 @@ func (d *Deployments) targetConfigs(ctx context.Context, cd *v1beta1.Canary, tar
 		}
 	}
 
-	for _, name := range slices.Sorted(maps.Keys(configMaps)) {
+	for _, name := range sortedKeys(configMaps) {
 		cm := &corev1.ConfigMap{}
 		if err := d.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, cm); err != nil {
 			if configMaps[name] {
@@ -131,7 +131,7 @@ func (d *Deployments) targetConfigs(ctx context.Context, cd *v1beta1.Canary, tar
 		ref := configRef{name: cm.Name, kind: configMapKind, checksum: checksum(cm.Data)}
 		res[ref.key()] = ref
 	}
-	for _, name := range slices.Sorted(maps.Keys(secrets)) {
+	for _, name := range sortedKeys(secrets) {
 		s := &corev1.Secret{}
 		if err := d.Client.Get(ctx, types.NamespacedName{Namespace: cd.Namespace, Name: name}, s); err != nil {
 			if secrets[name] {
@@ -150,7 +150,7 @@ func (d *Deployments) targetConfigs(ctx context.Context, cd *v1beta1.Canary, tar
 
 // createPrimaryConfigs creates or overwrites the -primary copy of every tracked config.
 func (d *Deployments) createPrimaryConfigs(ctx context.Context, cd *v1beta1.Canary, refs map[string]configRef) error {
-	for _, key := range slices.Sorted(maps.Keys(refs)) {
+	for _, key := range sortedKeys(refs) {
 		ref := refs[key]
 		switch ref.kind {
 		case configMapKind:
@@ -318,4 +318,11 @@ func trackedSecretType(t corev1.SecretType) bool {
 // mandatory is true for a reference explicitly marked optional: false.
 func mandatory(optional *bool) bool {
 	return optional != nil && !*optional
+}
+
+// sortedKeys are m's keys in order, in one allocation (a tick asks for them).
+func sortedKeys[V any](m map[string]V) []string {
+	keys := slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m))
+	slices.Sort(keys)
+	return keys
 }

@@ -183,18 +183,19 @@ const maxBatchErrors = 3
 // AppendBatch appends samples in order, as Append would one at a time, under one
 // lock (a scrape appends hundreds). It returns the errors of the first few samples
 // Append would have refused, joined; the other samples are appended.
-func (s *Storage) AppendBatch(samples []Sample) error {
-	return appendEach(s, samples, func(x Sample) error { return s.append(x.Ref, x.T, x.V) })
-}
+func (s *Storage) AppendBatch(samples []Sample) error { return appendEach(s, samples) }
 
-// appendEach appends every item with appendOne under s.mu and returns the errors of
-// the first few it refused, joined.
-func appendEach[T any](s *Storage, items []T, appendOne func(T) error) error {
+func (x Sample) appendTo(s *Storage) error { return s.append(x.Ref, x.T, x.V) }
+
+// appendEach appends every item under s.mu and returns the errors of the first few
+// it refused, joined. The items append themselves: a closure or method value passed
+// in cost an allocation per call.
+func appendEach[T interface{ appendTo(*Storage) error }](s *Storage, items []T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
 	for _, x := range items {
-		if err := appendOne(x); err != nil && len(errs) < maxBatchErrors {
+		if err := x.appendTo(s); err != nil && len(errs) < maxBatchErrors {
 			errs = append(errs, err)
 		}
 	}
@@ -280,10 +281,10 @@ type Row struct {
 // a row at the same time is ignored, and refused unless it repeats every value
 // (storage.ErrDuplicateSampleForTimestamp). It returns the errors of the first few
 // refused rows, joined; the other rows are appended.
-func (s *Storage) AppendRows(rows []Row) error { return appendEach(s, rows, s.appendRow) }
+func (s *Storage) AppendRows(rows []Row) error { return appendEach(s, rows) }
 
-// appendRow is AppendRows of one row, with s.mu held.
-func (s *Storage) appendRow(r Row) error {
+// appendTo is AppendRows of one row, with s.mu held.
+func (r Row) appendTo(s *Storage) error {
 	if r.Group == 0 || int(r.Group) > len(s.groups) {
 		return fmt.Errorf("%w %d", ErrUnknownGroupRef, r.Group)
 	}
