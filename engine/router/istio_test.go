@@ -180,7 +180,7 @@ var _ = Describe("Istio", func() {
 		primary, canary, mirrored, err = r.GetRoutes(ctx, cd)
 		Expect(err).NotTo(HaveOccurred())
 		Expect([]any{primary, canary, mirrored}).To(Equal([]any{100, 0, false}))
-		Expect(vs.Annotations).To(HaveKey("flagger.kubernetes.app/original-configuration"))
+		Expect(vs.Annotations).To(HaveKey("flagger.kubernetes.io/original-configuration"))
 	})
 
 	It("routes A/B matches to the canary in a first route", func() {

@@ -16,7 +16,7 @@ const (
 	// kubectlAnnotation is kubectl's last applied configuration.
 	kubectlAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 	// configAnnotation keeps the spec a router replaced (Flagger's name).
-	configAnnotation = "flagger.kubernetes.app/original-configuration"
+	configAnnotation = "flagger.kubernetes.io/original-configuration"
 )
 
 // filterMetadata is Flagger's: it adds the Flux opt-out annotations (in place).
