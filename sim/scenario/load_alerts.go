@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"aviary.dev/aviary/api/v1beta1"
@@ -74,13 +75,22 @@ func (l *loader) checkAlertKeys(s *Scenario, cd *v1beta1.Canary) {
 	}
 }
 
-// checkAlertProviders applies the rule Flagger's CRD (and aviary's) puts on an
-// AlertProvider, which an API server enforces: exactly one of address and secretRef.
+// alertProviderTypes are the provider types of the AlertProvider CRD's enum.
+var alertProviderTypes = []string{"slack", "msteams", "discord", "rocket", "gchat"}
+
+// checkAlertProviders applies the rules Flagger's CRD (and aviary's) puts on an
+// AlertProvider, which an API server enforces: a type of its enum, and exactly one
+// of address and secretRef.
 func (l *loader) checkAlertProviders(ld *Loaded) {
 	for i, a := range ld.AlertProviders {
+		d := l.alertDocs[i]
+		if !slices.Contains(alertProviderTypes, a.Spec.Type) {
+			l.policyErr(d, nil, "spec.type", "%q is not an alert provider type%s; want one of %s",
+				a.Spec.Type, suggest(a.Spec.Type, slices.Clone(alertProviderTypes)), strings.Join(alertProviderTypes, ", "))
+		}
 		hasAddress, hasSecret := a.Spec.Address != "", a.Spec.SecretRef != nil
 		if hasAddress == hasSecret {
-			l.policyErr(l.alertDocs[i], nil, "spec", "give exactly one of address and secretRef (the AlertProvider CRD's oneOf)")
+			l.policyErr(d, nil, "spec", "give exactly one of address and secretRef (the AlertProvider CRD's oneOf)")
 		}
 	}
 }

@@ -130,6 +130,8 @@ var _ = Describe("LoadFile", func() {
 			`MetricTemplate t is in namespace "other" but the Canary is in "test"`),
 		Entry("AlertProvider without address or secretRef", "alertprovider-address.yaml", "policies/alertprovider-address.yaml", 29, "spec",
 			"AlertProvider slack: spec: give exactly one of address and secretRef"),
+		Entry("AlertProvider of a type not in the CRD's enum", "alertprovider-type.yaml", "policies/alertprovider-type.yaml", 30, "spec.type",
+			`AlertProvider slack: spec.type: "teams" is not an alert provider type (did you mean msteams?); want one of slack, msteams, discord, rocket, gchat`),
 		Entry("duplicate template", "duplicate-template.yaml", "policies/duplicate-template.yaml", 28, "metadata.name",
 			`duplicate MetricTemplate "t"`),
 	)
