@@ -114,7 +114,7 @@ var _ = Describe("the threshold rollback", func() {
 			"Failed|Warning|Canary failed! Scaling down podinfo.test",
 			"Progressing|Normal|Post-rollout check post passed",
 		}), "only the rollback's own event is about a Failed copy")
-		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "error", Message: "Failed checks threshold reached 5"}}))
+		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "error", Message: "Failed checks threshold reached 5", Global: true}}))
 		Expect(routeChanges(rec)).To(Equal([][2]int{{100, 0}}))
 		Expect([]int{rec.PrimaryWeight, rec.CanaryWeight, rec.FailedChecks}).To(Equal([]int{100, 0, 0}))
 		Expect(hookTypes(rec)).To(Equal([]string{"post-rollout:Failed"}), "no rollout hook, no metric")

@@ -377,7 +377,7 @@ func (t *tick) setInitialized(ctx context.Context) error {
 	t.cd.Status.LastAppliedSpec = t.status.LastAppliedSpec
 	t.cd.Status.TrackedConfigs = t.status.TrackedConfigs
 	t.normal("Initialization done! %s.%s", t.cd.Name, t.cd.Namespace)
-	t.alert("info", fmt.Sprintf("New %s detected, initialization completed.", t.cd.Spec.TargetRef.Kind))
+	t.alert("info", fmt.Sprintf("New %s detected, initialization completed.", t.cd.Spec.TargetRef.Kind), true)
 	return nil
 }
 
@@ -490,7 +490,7 @@ func (t *tick) startRevision(ctx context.Context) error {
 		return errStop
 	}
 	t.eventAs(v1beta1.CanaryPhaseProgressing, "Normal", "New revision detected! Scaling up %s.%s", t.cd.Spec.TargetRef.Name, t.cd.Namespace)
-	t.alert("info", "New revision detected, progressing canary analysis.")
+	t.alert("info", "New revision detected, progressing canary analysis.", true)
 	if err := t.workload.ScaleFromZero(ctx, t.cd); err != nil {
 		t.warning("%v", err)
 		return errStop
@@ -562,7 +562,7 @@ func (t *tick) skipAnalysis(ctx context.Context) error {
 	t.reportAs(v1beta1.CanaryPhaseSucceeded)
 	t.postRollout(ctx, v1beta1.CanaryPhaseSucceeded)
 	t.normal("Promotion completed! Canary analysis was skipped for %s.%s", t.cd.Spec.TargetRef.Name, t.cd.Namespace)
-	t.alert("info", "Canary analysis was skipped, promotion finished.")
+	t.alert("info", "Canary analysis was skipped, promotion finished.", false)
 	return errStop
 }
 
@@ -577,7 +577,7 @@ func (t *tick) runRollbackHooks(ctx context.Context) error {
 		return nil
 	}
 	t.warning("Rolling back %s.%s manual webhook invoked", t.cd.Name, t.cd.Namespace)
-	t.alert("warn", "Rolling back manual webhook invoked")
+	t.alert("warn", "Rolling back manual webhook invoked", false)
 	return t.rollback(ctx)
 }
 

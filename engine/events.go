@@ -47,8 +47,3 @@ func (t *tick) eventAs(phase v1beta1.CanaryPhase, eventType, format string, args
 		_ = t.deliver(context.Background(), h, hooks.EventPayload(obj, eventType, msg, t.e.Clock.Now(), metadataOf(h)))
 	}
 }
-
-// alert records a notification Flagger would send to the canary's alert providers.
-func (t *tick) alert(severity, message string) {
-	t.rec.Alerts = append(t.rec.Alerts, Alert{Severity: severity, Message: message})
-}

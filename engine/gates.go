@@ -60,7 +60,7 @@ func (t *tick) confirmRollout(ctx context.Context) bool {
 				_ = t.setStatusPhase(ctx, v1beta1.CanaryPhaseWaiting)
 				t.warning("Halt %s.%s advancement waiting for approval %s", t.cd.Name, t.cd.Namespace, h.Name)
 				if !h.MuteAlert {
-					t.alert("warn", "Canary is waiting for approval.")
+					t.alert("warn", "Canary is waiting for approval.", false)
 				}
 			}
 			return false
@@ -76,7 +76,7 @@ func (t *tick) confirmTrafficIncrease(ctx context.Context) bool {
 		if err := t.callHook(ctx, h, v1beta1.CanaryPhaseProgressing); err != nil {
 			t.warning("Halt %s.%s advancement waiting for traffic increase approval %s", t.cd.Name, t.cd.Namespace, h.Name)
 			if !h.MuteAlert {
-				t.alert("warn", "Canary traffic increase is waiting for approval.")
+				t.alert("warn", "Canary traffic increase is waiting for approval.", false)
 			}
 			return false
 		}
@@ -94,7 +94,7 @@ func (t *tick) confirmPromotion(ctx context.Context) bool {
 				_ = t.setStatusPhase(ctx, v1beta1.CanaryPhaseWaitingPromotion) // logged only, as in Flagger
 				t.warning("Halt %s.%s advancement waiting for promotion approval %s", t.cd.Name, t.cd.Namespace, h.Name)
 				if !h.MuteAlert {
-					t.alert("warn", "Canary promotion is waiting for approval.")
+					t.alert("warn", "Canary promotion is waiting for approval.", false)
 				}
 			} else if serr := t.setStatusIterations(ctx, analysisOf(t.cd).Iterations-1); serr != nil {
 				t.warning("%v", serr)

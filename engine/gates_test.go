@@ -37,7 +37,7 @@ var _ = Describe("confirm-rollout", func() {
 		Expect(rec.Step).To(Equal("start-revision"))
 		Expect(phased(rec)).To(Equal([]string{"Initialized|Warning|Halt podinfo.test advancement waiting for approval gate"}),
 			"about the canary as read, like Flagger's in-memory copy")
-		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Canary is waiting for approval."}}))
+		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Canary is waiting for approval.", Global: true}}))
 		Expect(hookTypes(rec)).To(Equal([]string{"confirm-rollout:Initialized"}))
 		Expect(rec.Hooks[0].OK).To(BeFalse())
 		Expect(rec.Hooks[0].Error).To(Equal("403 Forbidden"))
@@ -179,7 +179,7 @@ var _ = Describe("confirm-traffic-increase", func() {
 			"Normal|Starting canary analysis for podinfo.test",
 			"Warning|Halt podinfo.test advancement waiting for traffic increase approval gate",
 		}))
-		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Canary traffic increase is waiting for approval."}}))
+		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Canary traffic increase is waiting for approval.", Global: true}}))
 		Expect(rec.Routes).To(BeEmpty())
 		Expect(f.counters()).To(Equal(counters{Phase: v1beta1.CanaryPhaseProgressing}))
 
@@ -238,7 +238,7 @@ var _ = Describe("confirm-promotion", func() {
 			"Progressing|Normal|Confirm-traffic-increase check cti passed",
 			"Progressing|Warning|Halt podinfo.test advancement waiting for promotion approval gate",
 		}))
-		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Canary promotion is waiting for approval."}}))
+		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Canary promotion is waiting for approval.", Global: true}}))
 		Expect(rec.Routes).To(BeEmpty())
 		Expect(f.counters()).To(Equal(counters{Phase: v1beta1.CanaryPhaseWaitingPromotion, Iterations: -1}))
 		_, c, _ := f.routes()
@@ -316,7 +316,7 @@ var _ = Describe("rollback hooks", func() {
 			"Failed|Warning|Canary failed! Scaling down podinfo.test",
 			"Progressing|Normal|Post-rollout check post passed",
 		}))
-		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Rolling back manual webhook invoked"}}))
+		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "warn", Message: "Rolling back manual webhook invoked", Global: true}}))
 		Expect(hookTypes(rec)).To(Equal([]string{"rollback:Progressing", "post-rollout:Failed"}))
 		Expect(routeChanges(rec)).To(Equal([][2]int{{100, 0}}))
 		Expect(f.metrics.queries).To(BeEmpty())

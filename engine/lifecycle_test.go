@@ -56,7 +56,7 @@ var _ = Describe("initialization", func() {
 			"Normal|Initialization done! podinfo.test",
 		}))
 		Expect(rec.Events[1].Phase).To(Equal("Initialized"))
-		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "New Deployment detected, initialization completed."}}))
+		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "New Deployment detected, initialization completed.", Global: true, Fields: testCanaryFields}}))
 		Expect(rec.Routes).To(BeEmpty(), "the VirtualService is created at 100/0, not set")
 		Expect([]int{rec.PrimaryWeight, rec.CanaryWeight}).To(Equal([]int{100, 0}))
 
@@ -138,7 +138,7 @@ var _ = Describe("new revision detection", func() {
 			Expect(rec.Step).To(Equal("start-revision"))
 			Expect(typed(rec)).To(Equal([]string{"Normal|New revision detected! Scaling up podinfo.test"}))
 			Expect(rec.Events[0].Phase).To(Equal("Progressing"))
-			Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "New revision detected, progressing canary analysis."}}))
+			Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "New revision detected, progressing canary analysis.", Global: true, Fields: testCanaryFields}}))
 			Expect(rec.Routes).To(BeEmpty())
 			Expect(f.counters()).To(Equal(counters{Phase: v1beta1.CanaryPhaseProgressing}))
 			st := f.canary().Status
@@ -393,4 +393,13 @@ type failingWriter struct {
 
 func (w failingWriter) Update(context.Context, client.Object, ...client.SubResourceUpdateOption) error {
 	return w.err
+}
+
+// testCanaryFields are the fields of the alerts Flagger sends with metadata about
+// newCanary's canary (alertMetadata): the progress deadline is the default 600s.
+var testCanaryFields = []engine.AlertField{
+	{Name: "Target", Value: "Deployment/podinfo.test"},
+	{Name: "Failed checks threshold", Value: "5"},
+	{Name: "Progress deadline", Value: "600s"},
+	{Name: "Traffic routing", Value: "Weight step: 10 max: 50"},
 }

@@ -56,9 +56,47 @@ type Event struct {
 	Phase string `json:"phase,omitempty"`
 }
 
-// Alert is one notification for the canary's alert providers.
+// Alert is one call of Flagger's alert(): a notification about the canary, and where
+// Flagger routes it (docs/flagger-semantics.md#alerts). Nothing is sent: the record
+// says what would go out and to whom.
 type Alert struct {
-	// Severity is "info", "warn" or "error".
+	// Severity is the alert's own: "info", "warn" or "error".
 	Severity string `json:"severity"`
 	Message  string `json:"message"`
+	// Fields are the facts the message carries besides its text (Flagger's
+	// alertMetadata: Target, Failed checks threshold, Progress deadline, Traffic
+	// routing), for the alerts Flagger sends with metadata.
+	Fields []AlertField `json:"fields,omitempty"`
+	// Global is true when the canary has no analysis.alerts: Flagger then hands the
+	// alert to its global notifier, which its operator configures with flags
+	// (-slack-url, -msteams-url), not the Canary.
+	Global bool `json:"global,omitempty"`
+	// Recipients are the analysis.alerts entries whose severity admits the alert, in
+	// spec order, each with the provider it goes to or why it does not.
+	Recipients []AlertRecipient `json:"recipients,omitempty"`
+}
+
+// AlertField is one named fact of an alert's message (a Slack attachment field, an
+// MS Teams fact, a Google Chat section).
+type AlertField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// AlertRecipient is one analysis.alerts entry an alert is routed to.
+type AlertRecipient struct {
+	// Alert is the entry's name and Severity its filter ("" admits nothing).
+	Alert    string `json:"alert"`
+	Severity string `json:"severity,omitempty"`
+	// Provider is the AlertProvider the entry references, "<name>.<namespace>".
+	Provider string `json:"provider"`
+	// Type is the provider's type (slack, msteams, discord, rocket, gchat), "" when
+	// the provider could not be read.
+	Type string `json:"type,omitempty"`
+	// Channel is the channel a Slack, Discord or Rocket message names (the provider's,
+	// default "general"); MS Teams and Google Chat messages name none.
+	Channel string `json:"channel,omitempty"`
+	// Error is why the alert does not go out to this provider: the error Flagger
+	// logs, "" when Flagger would post it.
+	Error string `json:"error,omitempty"`
 }

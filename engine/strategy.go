@@ -190,7 +190,7 @@ func (t *tick) finalise(ctx context.Context) error {
 	t.reportAs(v1beta1.CanaryPhaseSucceeded)
 	t.postRollout(ctx, v1beta1.CanaryPhaseSucceeded)
 	t.normal("Promotion completed! Scaling down %s.%s", t.cd.Spec.TargetRef.Name, t.cd.Namespace)
-	t.alert("info", "Canary analysis completed successfully, promotion finished.")
+	t.alert("info", "Canary analysis completed successfully, promotion finished.", false)
 	return errStop
 }
 
@@ -198,7 +198,7 @@ func (t *tick) finalise(ctx context.Context) error {
 func (t *tick) rollback(ctx context.Context) error {
 	if t.cd.Status.FailedChecks >= t.cd.GetAnalysisThreshold() {
 		t.warning("Rolling back %s.%s failed checks threshold reached %v", t.cd.Name, t.cd.Namespace, t.cd.Status.FailedChecks)
-		t.alert("error", fmt.Sprintf("Failed checks threshold reached %v", t.cd.Status.FailedChecks))
+		t.alert("error", fmt.Sprintf("Failed checks threshold reached %v", t.cd.Status.FailedChecks), false)
 	}
 	if err := t.setRoutes(ctx, totalWeight, 0, false); err != nil {
 		return errStop
@@ -219,7 +219,7 @@ func (t *tick) rollback(ctx context.Context) error {
 // take the new template, so traffic stays on the canary, which is kept running.
 func (t *tick) failPromotion(ctx context.Context, cause error) error {
 	t.warning("Promotion of %s.%s failed, primary not ready: %v", t.cd.Spec.TargetRef.Name, t.cd.Namespace, cause)
-	t.alert("error", fmt.Sprintf("Promotion failed, primary not ready: %v", cause))
+	t.alert("error", fmt.Sprintf("Promotion failed, primary not ready: %v", cause), false)
 	if err := t.setRoutes(ctx, 0, totalWeight, false); err != nil {
 		return errStop
 	}

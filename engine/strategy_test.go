@@ -215,7 +215,7 @@ var _ = Describe("promotion", func() {
 			"Succeeded|Normal|Post-rollout check post passed",
 			"Succeeded|Normal|Promotion completed! Scaling down podinfo.test",
 		}))
-		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "Canary analysis completed successfully, promotion finished."}}))
+		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "Canary analysis completed successfully, promotion finished.", Global: true}}))
 		Expect(hookTypes(rec)).To(Equal([]string{"post-rollout:Succeeded"}))
 		Expect(rec.Routes).To(BeEmpty())
 		Expect(f.replicas("podinfo")).To(BeZero())
@@ -497,7 +497,7 @@ var _ = Describe("progress deadlines", func() {
 				before + "Warning|Promotion of podinfo.test failed, primary not ready: " + primaryErr,
 				before + "Normal|Post-rollout check post passed",
 			}))
-			Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "error", Message: "Promotion failed, primary not ready: " + primaryErr}}))
+			Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "error", Message: "Promotion failed, primary not ready: " + primaryErr, Global: true}}))
 			Expect(hookTypes(rec)).To(Equal([]string{"post-rollout:Failed"}))
 			Expect(routeChanges(rec)).To(Equal([][2]int{{0, 100}}))
 			Expect(f.counters()).To(Equal(counters{Phase: v1beta1.CanaryPhaseFailed, CanaryWeight: 100}))
@@ -531,7 +531,7 @@ var _ = Describe("skipAnalysis", func() {
 			"Normal|Promotion completed! Canary analysis was skipped for podinfo.test",
 		}))
 		Expect(rec.Events[2].Phase).To(Equal("Succeeded"))
-		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "Canary analysis was skipped, promotion finished."}}))
+		Expect(rec.Alerts).To(Equal([]engine.Alert{{Severity: "info", Message: "Canary analysis was skipped, promotion finished.", Global: true}}))
 		Expect(routeChanges(rec)).To(Equal([][2]int{{100, 0}}))
 		Expect(hookTypes(rec)).To(Equal([]string{"post-rollout:Succeeded"}))
 		Expect(f.metrics.queries).To(BeEmpty())

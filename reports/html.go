@@ -43,7 +43,7 @@ type HTMLOptions struct {
 // promotions and rollbacks; one chart per metric, its value at each analysis tick
 // against the threshold band, with NaN, no-data and error checks marked and
 // labelled; each metric's resolved PromQL; the event log; the webhook calls; the
-// traffic each version served. The output depends only on results and opts.
+// alerts and where Flagger routes them; the traffic each version served. The output depends only on results and opts.
 func WriteHTML(w io.Writer, results []*scenario.Result, opts HTMLOptions) error {
 	page, err := buildPage(results, opts)
 	if err != nil {
@@ -86,6 +86,7 @@ type scenarioView struct {
 	Metrics                               []*metricView
 	Events                                []eventView
 	Hooks                                 []hookView
+	Alerts                                []alertView
 	Traffic                               []trafficView
 	Errors                                []eventView
 }
@@ -120,6 +121,20 @@ type eventView struct {
 type hookView struct {
 	At, Type, Name, URL, Phase, Result string
 	OK                                 bool
+}
+
+// alertView is one alert: when, its severity and message, the fields its message
+// carries and where Flagger routes it.
+type alertView struct {
+	At, Severity, Message, Fields string
+	To                            []alertRecipientView
+	// Global is routed to the operator's global notifier; Nowhere to no entry.
+	Global, Nowhere, Error bool
+}
+
+type alertRecipientView struct {
+	Alert, Provider, Detail string
+	NotSent                 bool
 }
 
 type trafficView struct {
@@ -245,6 +260,9 @@ func buildScenario(r *scenario.Result, only bool) (*scenarioView, error) {
 			}
 			v.Hooks = append(v.Hooks, hv)
 		}
+		for _, a := range t.Alerts {
+			v.Alerts = append(v.Alerts, buildAlert(when, a))
+		}
 		if t.Error != "" {
 			v.Errors = append(v.Errors, eventView{At: when, Message: t.Error, Phase: t.Phase})
 		}
@@ -257,6 +275,20 @@ func buildScenario(r *scenario.Result, only bool) (*scenarioView, error) {
 		v.Traffic = append(v.Traffic, tv)
 	}
 	return v, nil
+}
+
+func buildAlert(when string, a engine.Alert) alertView {
+	av := alertView{At: when, Severity: a.Severity, Message: a.Message, Global: a.Global,
+		Nowhere: !a.Global && len(a.Recipients) == 0, Error: a.Severity == "error"}
+	fields := make([]string, len(a.Fields))
+	for i, f := range a.Fields {
+		fields[i] = f.Name + ": " + f.Value
+	}
+	av.Fields = strings.Join(fields, " · ")
+	for _, r := range a.Recipients {
+		av.To = append(av.To, alertRecipientView{Alert: r.Alert, Provider: r.Provider, Detail: recipientText(r), NotSent: r.Error != ""})
+	}
+	return av
 }
 
 func timelineLegend(ticks []engine.TickRecord) []legendItem {

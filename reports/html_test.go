@@ -200,6 +200,38 @@ var _ = Describe("the HTML report", func() {
 		}
 	})
 
+	It("has an alerts section per scenario: each alert, the fields it carries and where Flagger routes it", func() {
+		byName := map[string]*html.Node{}
+		for _, s := range findAll(doc, elem("details", "scenario")) {
+			byName[strings.Fields(textOf(findAll(s, elem("h2"))[0]))[0]] = s
+		}
+		for _, r := range suite() {
+			alerts := 0
+			for _, t := range r.Ticks {
+				alerts += len(t.Alerts)
+			}
+			rows := findAll(byName[r.Scenario], func(n *html.Node) bool {
+				return n.Data == "tr" && n.Parent.Data == "tbody" && hasClass(n.Parent.Parent, "alerts")
+			})
+			Expect(rows).To(HaveLen(alerts), r.Scenario)
+		}
+		rows := findAll(byName["podinfo-alerts-on-call"], func(n *html.Node) bool {
+			return n.Data == "tr" && n.Parent.Data == "tbody" && hasClass(n.Parent.Parent, "alerts")
+		})
+		Expect(rows).To(HaveLen(3))
+		Expect(textOf(rows[0])).To(Equal("01:00 info New Deployment detected, initialization completed. " +
+			"Target: Deployment/podinfo.test · Failed checks threshold: 5 · Progress deadline: 60s · Traffic routing: Weight step: 10 max: 50 " +
+			"releases → releases-teams.test (msteams)"))
+		Expect(textOf(rows[2])).To(Equal("11:00 error Failed checks threshold reached 5 " +
+			"on-call → on-call-slack.test (slack #on-call) releases → releases-teams.test (msteams)"))
+		Expect(hasClass(rows[2], "warn")).To(BeTrue(), "an error alert stands out")
+		burst := findAll(byName["podinfo-500-burst"], func(n *html.Node) bool {
+			return n.Data == "tr" && n.Parent.Data == "tbody" && hasClass(n.Parent.Parent, "alerts")
+		})
+		Expect(burst).NotTo(BeEmpty())
+		Expect(textOf(burst[0])).To(HaveSuffix("the global notifier (no analysis.alerts: an operator setting)"))
+	})
+
 	It("shows every failed expectation with what was expected and what was observed", func() {
 		failedRows := findAll(doc, func(n *html.Node) bool {
 			return n.Data == "tr" && hasClass(n, "fail") && n.Parent.Parent != nil && hasClass(n.Parent.Parent, "expect")

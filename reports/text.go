@@ -99,7 +99,7 @@ func paintColumn(line string, col int, painted string) string {
 }
 
 // WriteRun writes a run tick by tick: time, phase, weights, every metric's value
-// against its threshold, hook calls and events; then the expectations.
+// against its threshold, hook calls, events and alerts; then the expectations.
 func WriteRun(w io.Writer, r *scenario.Result, st Style) error {
 	fmt.Fprintf(w, "scenario %s (%s mode)\n", r.Scenario, r.Mode)
 	if r.Description != "" {
@@ -151,9 +151,65 @@ func writeTick(w io.Writer, t engine.TickRecord, st Style) {
 		}
 		fmt.Fprintf(w, "        event %s %s\n", typ, e.Message)
 	}
+	for _, a := range t.Alerts {
+		writeAlert(w, a, st)
+	}
 	if t.Error != "" {
 		fmt.Fprintf(w, "        %s %s\n", st.Paint("31", "error:"), t.Error)
 	}
+}
+
+// writeAlert writes an alert, where Flagger routes it, and the fields its message
+// carries:
+//
+//	alert error Failed checks threshold reached 5 -> on-call (slack #on-call), releases (not sent: ...)
+func writeAlert(w io.Writer, a engine.Alert, st Style) {
+	sev := a.Severity
+	switch sev {
+	case "error":
+		sev = st.Paint("31", sev)
+	case "warn":
+		sev = st.Paint("33", sev)
+	}
+	fmt.Fprintf(w, "        alert %s %s -> %s\n", sev, a.Message, alertDestinations(a, st))
+	if len(a.Fields) > 0 {
+		fields := make([]string, len(a.Fields))
+		for i, f := range a.Fields {
+			fields[i] = f.Name + ": " + f.Value
+		}
+		fmt.Fprintf(w, "              %s\n", strings.Join(fields, " · "))
+	}
+}
+
+// alertDestinations says where an alert goes: the global notifier, the entries of
+// analysis.alerts that get it (with the provider's type and channel, or why it is
+// not sent there), or nowhere.
+func alertDestinations(a engine.Alert, st Style) string {
+	if a.Global {
+		return "global notifier (no analysis.alerts)"
+	}
+	if len(a.Recipients) == 0 {
+		return "no analysis.alerts entry admits it"
+	}
+	parts := make([]string, len(a.Recipients))
+	for i, r := range a.Recipients {
+		parts[i] = r.Alert + " (" + recipientText(r) + ")"
+		if r.Error != "" {
+			parts[i] = r.Alert + " (" + st.Paint("31", recipientText(r)) + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// recipientText is a recipient's provider type and channel, or why it is not sent.
+func recipientText(r engine.AlertRecipient) string {
+	if r.Error != "" {
+		return "not sent: " + r.Error
+	}
+	if r.Channel != "" {
+		return r.Type + " #" + r.Channel
+	}
+	return r.Type
 }
 
 func outcomeMark(o analysis.Outcome, st Style) string {

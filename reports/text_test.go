@@ -64,6 +64,18 @@ var _ = Describe("terminal output", func() {
 			Expect(out).To(ContainSubstring("  PASS phase: expected Failed, observed Failed\n"))
 		})
 
+		It("writes each alert with where Flagger routes it and the fields its message carries", func() {
+			var buf bytes.Buffer
+			Expect(reports.WriteRun(&buf, find(library, "podinfo-alerts-on-call"), reports.Style{})).To(Succeed())
+			out := buf.String()
+			Expect(out).To(ContainSubstring("        alert info New revision detected, progressing canary analysis. -> releases (msteams)\n" +
+				"              Target: Deployment/podinfo.test · Failed checks threshold: 5 · Progress deadline: 60s · Traffic routing: Weight step: 10 max: 50\n"))
+			Expect(out).To(ContainSubstring("        alert error Failed checks threshold reached 5 -> on-call (slack #on-call), releases (msteams)\n"))
+			buf.Reset()
+			Expect(reports.WriteRun(&buf, find(library, "podinfo-500-burst"), reports.Style{})).To(Succeed())
+			Expect(buf.String()).To(ContainSubstring("        alert error Failed checks threshold reached 5 -> global notifier (no analysis.alerts)\n"))
+		})
+
 		It("shows failed expectations as FAIL, in colour when asked", func() {
 			var plain, coloured bytes.Buffer
 			Expect(reports.WriteRun(&plain, wrong[0], reports.Style{})).To(Succeed())

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/sim"
 	"aviary.dev/aviary/sim/scenario"
 )
@@ -181,6 +184,41 @@ func unmatchedAbsentEvents(scenarios []libraryRun, runs []*scenario.Result) []st
 	return out
 }
 
+// unmatchedAbsentAlerts lists the expect.alerts absentMessages patterns of the given
+// scenarios that match no alert raised in any of the runs (sent anywhere or not):
+// patterns that could not fail anywhere.
+func unmatchedAbsentAlerts(scenarios []libraryRun, runs []*scenario.Result) []string {
+	// The alerts of every run as events of one record, so that Check applies the
+	// pattern rule of absentEvents to their messages.
+	raised := &scenario.Result{}
+	for _, r := range runs {
+		for _, t := range r.Ticks {
+			rec := engine.TickRecord{At: t.At}
+			for _, a := range t.Alerts {
+				rec.Events = append(rec.Events, engine.Event{Message: a.Message})
+			}
+			raised.Ticks = append(raised.Ticks, rec)
+		}
+	}
+	var out []string
+	for _, s := range scenarios {
+		alerts := s.loaded.Scenario.Spec.Expect.Alerts
+		for _, name := range slices.Sorted(maps.Keys(alerts)) {
+			for i, p := range alerts[name].AbsentMessages {
+				seen := false
+				for _, e := range scenario.Check(&scenario.Expectations{AbsentEvents: []string{p}}, raised) {
+					seen = seen || !e.OK
+				}
+				if !seen {
+					out = append(out, fmt.Sprintf("%s (%s): spec.expect.alerts.%s.absentMessages[%d] %q matches no alert of any library run",
+						s.loaded.Scenario.Metadata.Name, s.file, name, i, p))
+				}
+			}
+		}
+	}
+	return out
+}
+
 func resultsOf(lib *library) []*scenario.Result {
 	out := make([]*scenario.Result, len(lib.runs))
 	for i, r := range lib.runs {
@@ -218,6 +256,18 @@ var _ = Describe("no expectation of the library is vacuous", func() {
 		}
 		Expect(patterns).To(BeNumerically(">", 0), "the library has absentEvents to check")
 		Expect(unmatchedAbsentEvents(lib.runs, resultsOf(lib))).To(BeEmpty())
+	})
+
+	It("every alerts absentMessages pattern matches an alert somewhere in the library's runs", func() {
+		lib := libraryOrFail()
+		patterns := 0
+		for _, r := range lib.runs {
+			for _, a := range r.loaded.Scenario.Spec.Expect.Alerts {
+				patterns += len(a.AbsentMessages)
+			}
+		}
+		Expect(patterns).To(BeNumerically(">", 0), "the library has absentMessages to check")
+		Expect(unmatchedAbsentAlerts(lib.runs, resultsOf(lib))).To(BeEmpty())
 	})
 
 	It("no library scenario has an expectation the loader says cannot fail", func() {
@@ -320,6 +370,16 @@ var _ = Describe("the negative-control check", func() {
 		_, err := controlFails(l, run(l), lib)
 		Expect(err).To(MatchError(ContainSubstring("spec.expect.control.none is not needed: the derived negative control (podinfo-500-burst without spec.world.faults (1 fault)")))
 		Expect(err).To(MatchError(ContainSubstring("already fails phase: expected Failed, observed Succeeded")))
+	})
+
+	It("reports an alerts absentMessages pattern that matches no alert of any run", func() {
+		lib := libraryOrFail()
+		l := load("podinfo-alerts-on-call.yaml")
+		l.Scenario.Spec.Expect.Alerts = map[string]scenario.AlertExpectation{
+			"on-call": {AbsentMessages: []string{"re:^New revision", "re:^Promotion failed"}}}
+		unmatched := unmatchedAbsentAlerts([]libraryRun{{file: "podinfo-alerts-on-call.yaml", loaded: l}}, resultsOf(lib))
+		Expect(unmatched).To(ConsistOf(
+			`podinfo-alerts-on-call (podinfo-alerts-on-call.yaml): spec.expect.alerts.on-call.absentMessages[1] "re:^Promotion failed" matches no alert of any library run`))
 	})
 
 	It("reports an absentEvents pattern that matches no event of any run", func() {

@@ -227,7 +227,7 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 	}
 	r.world = w
 	r.routesStale = true
-	r.webhooks = cluster.NewWebhookSimulator(webhookEndpoints(r.sc.Spec.Hooks), r.clock, scenario.Epoch)
+	r.webhooks = cluster.NewWebhookSimulator(webhookScript(r.sc.Spec.Hooks), r.clock, scenario.Epoch)
 	metrics := timedSource{src: &promstore.Source{Engine: prom, Storage: r.store, Clock: r.clock}, spent: &r.profile.PromQL}
 	r.engine = &engine.Engine{
 		Client:   r.client,
@@ -257,18 +257,26 @@ func (s podSource) AppendPods(buf []world.Pod, deployment string) ([]world.Pod, 
 	return buf, image, known
 }
 
-// webhookEndpoints are the scenario's simulated endpoints as the webhook simulator
-// takes them.
-func webhookEndpoints(hooks []scenario.WebhookEndpoint) []cluster.WebhookEndpoint {
-	out := make([]cluster.WebhookEndpoint, len(hooks))
+// webhookScript answers each webhook call with the replies of the spec.hooks entry
+// that selects it (scenario.SelectEndpoint: by the hook's name, metadata and URL).
+func webhookScript(hooks []scenario.WebhookEndpoint) cluster.WebhookScript {
+	replies := make([][]cluster.WebhookReply, len(hooks))
 	for i, h := range hooks {
-		out[i].URL = h.URL
 		for _, resp := range h.Responses {
-			out[i].Replies = append(out[i].Replies, cluster.WebhookReply{
+			replies[i] = append(replies[i], cluster.WebhookReply{
 				From: resp.From.Duration, Delay: resp.Delay.Duration, Status: resp.Status, Body: resp.Body})
 		}
 	}
-	return out
+	return func(hook v1beta1.CanaryWebhook, url string) []cluster.WebhookReply {
+		call := scenario.WebhookCall{Name: hook.Name, URL: url}
+		if hook.Metadata != nil {
+			call.Metadata = *hook.Metadata
+		}
+		if i := scenario.SelectEndpoint(hooks, call); i >= 0 {
+			return replies[i]
+		}
+		return nil
+	}
 }
 
 // readyOverride applies `ready` faults to the Deployment simulator.

@@ -101,6 +101,13 @@ var _ = Describe("bad input", func() {
 			file: badFile("bad-event-regex.yaml"), line: 12, field: "spec.expect.events[1]",
 			says: []string{"bad regular expression", "missing closing )"},
 		}),
+		Entry("a hook name the Canary does not have", badInput{
+			args: []string{"run", badFile("unknown-hook-name.yaml")},
+			file: badFile("unknown-hook-name.yaml"), line: 11, field: "spec.hooks[1].name",
+			says: []string{`no webhook named "acceptance-tests" (did you mean acceptance-test?)`,
+				"Canary podinfo's webhooks: acceptance-test (pre-rollout, http://flagger-loadtester.test/, metadata {cmd: ",
+				"load-test (rollout, http://flagger-loadtester.test/"},
+		}),
 		Entry("duplicate scenario names in one directory", badInput{
 			args: []string{"test", badFile("duplicate-names")},
 			file: badFile("duplicate-names/b.yaml"), line: 4, field: "metadata.name",
@@ -190,12 +197,12 @@ var _ = Describe("bad input", func() {
 			"bad-duration.yaml:10: ", "bad-event-regex.yaml:12: ", "canary-without-targetref.yaml:11: ",
 			"duplicate-names/b.yaml:4: ", "missing-policy.yaml:9: ", "no-canary.yaml:6: ",
 			"unknown-key-nested.yaml:10: ", "unknown-key-top.yaml:9: ", "policies/unknown-kind.yaml:13: ",
-			"wrong-type.yaml:10: ", "yaml-syntax.yaml:7: ",
+			"wrong-type.yaml:10: ", "yaml-syntax.yaml:7: ", "unknown-hook-name.yaml:11: ",
 		} {
 			Expect(res.stderr).To(ContainSubstring(badFile(f)))
 		}
 		lines := strings.Split(strings.TrimSuffix(res.stderr, "\n"), "\n")
-		Expect(lines).To(HaveLen(11), "one line per problem:\n%s", res.stderr)
+		Expect(lines).To(HaveLen(12), "one line per problem:\n%s", res.stderr)
 	})
 
 	// Suite-level problems name where they are too.

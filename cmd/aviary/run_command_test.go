@@ -109,7 +109,7 @@ var _ = Describe("aviary run", func() {
 			}
 		})
 
-		It("prints hook calls and events with their type", func() {
+		It("prints hook calls, events with their type, and alerts with where they go", func() {
 			start := tickAt(ticks, "03:00")
 			Expect(start.lines).To(ContainElement("hook pre-rollout acceptance-test (http://flagger-loadtester.test/) ok"))
 			Expect(start.lines).To(ContainElement("event Normal Advance podinfo.test canary weight 10"))
@@ -117,6 +117,7 @@ var _ = Describe("aviary run", func() {
 			Expect(tickAt(ticks, "11:00").lines).To(Equal([]string{
 				"event Warning Rolling back podinfo.test failed checks threshold reached 5",
 				"event Warning Canary failed! Scaling down podinfo.test",
+				"alert error Failed checks threshold reached 5 -> global notifier (no analysis.alerts)",
 			}))
 		})
 

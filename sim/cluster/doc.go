@@ -12,5 +12,6 @@
 //   - the event writer: the engine's events as Kubernetes Events (EventWriter).
 //
 // It knows neither scenarios nor the synthetic world: the runner hands it plain
-// values (a namespace, a startup delay, a readiness override, endpoint replies).
+// values (a namespace, a startup delay, a readiness override) and functions (the
+// webhook script that says which replies answer a call).
 package cluster

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,12 +15,12 @@ import (
 	"aviary.dev/aviary/engine/hooks"
 )
 
-// WebhookEndpoint is a simulated webhook endpoint: what a URL answers, from which
-// point of virtual time on.
-type WebhookEndpoint struct {
-	URL     string
-	Replies []WebhookReply
-}
+// WebhookScript says what the simulated endpoint answers a call of hook at url (the
+// URL as the HTTP client requests it): its replies in order of From, or none when
+// the endpoint is not simulated (it then answers 200 at once). Which replies a call
+// gets is the script's business (a scenario's spec.hooks selects them by the hook's
+// name, URL and metadata); when and how they are given is the simulator's.
+type WebhookScript func(hook v1beta1.CanaryWebhook, url string) []WebhookReply
 
 // WebhookReply is what an endpoint answers from From (virtual time since the start of
 // the run) on: Status (0 = 200) and Body, after Delay.
@@ -31,35 +30,29 @@ type WebhookReply struct {
 	Body        string
 }
 
-// WebhookSimulator answers the engine's webhook calls from scripted endpoints in
-// virtual time (engine.WebhookCaller). It holds none of Flagger's webhook rules:
-// each call is made by hooks.Caller, the engine's HTTP caller, whose transport
-// answers from the script instead of the network and whose retries do not wait. So
-// the timeout rules, retries, the success rule and every error text are the real
-// client's (docs/flagger-semantics.md#http-call); a table test runs both against the
-// same cases. A call takes no virtual time: every attempt of one call gets the same
-// reply, and a reply whose delay reaches the attempt's timeout is that timeout. A
-// URL not listed, or listed but before its first reply's From, answers 200.
-// It is safe for concurrent use.
+// WebhookSimulator answers the engine's webhook calls from a script in virtual
+// time (engine.WebhookCaller). It holds none of Flagger's webhook rules: each call
+// is made by hooks.Caller, the engine's HTTP caller, whose transport answers from
+// the script instead of the network and whose retries do not wait. So the timeout
+// rules, retries, the success rule and every error text are the real client's
+// (docs/flagger-semantics.md#http-call); a table test runs both against the same
+// cases. The transport sees only the HTTP request, so the hook a call is for is
+// handed to it with the call: the script chooses the replies by the hook and the
+// URL the request goes to. A call takes no virtual time: every attempt of one call
+// gets the same reply, and a reply whose delay reaches the attempt's timeout is
+// that timeout. A call the script has no replies for, or made before its first
+// reply's From, is answered 200.
+// It is safe for concurrent use when the script is.
 type WebhookSimulator struct {
-	// endpoints are the replies by URL as the HTTP client requests it (normalized).
-	endpoints map[string][]WebhookReply
-	clock     clock.PassiveClock
-	start     time.Time
+	script WebhookScript
+	clock  clock.PassiveClock
+	start  time.Time
 }
 
-// NewWebhookSimulator builds a webhook simulator over endpoints; virtual time is
-// measured from start on clk.
-func NewWebhookSimulator(endpoints []WebhookEndpoint, clk clock.PassiveClock, start time.Time) *WebhookSimulator {
-	s := &WebhookSimulator{endpoints: map[string][]WebhookReply{}, clock: clk, start: start}
-	for _, e := range endpoints {
-		key := e.URL
-		if u, err := url.Parse(e.URL); err == nil {
-			key = u.String()
-		}
-		s.endpoints[key] = append([]WebhookReply(nil), e.Replies...)
-	}
-	return s
+// NewWebhookSimulator builds a webhook simulator over a script; virtual time is
+// measured from start on clk. A nil script simulates no endpoint.
+func NewWebhookSimulator(script WebhookScript, clk clock.PassiveClock, start time.Time) *WebhookSimulator {
+	return &WebhookSimulator{script: script, clock: clk, start: start}
 }
 
 // Call delivers one webhook call (engine.WebhookCaller).
@@ -68,17 +61,20 @@ func (s *WebhookSimulator) Call(ctx context.Context, hook v1beta1.CanaryWebhook,
 	caller := hooks.Caller{
 		Backoff: func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 },
 		Transport: func(timeout time.Duration) http.RoundTripper {
-			return scriptedTransport{s: s, at: at, timeout: timeout}
+			return scriptedTransport{s: s, hook: hook, at: at, timeout: timeout}
 		},
 	}
 	return caller.Call(ctx, hook, payload)
 }
 
-// replyAt is the reply of the endpoint at key in force at virtual time at: the last
-// one whose From is not after it. ok is false when the URL is not simulated (or not
-// yet answering).
-func (s *WebhookSimulator) replyAt(key string, at time.Duration) (reply WebhookReply, ok bool) {
-	for _, r := range s.endpoints[key] {
+// replyAt is the reply to a call of hook at url in force at virtual time at: the
+// last one whose From is not after it. ok is false when the script has none (or
+// none yet).
+func (s *WebhookSimulator) replyAt(hook v1beta1.CanaryWebhook, url string, at time.Duration) (reply WebhookReply, ok bool) {
+	if s.script == nil {
+		return reply, false
+	}
+	for _, r := range s.script(hook, url) {
 		if r.From <= at {
 			reply, ok = r, true
 		}
@@ -89,6 +85,7 @@ func (s *WebhookSimulator) replyAt(key string, at time.Duration) (reply WebhookR
 // scriptedTransport answers one call's attempts from the simulator's script.
 type scriptedTransport struct {
 	s       *WebhookSimulator
+	hook    v1beta1.CanaryWebhook
 	at      time.Duration
 	timeout time.Duration
 }
@@ -109,7 +106,7 @@ func (t scriptedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err := req.Context().Err(); err != nil {
 		return nil, context.Cause(req.Context()) // as net/http's transport
 	}
-	reply, ok := t.s.replyAt(req.URL.String(), t.at)
+	reply, ok := t.s.replyAt(t.hook, req.URL.String(), t.at)
 	if ok && t.timeout > 0 && reply.Delay >= t.timeout {
 		return nil, errClientTimeout
 	}

@@ -76,7 +76,7 @@ func realCall(c webhookCase) (string, error, int) {
 // url answers c.reply from virtual time zero on.
 func simulatedCall(c webhookCase, url string) error {
 	start := time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
-	sim := cluster.NewWebhookSimulator([]cluster.WebhookEndpoint{{URL: url, Replies: []cluster.WebhookReply{c.reply}}},
+	sim := cluster.NewWebhookSimulator(byURL(map[string][]cluster.WebhookReply{url: {c.reply}}),
 		clocktesting.NewFakePassiveClock(start.Add(time.Minute)), start)
 	hook := c.hook
 	hook.URL = url
@@ -86,6 +86,11 @@ func simulatedCall(c webhookCase, url string) error {
 		cancel()
 	}
 	return sim.Call(ctx, hook, hooks.Payload{Name: "podinfo", Namespace: "test", Phase: "Progressing"})
+}
+
+// byURL is a script that answers by the URL as the client requests it.
+func byURL(replies map[string][]cluster.WebhookReply) cluster.WebhookScript {
+	return func(_ v1beta1.CanaryWebhook, url string) []cluster.WebhookReply { return replies[url] }
 }
 
 // errText is an error's text, or "<nil>": an empty message is an error too.
@@ -181,23 +186,69 @@ var _ = Describe("webhook calls: the simulator and the real HTTP caller", func()
 var _ = Describe("WebhookSimulator", func() {
 	const gateURL = "http://flagger-loadtester.test/gate/check"
 	start := time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
-	script := []cluster.WebhookEndpoint{{URL: gateURL, Replies: []cluster.WebhookReply{
+	script := byURL(map[string][]cluster.WebhookReply{gateURL: {
 		{From: 2 * time.Minute, Status: 403, Body: "closed"}, {From: 6 * time.Minute, Status: 200},
-	}}}
-	call := func(url string, at time.Duration) error {
-		s := cluster.NewWebhookSimulator(script, clocktesting.NewFakePassiveClock(start.Add(at)), start)
-		return s.Call(context.Background(), v1beta1.CanaryWebhook{Name: "gate", URL: url}, hooks.Payload{Name: "podinfo"})
+	}})
+	call := func(s cluster.WebhookScript, hook v1beta1.CanaryWebhook, at time.Duration) error {
+		sim := cluster.NewWebhookSimulator(s, clocktesting.NewFakePassiveClock(start.Add(at)), start)
+		return sim.Call(context.Background(), hook, hooks.Payload{Name: "podinfo"})
 	}
+	gate := func(url string) v1beta1.CanaryWebhook { return v1beta1.CanaryWebhook{Name: "gate", URL: url} }
 
 	DescribeTable("answers from the reply in force at the call's virtual time",
 		func(url string, at time.Duration, want string) {
-			Expect(errText(call(url, at))).To(Equal(want))
+			Expect(errText(call(script, gate(url), at))).To(Equal(want))
 		},
-		Entry("a URL not listed answers 200", "http://other.test/hook", 3*time.Minute, "<nil>"),
+		Entry("a URL the script has no replies for answers 200", "http://other.test/hook", 3*time.Minute, "<nil>"),
 		Entry("before the first reply the endpoint answers 200", gateURL, time.Minute, "<nil>"),
 		Entry("a reply is in force from its From on", gateURL, 2*time.Minute, "closed"),
 		Entry("the last reply whose From has passed is in force", gateURL, 5*time.Minute, "closed"),
 		Entry("a later reply replaces it", gateURL, 6*time.Minute, "<nil>"),
-		Entry("the URL is matched as the client requests it", "HTTP://flagger-loadtester.test/gate/check", 3*time.Minute, "closed"),
+		Entry("the URL is the one the client requests", "HTTP://flagger-loadtester.test/gate/check", 3*time.Minute, "closed"),
 	)
+
+	It("asks the script with the hook the call is for, as written in the Canary", func() {
+		// One load tester URL serves two hooks; the script tells them apart.
+		const loadTester = "http://flagger-loadtester.test/"
+		type asked struct {
+			name, url string
+			metadata  map[string]string
+		}
+		var seen []asked
+		byHook := func(hook v1beta1.CanaryWebhook, url string) []cluster.WebhookReply {
+			a := asked{name: hook.Name, url: url}
+			if hook.Metadata != nil {
+				a.metadata = *hook.Metadata
+			}
+			seen = append(seen, a)
+			if hook.Name == "acceptance-test" {
+				return []cluster.WebhookReply{{Status: 400, Body: "command failed"}}
+			}
+			return nil
+		}
+		acceptance := v1beta1.CanaryWebhook{Name: "acceptance-test", Type: v1beta1.PreRolloutHook, URL: loadTester,
+			Metadata: &map[string]string{"type": "bash"}}
+		load := v1beta1.CanaryWebhook{Name: "load-test", URL: "HTTP://flagger-loadtester.test/", Retries: 2}
+		Expect(errText(call(byHook, acceptance, time.Minute))).To(Equal("command failed"))
+		Expect(errText(call(byHook, load, time.Minute))).To(Equal("<nil>"))
+		Expect(seen).To(Equal([]asked{
+			{name: "acceptance-test", url: loadTester, metadata: map[string]string{"type": "bash"}},
+			{name: "load-test", url: loadTester},
+		}), "one question per attempt: the load test succeeded at once")
+	})
+
+	It("asks again on every attempt of a retried call, at the same virtual time", func() {
+		asked := 0
+		failing := func(v1beta1.CanaryWebhook, string) []cluster.WebhookReply {
+			asked++
+			return []cluster.WebhookReply{{Status: 503}}
+		}
+		h := v1beta1.CanaryWebhook{Name: "gate", URL: gateURL, Retries: 2}
+		Expect(errText(call(failing, h, time.Minute))).To(Equal("POST " + gateURL + " giving up after 3 attempt(s)"))
+		Expect(asked).To(Equal(3))
+	})
+
+	It("without a script answers every call 200", func() {
+		Expect(call(nil, gate(gateURL), 3*time.Minute)).To(Succeed())
+	})
 })

@@ -2,7 +2,8 @@
 // docs/scenario-format.md) and the record of a scenario's run: the types, the strict
 // loader that reports every problem as file:line: field: message, the load-time
 // warnings (policies Flagger would trip on, expectations that cannot fail), the
-// expectations, their checker and their negative controls, and Result, the JSON run
+// expectations, their checker and their negative controls, the rule that says which
+// spec.hooks entry answers a webhook call (SelectEndpoint), and Result, the JSON run
 // record reports are built from.
 //
 // The world section of a scenario is the world's own type (world.Spec), validated by

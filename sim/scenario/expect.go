@@ -71,7 +71,8 @@ func (e observedEvent) String() string {
 
 // Check evaluates the expectations against a run result (docs/scenario-format.md#specexpect). Results come
 // in the order of the Expectations fields (phase, within, routes, maxCanaryWeight,
-// events, absentEvents, hookCalls by Flagger's hook order, failedRequests); keys not
+// events, absentEvents, hookCalls by Flagger's hook order, alerts by name,
+// failedRequests); keys not
 // given are not checked. A nil exp checks nothing.
 func Check(exp *Expectations, r *Result) []ExpectationResult {
 	if exp == nil || r == nil {
@@ -102,6 +103,7 @@ func Check(exp *Expectations, r *Result) []ExpectationResult {
 	out = append(out, checkEvents(exp.Events, events)...)
 	out = append(out, checkAbsentEvents(exp.AbsentEvents, events)...)
 	out = append(out, checkHookCalls(exp.HookCalls, r)...)
+	out = append(out, checkAlerts(exp.Alerts, r)...)
 	if c := exp.FailedRequests; c != nil {
 		out = append(out, ExpectationResult{
 			Name:     "failedRequests",
@@ -147,25 +149,41 @@ func eventsOf(r *Result) []observedEvent {
 	return out
 }
 
+// sequence names what an ordered list of patterns is matched against, for its
+// results: key prefixes the entries' names ("events" gives "events[0]"), noun is
+// what one observed item is ("event"), none says there were none at all.
+type sequence struct {
+	key, noun, none string
+}
+
+var eventSequence = sequence{key: "events", noun: "event", none: "no events were emitted"}
+
 // checkEvents matches the expected events as an ordered subsequence of the observed
 // ones. An entry that is not found is reported with the last matched entry and the
 // closest observed events; the following entries are searched from the same place.
 func checkEvents(expected []string, events []observedEvent) []ExpectationResult {
+	return checkSequence(eventSequence, expected, events, nil)
+}
+
+// checkSequence matches patterns as an ordered subsequence of observed items (see
+// checkEvents). elsewhere, when not nil, adds to the explanation of a missing entry
+// where else its pattern did match (an alert raised but not sent where expected).
+func checkSequence(seq sequence, expected []string, events []observedEvent, elsewhere func(*eventPattern) string) []ExpectationResult {
 	var out []ExpectationResult
 	pos := 0     // next event to search from
 	lastOK := -1 // index of the last matched entry
 	lastAt := -1 // index of the event it matched
 	for i, text := range expected {
-		name := fmt.Sprintf("events[%d]", i)
+		name := fmt.Sprintf("%s[%d]", seq.key, i)
 		p, err := compileEventPattern(text)
 		if err != nil {
-			out = append(out, ExpectationResult{Name: name, Expected: "event " + strconv.Quote(text),
+			out = append(out, ExpectationResult{Name: name, Expected: seq.noun + " " + strconv.Quote(text),
 				Observed: "bad regular expression: " + err.Error()})
 			continue
 		}
-		res := ExpectationResult{Name: name, Expected: "event " + p.describe()}
+		res := ExpectationResult{Name: name, Expected: seq.noun + " " + p.describe()}
 		if lastOK >= 0 {
-			res.Expected += fmt.Sprintf(", after events[%d]", lastOK)
+			res.Expected += fmt.Sprintf(", after %s[%d]", seq.key, lastOK)
 		}
 		found := -1
 		for j := pos; j < len(events); j++ {
@@ -181,22 +199,25 @@ func checkEvents(expected []string, events []observedEvent) []ExpectationResult 
 			out = append(out, res)
 			continue
 		}
-		res.Observed = missingEvent(p, events, pos, lastOK, lastAt)
+		res.Observed = missingEvent(seq, p, events, pos, lastOK, lastAt)
+		if elsewhere != nil {
+			res.Observed += elsewhere(p)
+		}
 		out = append(out, res)
 	}
 	return out
 }
 
 // missingEvent explains an expected event that was not found from pos on.
-func missingEvent(p *eventPattern, events []observedEvent, pos, lastOK, lastAt int) string {
+func missingEvent(seq sequence, p *eventPattern, events []observedEvent, pos, lastOK, lastAt int) string {
 	if len(events) == 0 {
-		return "no events were emitted"
+		return seq.none
 	}
 	var b strings.Builder
 	if lastOK >= 0 {
-		fmt.Fprintf(&b, "not found after events[%d] (matched %s)", lastOK, events[lastAt])
+		fmt.Fprintf(&b, "not found after %s[%d] (matched %s)", seq.key, lastOK, events[lastAt])
 	} else {
-		fmt.Fprintf(&b, "not found among %s", plural(int64(len(events)), "event"))
+		fmt.Fprintf(&b, "not found among %s", plural(int64(len(events)), seq.noun))
 	}
 	for j := 0; j < pos; j++ {
 		if p.match(events[j].msg) {
@@ -205,7 +226,7 @@ func missingEvent(p *eventPattern, events []observedEvent, pos, lastOK, lastAt i
 		}
 	}
 	if pos >= len(events) {
-		b.WriteString("; no events after it")
+		fmt.Fprintf(&b, "; no %ss after it", seq.noun)
 		return b.String()
 	}
 	if near := nearest(p, events[pos:], 3); len(near) > 0 {
@@ -282,16 +303,21 @@ func words(s string) []string {
 }
 
 func checkAbsentEvents(absent []string, events []observedEvent) []ExpectationResult {
+	return checkAbsent(sequence{key: "absentEvents", noun: "event"}, absent, events)
+}
+
+// checkAbsent requires that no observed item matches any of the patterns.
+func checkAbsent(seq sequence, absent []string, events []observedEvent) []ExpectationResult {
 	var out []ExpectationResult
 	for i, text := range absent {
-		name := fmt.Sprintf("absentEvents[%d]", i)
+		name := fmt.Sprintf("%s[%d]", seq.key, i)
 		p, err := compileEventPattern(text)
 		if err != nil {
-			out = append(out, ExpectationResult{Name: name, Expected: "no event " + strconv.Quote(text),
+			out = append(out, ExpectationResult{Name: name, Expected: "no " + seq.noun + " " + strconv.Quote(text),
 				Observed: "bad regular expression: " + err.Error()})
 			continue
 		}
-		res := ExpectationResult{Name: name, Expected: "no event " + p.describe()}
+		res := ExpectationResult{Name: name, Expected: "no " + seq.noun + " " + p.describe()}
 		var hits []observedEvent
 		for _, e := range events {
 			if p.match(e.msg) {

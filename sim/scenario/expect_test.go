@@ -196,3 +196,71 @@ var _ = Describe("Check", func() {
 			"hookCalls.pre-rollout", "hookCalls.rollout", "failedRequests"}))
 	})
 })
+
+// alertedResult is a run whose alerts went to two analysis.alerts entries: on-call
+// (error, to a Slack provider) and releases (info, its provider missing).
+func alertedResult() *scenario.Result {
+	at := func(d time.Duration) time.Time { return scenario.Epoch.Add(d) }
+	const missing = `alert provider teams.test error: alertprovider.flagger.app "teams" not found`
+	releases := engine.AlertRecipient{Alert: "releases", Severity: "info", Provider: "teams.test", Error: missing}
+	onCall := engine.AlertRecipient{Alert: "on-call", Severity: "error", Provider: "slack.test", Type: "slack", Channel: "general"}
+	return &scenario.Result{Ticks: []engine.TickRecord{
+		{At: at(time.Minute), Alerts: []engine.Alert{{Severity: "info", Message: "New Deployment detected, initialization completed.",
+			Recipients: []engine.AlertRecipient{releases}}}},
+		{At: at(2 * time.Minute), Alerts: []engine.Alert{{Severity: "info", Message: "New revision detected, progressing canary analysis.",
+			Recipients: []engine.AlertRecipient{releases}}}},
+		{At: at(8 * time.Minute), Alerts: []engine.Alert{{Severity: "error", Message: "Failed checks threshold reached 5",
+			Recipients: []engine.AlertRecipient{releases, onCall}}}},
+	}}
+}
+
+var _ = Describe("Check of alerts", func() {
+	alerts := func(name string, a scenario.AlertExpectation) *scenario.Expectations {
+		return &scenario.Expectations{Alerts: map[string]scenario.AlertExpectation{name: a}}
+	}
+
+	DescribeTable("checks what one analysis.alerts entry was sent",
+		func(exp *scenario.Expectations, name string, ok bool, expected, observed string) {
+			res := scenario.Check(exp, alertedResult())
+			Expect(res).To(HaveLen(1))
+			Expect(res[0]).To(Equal(scenario.ExpectationResult{Name: name, OK: ok, Expected: expected, Observed: observed}))
+		},
+		Entry("a count that holds, saying what did not reach the entry", alerts("on-call", scenario.AlertExpectation{Count: &scenario.Count{Exact: expCount(1)}}),
+			"alerts.on-call.count", true, "1 alert", "1 alert; 2 alerts not routed to on-call (severity info)"),
+		Entry("a count of alerts routed but not sent: they are not counted", alerts("releases", scenario.AlertExpectation{Count: &scenario.Count{Min: expCount(1)}}),
+			"alerts.releases.count", false, "at least 1 alerts",
+			`0 alerts; 3 more alerts routed to releases but not sent (alert provider teams.test error: alertprovider.flagger.app "teams" not found)`),
+		Entry("a message that was sent", alerts("on-call", scenario.AlertExpectation{Messages: []string{"re:^Failed checks threshold reached \\d+$"}}),
+			"alerts.on-call.messages[0]", true, `alert matching /^Failed checks threshold reached \d+$/`, `at 8m0s: "Failed checks threshold reached 5"`),
+		Entry("a message the entry's severity does not admit", alerts("on-call", scenario.AlertExpectation{Messages: []string{"re:^New revision"}}),
+			"alerts.on-call.messages[0]", false, "alert matching /^New revision/",
+			`not found among 1 alert; closest: at 8m0s: "Failed checks threshold reached 5"; `+
+				`raised at 2m0s: "New revision detected, progressing canary analysis." with severity info, which on-call's severity does not admit`),
+		Entry("a message routed but not sent", alerts("releases", scenario.AlertExpectation{Messages: []string{"re:^New revision"}}),
+			"alerts.releases.messages[0]", false, "alert matching /^New revision/",
+			`no alerts were sent to releases; raised at 2m0s: "New revision detected, progressing canary analysis." but not sent to releases: `+
+				`alert provider teams.test error: alertprovider.flagger.app "teams" not found`),
+		Entry("an absent message that holds: info alerts never reach on-call", alerts("on-call", scenario.AlertExpectation{AbsentMessages: []string{"re:^New "}}),
+			"alerts.on-call.absentMessages[0]", true, "no alert matching /^New /", "none"),
+		Entry("an absent message that fails", alerts("on-call", scenario.AlertExpectation{AbsentMessages: []string{"re:threshold"}}),
+			"alerts.on-call.absentMessages[0]", false, "no alert matching /threshold/", `at 8m0s: "Failed checks threshold reached 5"`),
+	)
+
+	It("matches messages in order, and reports entries by name, then count, messages, absentMessages", func() {
+		res := scenario.Check(&scenario.Expectations{Alerts: map[string]scenario.AlertExpectation{
+			"releases": {Count: &scenario.Count{Exact: expCount(0)}},
+			"on-call": {Count: &scenario.Count{Min: expCount(1)}, Messages: []string{"Failed checks threshold reached 5", "re:threshold"},
+				AbsentMessages: []string{"re:^New"}},
+		}}, alertedResult())
+		var names []string
+		for _, r := range res {
+			names = append(names, r.Name)
+		}
+		Expect(names).To(Equal([]string{"alerts.on-call.count", "alerts.on-call.messages[0]", "alerts.on-call.messages[1]",
+			"alerts.on-call.absentMessages[0]", "alerts.releases.count"}))
+		Expect(res[1].OK).To(BeTrue())
+		Expect(res[2].OK).To(BeFalse(), "one alert cannot match two entries of the sequence")
+		Expect(res[2].Observed).To(Equal(`not found after alerts.on-call.messages[0] (matched at 8m0s: "Failed checks threshold reached 5"); ` +
+			`it occurred earlier, at 8m0s: "Failed checks threshold reached 5"`))
+	})
+})

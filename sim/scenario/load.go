@@ -53,8 +53,9 @@ type Loaded struct {
 	// reproduces Flagger 1.44 exactly ("Flagger-exact mode").
 	FlaggerExact bool
 	// Warnings are problems that do not stop the run: queries Flagger would trip on at
-	// run time (a query that does not render or parse, a missing template, ...), each
-	// naming file, line and object; then expectations that cannot fail (an events
+	// run time (a query that does not render or parse, a missing template, ...) and
+	// alerts it would send nowhere (no severity, a missing provider), each naming
+	// file, line and object; then expectations that cannot fail (an events
 	// pattern that matches any message, a count range that admits every reachable
 	// count, a within not before until), each naming file, line and spec.expect field.
 	Warnings []string
@@ -353,8 +354,12 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 	if len(l.errs) > 0 {
 		return nil, l.err()
 	}
+	l.checkAgainstPolicy(s, ld)
+	if len(l.errs) > 0 {
+		return nil, l.err()
+	}
 	applyDefaults(s, l.present)
-	ld.Warnings = append(l.queryWarnings(ld), l.expectWarnings(s)...)
+	ld.Warnings = append(append(l.queryWarnings(ld), l.alertWarnings(ld)...), l.expectWarnings(s)...)
 	return ld, nil
 }
 
@@ -487,29 +492,7 @@ func (l *loader) validate(s *Scenario) {
 
 	l.validateWorld(&sp.World)
 
-	urls := map[string]int{}
-	for i, h := range sp.Hooks {
-		p := fmt.Sprintf("spec.hooks[%d]", i)
-		if h.URL == "" {
-			l.errAt(p+".url", "required")
-		} else if j, dup := urls[h.URL]; dup {
-			l.errAt(p+".url", "%s is already simulated by spec.hooks[%d]", h.URL, j)
-		} else {
-			urls[h.URL] = i
-		}
-		if len(h.Responses) == 0 {
-			l.errAt(p+".responses", "required: at least one response, e.g. [{from: 0s, status: 200}]")
-		}
-		for j, r := range h.Responses {
-			rp := fmt.Sprintf("%s.responses[%d]", p, j)
-			if j > 0 && r.From.Duration <= h.Responses[j-1].From.Duration {
-				l.errAt(rp+".from", "%s is not after responses[%d].from %s (list responses in order of from)", r.From.Duration, j-1, h.Responses[j-1].From.Duration)
-			}
-			if r.Status != 0 && (r.Status < 100 || r.Status > 599) {
-				l.errAt(rp+".status", "want an HTTP status between 100 and 599, got %d", r.Status)
-			}
-		}
-	}
+	l.validateHooks(sp.Hooks)
 
 	for i, a := range sp.Timeline {
 		p := fmt.Sprintf("spec.timeline[%d]", i)
@@ -587,20 +570,8 @@ func (l *loader) validateExpect(e *Expectations) {
 	if m := e.MaxCanaryWeight; m != nil && (*m < 0 || *m > 100) {
 		l.errAt("spec.expect.maxCanaryWeight", "want a canary weight between 0 and 100, got %d", *m)
 	}
-	checkEvents := func(key string, list []string) {
-		for i, ev := range list {
-			p := fmt.Sprintf("spec.expect.%s[%d]", key, i)
-			if strings.TrimSpace(strings.TrimPrefix(ev, regexPrefix)) == "" {
-				l.errAt(p, "empty event")
-				continue
-			}
-			if _, err := compileEventPattern(ev); err != nil {
-				l.errAt(p, "bad regular expression: %v", err)
-			}
-		}
-	}
-	checkEvents("events", e.Events)
-	checkEvents("absentEvents", e.AbsentEvents)
+	l.checkPatterns("spec.expect.events", e.Events, "event")
+	l.checkPatterns("spec.expect.absentEvents", e.AbsentEvents, "event")
 	for _, k := range sortedMapKeys(e.HookCalls) {
 		p := world.JoinKey("spec.expect.hookCalls", k)
 		if !isHookType(k) {
@@ -608,6 +579,7 @@ func (l *loader) validateExpect(e *Expectations) {
 		}
 		l.checkCount(p, e.HookCalls[k])
 	}
+	l.validateAlertExpectations(e.Alerts)
 	if e.FailedRequests != nil {
 		l.checkCount("spec.expect.failedRequests", *e.FailedRequests)
 	}

@@ -19,11 +19,12 @@ import (
 //   - an events pattern that matches any message (anyMessage);
 //   - a failedRequests count that admits 0 and every count the world can reach
 //     (reachableFailedRequests);
-//   - a hookCalls count {min: 0} without max;
+//   - a hookCalls or alerts count {min: 0} without max;
+//   - an alerts messages pattern that matches any message;
 //   - within at or after spec.until: a decision comes by the end of the run or not
 //     at all, so it says no more than "Succeeded or Failed", which phase says.
 //
-// An absentEvents pattern that matches any message is reported too: it can fail, but
+// An absentEvents (or alerts absentMessages) pattern that matches any message is reported too: it can fail, but
 // it cannot hold on a run that emits any event at all, so it tests nothing either.
 
 // anyMessageProbes are dissimilar event messages: one letter, one digit, and Flagger
@@ -132,6 +133,25 @@ func (l *loader) expectWarnings(s *Scenario) []string {
 		if c.Exact == nil && c.Max == nil && (c.Min == nil || *c.Min <= 0) {
 			warn(world.JoinKey("spec.expect.hookCalls", typ), "{min: 0} admits every number of calls, so it cannot fail. "+
 				"Give the number of calls (0 for none), a minimum above 0, or a max")
+		}
+	}
+	for _, name := range sortedMapKeys(e.Alerts) {
+		a, p := e.Alerts[name], world.JoinKey("spec.expect.alerts", name)
+		if c := a.Count; c != nil && c.Exact == nil && c.Max == nil && (c.Min == nil || *c.Min <= 0) {
+			warn(p+".count", "{min: 0} admits every number of alerts, so it cannot fail. "+
+				"Give the number of alerts (0 for none), a minimum above 0, or a max")
+		}
+		for i, m := range a.Messages {
+			if anyMessage(m) {
+				warn(fmt.Sprintf("%s.messages[%d]", p, i), "%q matches any message, so it cannot fail once %s is sent an alert. "+
+					"Write the message you expect, exactly or as an anchored pattern such as \"re:^Failed checks threshold\"", m, name)
+			}
+		}
+		for i, m := range a.AbsentMessages {
+			if anyMessage(m) {
+				warn(fmt.Sprintf("%s.absentMessages[%d]", p, i), "%q matches any message, so it says %s is sent no alert at all; "+
+					"say that with count: 0, or write the message that must not reach it", m, name)
+			}
 		}
 	}
 	if c := e.FailedRequests; c != nil {

@@ -20,7 +20,7 @@ const expectLine = 15
 // expect (flow mappings on one line) to a temporary file and returns its path.
 func writeScenario(world, until, expect string) string {
 	GinkgoHelper()
-	pol, err := filepath.Abs(filepath.Join(loadData, "policies", "podinfo.yaml"))
+	pol, err := filepath.Abs(filepath.Join(loadData, "policies", "podinfo-alerts.yaml"))
 	Expect(err).NotTo(HaveOccurred())
 	untilLine := "  # until: default"
 	if until != "" {
@@ -95,6 +95,13 @@ var _ = Describe("warnings about expectations that cannot fail", func() {
 		// hookCalls
 		Entry("hookCalls {min: 0}", "{rps: 10}", "10m", `{hookCalls: {pre-rollout: 1, rollout: {min: 0}}}`, "spec.expect.hookCalls.rollout",
 			"{min: 0} admits every number of calls, so it cannot fail", "Give the number of calls (0 for none)"),
+		// alerts
+		Entry("alerts count {min: 0}", "{rps: 10}", "10m", `{alerts: {on-call: {count: {min: 0}}}}`, "spec.expect.alerts.on-call.count",
+			"{min: 0} admits every number of alerts, so it cannot fail"),
+		Entry("alerts messages re:.", "{rps: 10}", "10m", `{alerts: {on-call: {messages: ["re:."]}}}`, "spec.expect.alerts.on-call.messages[0]",
+			`"re:." matches any message, so it cannot fail once on-call is sent an alert`),
+		Entry("alerts absentMessages re:.*", "{rps: 10}", "10m", `{alerts: {on-call: {absentMessages: ["re:.*"]}}}`,
+			"spec.expect.alerts.on-call.absentMessages[0]", "say that with count: 0"),
 		// within
 		Entry("within = until", "{rps: 10}", "10m", `{phase: Failed, within: 10m}`, "spec.expect.within",
 			"10m0s is not before spec.until 10m0s", "which phase says more precisely", "earlier than until"),
@@ -124,6 +131,8 @@ var _ = Describe("warnings about expectations that cannot fail", func() {
 		Entry("hookCalls 0, {min: 1}, {max: 3}", "{rps: 10}", "10m", `{hookCalls: {pre-rollout: 0, rollout: {min: 1}, post-rollout: {max: 3}}}`),
 		Entry("hookCalls {min: 0, max: 3}", "{rps: 10}", "10m", `{hookCalls: {rollout: {min: 0, max: 3}}}`),
 		Entry("within before until", "{rps: 10}", "10m", `{phase: Failed, within: 9m59s}`),
+		Entry("alerts count 0, {min: 1}, anchored messages", "{rps: 10}", "10m",
+			`{alerts: {on-call: {count: {min: 1}, messages: ["re:^Failed checks"], absentMessages: ["re:^New revision"]}}}`),
 	)
 
 	It("accepts a control that names a scenario or says why there is none", func() {

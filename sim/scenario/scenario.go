@@ -61,10 +61,15 @@ type Target struct {
 	StartupDelay Duration `yaml:"startupDelay"`
 }
 
-// WebhookEndpoint is a simulated webhook endpoint (an entry of spec.hooks): what the
-// URL answers, from which point of virtual time on.
+// WebhookEndpoint is an entry of spec.hooks: what a simulated endpoint answers the
+// webhook calls the entry selects, from which point of virtual time on. It selects
+// calls by the hook's name as written in the Canary, by the URL, by pairs of the
+// hook's metadata, or by several of these at once (all must match); when several
+// entries select a call, the most specific answers (SelectEndpoint).
 type WebhookEndpoint struct {
+	Name      string            `yaml:"name"`
 	URL       string            `yaml:"url"`
+	Metadata  map[string]string `yaml:"metadata"`
 	Responses []WebhookResponse `yaml:"responses"`
 }
 
@@ -94,8 +99,23 @@ type Expectations struct {
 	Events          []string         `yaml:"events"`
 	AbsentEvents    []string         `yaml:"absentEvents"`
 	HookCalls       map[string]Count `yaml:"hookCalls"`
-	FailedRequests  *Count           `yaml:"failedRequests"`
-	Control         *Control         `yaml:"control"`
+	// Alerts are keyed by the name of an analysis.alerts entry of the Canary.
+	Alerts         map[string]AlertExpectation `yaml:"alerts"`
+	FailedRequests *Count                      `yaml:"failedRequests"`
+	Control        *Control                    `yaml:"control"`
+}
+
+// AlertExpectation is what one analysis.alerts entry must have been sent
+// (spec.expect.alerts.<name>): the alerts Flagger would post to its provider, i.e.
+// those its severity admits and that its provider resolves for. Every field is
+// optional; at least one is given.
+type AlertExpectation struct {
+	// Count is how many alerts it was sent.
+	Count *Count `yaml:"count"`
+	// Messages occurred in this order among them (patterns as in events).
+	Messages []string `yaml:"messages"`
+	// AbsentMessages match none of them.
+	AbsentMessages []string `yaml:"absentMessages"`
 }
 
 // Control is the negative control of a scenario's expectations (spec.expect.control):
