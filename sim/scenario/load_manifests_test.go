@@ -112,9 +112,11 @@ var _ = Describe("the user's own manifests", func() {
 		Expect(ld.Target).To(BeNil(), "a Deployment of the target's name in another namespace is not the target")
 		Expect(ld.Objects).To(HaveLen(1))
 		Expect(ld.Warnings).To(ConsistOf(
-			HavePrefix(file+":20: spec.policy.objects[1] (Deployment web): metadata.namespace: Deployment web is in namespace staging, not in the Canary's (shop)"),
-			HavePrefix(file+":17: spec.policy.objects[0] (Canary web): spec.canaryAnalysis: ignored"),
+			HavePrefix(file+":27: spec.policy.objects[1] (Deployment web): metadata.namespace: Deployment web is in namespace staging, not in the Canary's (shop)"),
+			HavePrefix(file+":24: spec.policy.objects[0] (Canary web): spec.canaryAnalysis: ignored"),
 			HavePrefix(file+`:14: spec.policy.objects[0] (Canary web): spec.autoscalerRef: HorizontalPodAutoscaler web.shop is not among the policy objects`),
+			And(HavePrefix(file+`:21: spec.policy.objects[0] (Canary web): spec.analysis.metrics[0]: metric "request-duration-p99" is neither a builtin metric`),
+				HaveSuffix("Flagger would fail this check at run time")),
 		))
 
 		ld, err = scenario.LoadFile(filepath.Join(loadData, "target-labels.yaml"))
