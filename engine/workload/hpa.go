@@ -89,7 +89,8 @@ func (h *HPA) ReconcilePrimary(ctx context.Context, cd *v1beta1.Canary, init boo
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("HorizontalPodAutoscaler v2 %s.%s get query failed: %w", primaryHPAName, cd.Namespace, err)
+		// Flagger names the object client-go returned with the error: an empty one.
+		return fmt.Errorf("HorizontalPodAutoscaler v2 %s.%s get query failed: %w", "", "", err)
 	}
 	if init || !hpaChanged(hpa, &spec, primary) {
 		return nil

@@ -270,7 +270,6 @@ type loader struct {
 	targetDoc    *policyDoc   // nil without a target Deployment among the objects
 	templateDocs []*policyDoc // parallel to Loaded.Templates
 	alertDocs    []*policyDoc // parallel to Loaded.AlertProviders
-	objectDocs   []*policyDoc // parallel to Loaded.Objects
 	// warnings are the policy's load-time warnings found while decoding (conversions,
 	// fields Flagger ignores), before the query and expectation warnings.
 	warnings []string

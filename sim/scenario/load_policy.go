@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -119,10 +120,8 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 					o.Name, o.Namespace, ns)
 			}
 			ld.Objects = append(ld.Objects, o)
-			l.objectDocs = append(l.objectDocs, d)
 		default:
 			ld.Objects = append(ld.Objects, d.obj)
-			l.objectDocs = append(l.objectDocs, d)
 		}
 	}
 	if len(l.errs) > 0 {
@@ -292,7 +291,7 @@ func (l *loader) decodePolicyObject(d *policyDoc) (obj client.Object, k *policyK
 		if msg := lv.convert(n); msg != "" {
 			l.warnings = append(l.warnings, fmt.Sprintf("%s:%d: %s: apiVersion: %s", d.file, avNode.Line, d.object, msg))
 		}
-	case !contains(k.APIVersions, av):
+	case !slices.Contains(k.APIVersions, av):
 		l.policyErr(d, avNode, "apiVersion", "want %s, got %q", want, av)
 		return nil, nil, false
 	}
@@ -367,15 +366,6 @@ func asStored(obj client.Object) {
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		o.Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // nodeAtPath finds the node of a dotted path (sequence indexes are not part of
