@@ -45,6 +45,7 @@ bench: envtest-assets
 ## fuzz: a short fuzzing session of each fuzz target
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadScenario -fuzztime 30s ./sim/scenario/
+	$(GO) test -run '^$$' -fuzz FuzzConvert -fuzztime 30s ./sim/scenario/
 	$(GO) test -run '^$$' -fuzz FuzzParseRawSeries -fuzztime 30s ./sim/world/
 
 ## report-fixture: regenerate reports/testdata/results.json, the frozen run records the report tests render (after a change of the run record's format or of the library's results; reports/testdata/README.md)

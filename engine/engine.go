@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,12 +79,13 @@ type tick struct {
 	key types.NamespacedName
 	cd  *v1beta1.Canary
 
-	provider  string
-	workload  Workload
-	services  ServiceRouter
-	mesh      MeshRouter
-	checker   *analysis.Checker
-	maxWeight int
+	provider   string
+	workload   Workload
+	autoscaler Autoscaler // nil without autoscalerRef
+	services   ServiceRouter
+	mesh       MeshRouter
+	checker    *analysis.Checker
+	maxWeight  int
 
 	primaryWeight, canaryWeight int
 	mirrored                    bool
@@ -121,6 +123,7 @@ var steps = []step{
 	{"init-services", (*tick).initServices},
 	{"check-providers", (*tick).checkProviders},
 	{"init-primary", (*tick).initPrimary},
+	{"reconcile-autoscaler", (*tick).reconcileAutoscaler},
 	{"reconcile-services", (*tick).reconcileServices},
 	{"scale-target-to-zero", (*tick).scaleTargetToZeroOnInit},
 	{"reconcile-mesh", (*tick).reconcileMesh},
@@ -235,6 +238,16 @@ func (t *tick) buildControllers(ctx context.Context) error {
 		t.warning("%v", err)
 		return errStop
 	}
+	if ref := t.cd.Spec.AutoscalerRef; ref != nil {
+		// Flagger's factory returns no reconciler for a kind it does not know and then
+		// dereferences it; aviary says so instead (and the scenario loader before a run).
+		a, err := e.autoscalerFor(ref.Kind)
+		if err != nil {
+			t.warning("%v", err)
+			return errStop
+		}
+		t.autoscaler = a
+	}
 	t.services = &router.KubernetesServices{Client: e.Client, LabelKey: labelKey, LabelValue: labelValue, Ports: ports, Memo: e.memoized()}
 	mesh, err := e.meshRouterFor(t.provider)
 	if err != nil {
@@ -269,27 +282,66 @@ func (e *Engine) providerOf(cd *v1beta1.Canary) string {
 	return v1beta1.DefaultMeshProvider
 }
 
-// meshRouterFor picks the traffic router for a provider. Like Flagger, an unknown
-// provider falls back to Istio; providers Flagger knows but aviary does not route yet
-// are an error rather than a silent Istio fallback.
+// meshRouterFor picks the traffic router for a provider (Flagger's
+// (*Factory).MeshRouter): an unknown provider falls back to Istio, as in Flagger;
+// providers Flagger knows but aviary does not route are an error rather than a silent
+// Istio fallback. The scenario loader asks the same function before a run
+// ((*Engine).Unsupported), so routing a new provider is one case in meshRouter.
 func (e *Engine) meshRouterFor(provider string) (MeshRouter, error) {
-	istio := &router.Istio{Client: e.Client, Memo: e.memoized()}
-	switch provider {
-	case "kubernetes":
-		return router.Nop{}, nil
-	case "istio":
-		return istio, nil
+	if r, ok := e.meshRouter(provider); ok {
+		return r, nil
 	}
-	for _, p := range unroutedProviders {
-		if provider == p || len(provider) > len(p) && provider[:len(p)+1] == p+":" {
-			return nil, fmt.Errorf("provider %q is not supported by aviary yet (supported: istio, kubernetes)", provider)
-		}
-	}
-	return istio, nil
+	return nil, fmt.Errorf("provider %q is not supported by aviary yet (supported: %s)", provider, strings.Join(e.routedProviders(), ", "))
 }
 
-// unroutedProviders are Flagger providers whose routers aviary does not implement yet.
-var unroutedProviders = []string{"apisix", "appmesh", "contour", "gatewayapi", "gloo", "knative", "kuma", "linkerd", "nginx", "osm", "skipper", "smi", "traefik"}
+// meshRouter is the router of a provider; ok is false for a provider Flagger routes
+// and aviary does not.
+func (e *Engine) meshRouter(provider string) (r MeshRouter, ok bool) {
+	switch {
+	case provider == "kubernetes":
+		return router.Nop{}, true
+	case provider == "istio":
+		return &router.Istio{Client: e.Client, Memo: e.memoized()}, true
+	case flaggerProvider(provider):
+		return nil, false
+	}
+	return &router.Istio{Client: e.Client, Memo: e.memoized()}, true
+}
+
+// routedProviders are the providers of Flagger's list that meshRouter routes.
+func (e *Engine) routedProviders() []string {
+	var out []string
+	for _, p := range flaggerProviders {
+		if _, ok := e.meshRouter(p); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// flaggerProviders are the mesh providers Flagger's router factory knows (its CRD's
+// enum of spec.provider without versions: "smi:v1alpha3" is "smi").
+var flaggerProviders = []string{"apisix", "appmesh", "contour", "gatewayapi", "gloo", "istio", "knative", "kubernetes", "kuma", "linkerd", "nginx", "osm", "skipper", "smi", "traefik"}
+
+// flaggerProvider reports whether Flagger knows the provider: one of flaggerProviders,
+// alone or with a ":version" suffix.
+func flaggerProvider(provider string) bool {
+	for _, p := range flaggerProviders {
+		if provider == p || strings.HasPrefix(provider, p+":") {
+			return true
+		}
+	}
+	return false
+}
+
+// autoscalerFor picks the reconciler of an autoscalerRef kind (Flagger's
+// (*Factory).ScalerReconciler). KEDA ScaledObjects are not reconciled by aviary.
+func (e *Engine) autoscalerFor(kind string) (Autoscaler, error) {
+	if kind == workload.HPAKind {
+		return &workload.HPA{Client: e.Client}, nil
+	}
+	return nil, fmt.Errorf("autoscalerRef kind %q is not supported by aviary yet (supported: %s)", kind, workload.HPAKind)
+}
 
 // initServices is step 5: the canary and primary Services.
 func (t *tick) initServices(ctx context.Context) error {
@@ -331,6 +383,20 @@ func (t *tick) initPrimary(ctx context.Context) error {
 		return t.rollback(ctx)
 	}
 	return errStop
+}
+
+// reconcileAutoscaler is step 9: with autoscalerRef, create the primary's autoscaler
+// when absent (Flagger's ReconcilePrimaryScaler(cd, true); its PauseTargetScaler does
+// nothing for an HPA).
+func (t *tick) reconcileAutoscaler(ctx context.Context) error {
+	if t.autoscaler == nil {
+		return nil
+	}
+	if err := t.autoscaler.ReconcilePrimary(ctx, t.cd, true); err != nil {
+		t.warning("%v", err)
+		return errStop
+	}
+	return nil
 }
 
 // reconcileServices is step 10: the apex Service now selects the primary.
@@ -551,6 +617,9 @@ func (t *tick) skipAnalysis(ctx context.Context) error {
 	if err := t.workload.Promote(ctx, t.cd); err != nil {
 		t.warning("%v", err)
 		return errStop
+	}
+	if err := t.syncAutoscaler(ctx); err != nil {
+		return err
 	}
 	if err := t.workload.ScaleToZero(ctx, t.cd); err != nil {
 		t.warning("%v", err)

@@ -77,3 +77,13 @@ type Workload interface {
 	// TrackedConfigs returns the checksums of ConfigMaps/Secrets the target uses.
 	TrackedConfigs(ctx context.Context, cd *v1beta1.Canary) (map[string]string, error)
 }
+
+// Autoscaler keeps the primary's autoscaler in step with the target's (Flagger's
+// canary.ScalerReconciler for autoscalerRef; docs/flagger-semantics.md#autoscaler).
+// Flagger's PauseTargetScaler and ResumeTargetScaler do nothing for an HPA, the only
+// kind aviary reconciles, so they are not part of it.
+type Autoscaler interface {
+	// ReconcilePrimary creates the primary's autoscaler when absent and, unless init,
+	// brings it in line with the target's.
+	ReconcilePrimary(ctx context.Context, cd *v1beta1.Canary, init bool) error
+}

@@ -147,6 +147,9 @@ func (t *tick) shiftPromotionTraffic(ctx context.Context) error {
 	if t.cd.Status.Phase != v1beta1.CanaryPhasePromoting {
 		return nil
 	}
+	if err := t.syncAutoscaler(ctx); err != nil {
+		return err
+	}
 	if t.provider == "kubernetes" {
 		return t.stopWith(t.setStatusPhase(ctx, v1beta1.CanaryPhaseFinalising))
 	}
@@ -251,4 +254,18 @@ func (t *tick) stopWith(err error) error {
 		return err
 	}
 	return errStop
+}
+
+// syncAutoscaler brings the primary's autoscaler in line with the target's (Flagger's
+// ReconcilePrimaryScaler(cd, false), while promoting and after a skipped analysis's
+// promotion). A failure is a Warning and ends the tick.
+func (t *tick) syncAutoscaler(ctx context.Context) error {
+	if t.autoscaler == nil {
+		return nil
+	}
+	if err := t.autoscaler.ReconcilePrimary(ctx, t.cd, false); err != nil {
+		t.warning("%v", err)
+		return errStop
+	}
+	return nil
 }

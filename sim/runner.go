@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -210,6 +211,9 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 		prom = promstore.NewEngine()
 	}
 	r.deployments = cluster.NewDeploymentSimulator(r.client, r.namespace, r.sc.Spec.Target.StartupDelay.Duration, r.readyOverride)
+	if l.ReadinessFromProbes {
+		r.deployments.UseReadinessProbes()
+	}
 	apex, _, _ := r.canary.GetServiceNames()
 	w, err := world.New(world.Config{
 		Spec:         r.sc.Spec.World,
@@ -291,27 +295,32 @@ func (r *run) readyOverride(image string, now time.Time) (ready bool, overridden
 	return ready, overridden
 }
 
-// setup creates the namespace, the target Deployment and the policy objects.
+// setup creates the namespaces, the policy's other objects (ConfigMaps, Secrets,
+// Services, HPAs, ...), the target Deployment, the MetricTemplates, AlertProviders
+// and the Canary, each in its own namespace, as given.
 func (r *run) setup(ctx context.Context) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.namespace}}
-	if err := r.client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s: %w", r.namespace, err)
+	for _, ns := range r.namespaces() {
+		if err := r.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create namespace %s: %w", ns, err)
+		}
+	}
+	for _, o := range r.l.Objects {
+		o = o.DeepCopyObject().(client.Object)
+		if err := r.client.Create(ctx, o); err != nil {
+			return fmt.Errorf("create %T %s.%s: %w", o, o.GetName(), o.GetNamespace(), err)
+		}
 	}
 	if err := r.client.Create(ctx, r.targetDeployment()); err != nil {
 		return fmt.Errorf("create target deployment: %w", err)
 	}
 	for _, t := range r.l.Templates {
-		t = t.DeepCopy()
-		t.Namespace = r.namespace
-		if err := r.client.Create(ctx, t); err != nil {
-			return fmt.Errorf("create MetricTemplate %s: %w", t.Name, err)
+		if err := r.client.Create(ctx, t.DeepCopy()); err != nil {
+			return fmt.Errorf("create MetricTemplate %s.%s: %w", t.Name, t.Namespace, err)
 		}
 	}
 	for _, a := range r.l.AlertProviders {
-		a = a.DeepCopy()
-		a.Namespace = r.namespace
-		if err := r.client.Create(ctx, a); err != nil {
-			return fmt.Errorf("create AlertProvider %s: %w", a.Name, err)
+		if err := r.client.Create(ctx, a.DeepCopy()); err != nil {
+			return fmt.Errorf("create AlertProvider %s.%s: %w", a.Name, a.Namespace, err)
 		}
 	}
 	if err := r.client.Create(ctx, r.canary.DeepCopy()); err != nil {
@@ -320,9 +329,34 @@ func (r *run) setup(ctx context.Context) error {
 	return nil
 }
 
-// targetDeployment is the workload the Canary's targetRef names, as a user would
-// have deployed it: selector label app=<name>, one container serving the service port.
+// namespaces are the namespaces of the run's objects: the Canary's first, then the
+// others in the order they are first named.
+func (r *run) namespaces() []string {
+	out := []string{r.namespace}
+	add := func(ns string) {
+		if !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	for _, o := range r.l.Objects {
+		add(o.GetNamespace())
+	}
+	for _, t := range r.l.Templates {
+		add(t.Namespace)
+	}
+	for _, a := range r.l.AlertProviders {
+		add(a.Namespace)
+	}
+	return out
+}
+
+// targetDeployment is the workload the Canary's targetRef names: the policy's own
+// Deployment when it holds one, else one as a user would have deployed it: selector
+// label app=<name>, one container serving the service port.
 func (r *run) targetDeployment() *appsv1.Deployment {
+	if r.l.Target != nil {
+		return r.l.Target.DeepCopy()
+	}
 	name := r.canary.Spec.TargetRef.Name
 	labels := map[string]string{"app": name}
 	port := r.canary.Spec.Service.Port
@@ -494,7 +528,31 @@ func (r *run) apply(ctx context.Context, i int) error {
 			return fmt.Errorf("%s.patch: %w", field, err)
 		}
 	}
+	if c := a.ConfigMap; c != nil {
+		err := r.updateConfig(ctx, c.Name, &corev1.ConfigMap{}, func(o client.Object) { o.(*corev1.ConfigMap).Data = maps.Clone(c.Data) })
+		if err != nil {
+			return fmt.Errorf("%s.configMap: %w", field, err)
+		}
+	}
+	if c := a.Secret; c != nil {
+		err := r.updateConfig(ctx, c.Name, &corev1.Secret{}, func(o client.Object) { o.(*corev1.Secret).Data = c.SecretData() })
+		if err != nil {
+			return fmt.Errorf("%s.secret: %w", field, err)
+		}
+	}
 	return nil
+}
+
+// updateConfig writes a new version of a ConfigMap or Secret of the Canary's
+// namespace, as `kubectl apply` of its changed manifest would.
+func (r *run) updateConfig(ctx context.Context, name string, obj client.Object, set func(client.Object)) error {
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: name}, obj); err != nil {
+			return err
+		}
+		set(obj)
+		return r.client.Update(ctx, obj)
+	})
 }
 
 // result assembles the run record and checks the expectations.

@@ -93,8 +93,20 @@ var _ = Describe("bad input", func() {
 			file: badFile("policies/unknown-kind.yaml"), line: 13, field: "kind",
 			says: []string{
 				`scenario "unknown-policy-kind" (` + badFile("unknown-policy-kind.yaml") + ")",
-				`"CanaryTemplate" is not a policy kind`, "want Canary, MetricTemplate or AlertProvider",
+				`"CanaryTemplate" is not a kind a policy may hold; aviary accepts Canary (flagger.app/v1beta1 or aviary.dev/v1beta1), `,
+				"Deployment (apps/v1), Service (v1), HorizontalPodAutoscaler (autoscaling/v2), ConfigMap (v1), Secret (v1)",
 			},
+		}),
+		Entry("a v1alpha1 Canary: Flagger 1.x no longer serves it", badInput{
+			args: []string{"test", badFile("v1alpha1-canary.yaml")},
+			file: "testdata/convert/podinfo-2018.yaml", line: 76, field: "apiVersion",
+			says: []string{"Canary podinfo", "flagger.app/v1alpha1: Flagger 1.x no longer serves this API",
+				`"aviary convert testdata/convert/podinfo-2018.yaml" prints the v1beta1 equivalent`},
+		}),
+		Entry("a provider aviary does not route", badInput{
+			args: []string{"run", badFile("provider-nginx.yaml")},
+			file: badFile("provider-nginx.yaml"), line: 12, field: "spec.provider",
+			says: []string{`provider "nginx" is not supported by aviary yet (supported: istio, kubernetes)`},
 		}),
 		Entry("bad regular expression in expect.events", badInput{
 			args: []string{"test", badFile("bad-event-regex.yaml")},
@@ -197,12 +209,12 @@ var _ = Describe("bad input", func() {
 			"bad-duration.yaml:10: ", "bad-event-regex.yaml:12: ", "canary-without-targetref.yaml:11: ",
 			"duplicate-names/b.yaml:4: ", "missing-policy.yaml:9: ", "no-canary.yaml:6: ",
 			"unknown-key-nested.yaml:10: ", "unknown-key-top.yaml:9: ", "policies/unknown-kind.yaml:13: ",
-			"wrong-type.yaml:10: ", "yaml-syntax.yaml:7: ", "unknown-hook-name.yaml:11: ",
+			"wrong-type.yaml:10: ", "yaml-syntax.yaml:7: ", "unknown-hook-name.yaml:11: ", "provider-nginx.yaml:12: ", "v1alpha1-canary.yaml",
 		} {
 			Expect(res.stderr).To(ContainSubstring(badFile(f)))
 		}
 		lines := strings.Split(strings.TrimSuffix(res.stderr, "\n"), "\n")
-		Expect(lines).To(HaveLen(12), "one line per problem:\n%s", res.stderr)
+		Expect(lines).To(HaveLen(14), "one line per problem:\n%s", res.stderr)
 	})
 
 	// Suite-level problems name where they are too.

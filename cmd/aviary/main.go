@@ -2,6 +2,7 @@
 //
 //	aviary test scenarios/          run a scenario suite, exit 0 when every expectation holds
 //	aviary run scenarios/x.yaml     show one run tick by tick
+//	aviary convert old-canary.yaml  print a v1alpha Canary (and old HPAs, Deployments) as v1beta1
 package main
 
 import (
@@ -84,6 +85,6 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newReportCommand(stdout, stderr))
+	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr))
 	return root
 }

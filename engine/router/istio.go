@@ -281,9 +281,21 @@ func (r *Istio) SetRoutes(ctx context.Context, cd *v1beta1.Canary, primary, cana
 	})
 }
 
+// CheckCanary names the first field of cd the Istio router refuses, and why: today
+// only analysis.sessionAffinity (Flagger's cookie routing is not implemented). The
+// router refuses it on every Reconcile and SetRoutes; the engine asks the same
+// function before a run (engine.(*Engine).Unsupported), so the scenario loader
+// reports it with its line instead.
+func (r *Istio) CheckCanary(cd *v1beta1.Canary) (field string, err error) {
+	if err := checkSessionAffinity(cd); err != nil {
+		return "spec.analysis.sessionAffinity", err
+	}
+	return "", nil
+}
+
 func checkSessionAffinity(cd *v1beta1.Canary) error {
 	if a := cd.GetAnalysis(); a != nil && a.SessionAffinity != nil {
-		return fmt.Errorf("canary %s.%s: analysis.sessionAffinity is not supported by aviary yet", cd.Name, cd.Namespace)
+		return fmt.Errorf("canary %s.%s: analysis.sessionAffinity is not supported by aviary yet (session affinity cookies are not routed)", cd.Name, cd.Namespace)
 	}
 	return nil
 }

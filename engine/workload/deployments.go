@@ -311,13 +311,19 @@ func (d *Deployments) Hash(ctx context.Context, cd *v1beta1.Canary) (string, err
 	return hash(d.Memo, target), nil
 }
 
-// supported rejects targets this package does not handle.
-func supported(cd *v1beta1.Canary) error {
+// CheckTarget reports a target kind this package does not handle: every method
+// refuses it with this error at run time, and the engine asks it before a run
+// (engine.(*Engine).Unsupported) so that the scenario loader reports it with its line.
+// Flagger also handles DaemonSet and Service targets.
+func CheckTarget(cd *v1beta1.Canary) error {
 	if kind := cd.Spec.TargetRef.Kind; kind != kindDeployment {
-		return fmt.Errorf("target kind %q is not supported yet", kind)
+		return fmt.Errorf("target kind %q is not supported by aviary yet (supported: %s)", kind, kindDeployment)
 	}
 	return nil
 }
+
+// supported rejects targets this package does not handle.
+func supported(cd *v1beta1.Canary) error { return CheckTarget(cd) }
 
 // names returns the target and primary Deployment names.
 func names(cd *v1beta1.Canary) (target, primary string) {

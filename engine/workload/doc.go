@@ -6,7 +6,8 @@
 // the ConfigMaps and Secrets the target uses): its creation, the promotion of the
 // target's pod template to it, the target's scale to and from zero, the readiness
 // verdicts of both Deployments, the target's spec hash and the checksums of its tracked
-// configs. Everything goes through a controller-runtime client.Client and time through a
+// configs; and, with autoscalerRef, the primary's HorizontalPodAutoscaler (HPA,
+// pkg/canary/hpa_reconciler.go). Everything goes through a controller-runtime client.Client and time through a
 // clock.PassiveClock, so the same code runs against the fake client, envtest and a real
 // cluster.
 //

@@ -159,7 +159,7 @@ var _ = Describe("readiness", func() {
 		cd.Spec.TargetRef.Kind = "DaemonSet"
 		d := newDeployments(newClient())
 		_, err := d.IsCanaryReady(ctx, cd)
-		Expect(err).To(MatchError(`target kind "DaemonSet" is not supported yet`))
-		Expect(d.Initialize(ctx, cd)).To(MatchError(`target kind "DaemonSet" is not supported yet`))
+		Expect(err).To(MatchError(`target kind "DaemonSet" is not supported by aviary yet (supported: Deployment)`))
+		Expect(d.Initialize(ctx, cd)).To(MatchError(`target kind "DaemonSet" is not supported by aviary yet (supported: Deployment)`))
 	})
 })

@@ -64,14 +64,78 @@ type DeploymentSimulator struct {
 	c             client.Client
 	namespace     string
 	startupDelay  time.Duration
+	probes        bool
 	readyOverride func(image string, now time.Time) (ready, overridden bool)
 	deployments   map[string]*deploymentPods
 	gen           uint64
 }
 
+// UseReadinessProbes makes a new pod whose containers have readiness probes become
+// ready when the kubelet would first find them all ready (ProbeReadyDelay) instead of
+// after the fixed startup delay, which stays the delay of pods without probes. Call it
+// before the first Sync.
+func (k *DeploymentSimulator) UseReadinessProbes() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.probes = true
+}
+
+// podDelay is how long a new pod of the template takes to become ready.
+func (k *DeploymentSimulator) podDelay(t *corev1.PodTemplateSpec) time.Duration {
+	if k.probes {
+		if d, ok := ProbeReadyDelay(&t.Spec); ok {
+			return d
+		}
+	}
+	return k.startupDelay
+}
+
+// ProbeReadyDelay is when a pod of spec first counts as ready, measured from its
+// containers' start, when a container has a readinessProbe (ok is false when none
+// has): the latest of its containers' first passing readiness probe, as the kubelet's
+// prober schedules it when every probe passes at once. A probe worker runs at once and
+// then every periodSeconds (default 10), skipping the runs before initialDelaySeconds
+// and, while a startupProbe has not passed, the readiness results; successThreshold
+// passing runs (default 1) in a row make the container ready. A container without a
+// readinessProbe is ready when it runs (0). The pod's own start, image pulls and
+// failing probes are not modelled: a world fault with `ready` says when pods are not
+// ready.
+func ProbeReadyDelay(spec *corev1.PodSpec) (time.Duration, bool) {
+	var latest time.Duration
+	found := false
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		if c.ReadinessProbe == nil {
+			continue
+		}
+		found = true
+		started := time.Duration(0)
+		if c.StartupProbe != nil {
+			started = firstPass(c.StartupProbe, 0)
+		}
+		latest = max(latest, firstPass(c.ReadinessProbe, started))
+	}
+	return latest, found
+}
+
+// firstPass is when a probe that always passes has passed successThreshold runs in a
+// row, its runs falling at 0, period, 2*period, ... and counting from the first at or
+// after both initialDelaySeconds and notBefore.
+func firstPass(p *corev1.Probe, notBefore time.Duration) time.Duration {
+	period := time.Duration(p.PeriodSeconds) * time.Second
+	if period <= 0 {
+		period = 10 * time.Second
+	}
+	from := max(time.Duration(p.InitialDelaySeconds)*time.Second, notBefore)
+	runs := (from + period - 1) / period // the first run at or after from
+	need := max(p.SuccessThreshold, 1)
+	return (runs + time.Duration(need-1)) * period
+}
+
 // NewDeploymentSimulator returns a DeploymentSimulator for the Deployments of namespace. New pods become ready
-// startupDelay after they are created unless readyOverride (may be nil) overrides the
+// startupDelay after they are created (see UseReadinessProbes) unless readyOverride (may be nil) overrides the
 // readiness of pods running image at now (a `ready: false` fault: pods stop being ready).
+// A ready pod is available spec.minReadySeconds later, as the Deployment controller counts it.
 func NewDeploymentSimulator(c client.Client, namespace string, startupDelay time.Duration, readyOverride func(image string, now time.Time) (ready bool, overridden bool)) *DeploymentSimulator {
 	return &DeploymentSimulator{
 		c:             c,
@@ -106,6 +170,16 @@ type deploymentPods struct {
 type simPod struct {
 	Pod
 	hash string
+	// delay is how long the pod takes to become ready after it starts.
+	delay time.Duration
+	// readySince is when it last became ready (zero while not ready): it is available
+	// minReadySeconds later.
+	readySince time.Time
+}
+
+// availableAt is when the ready pod counts as available.
+func (p *simPod) availableAt(minReady time.Duration) time.Time {
+	return p.readySince.Add(minReady)
 }
 
 // Sync reconciles every Deployment in the namespace at the virtual instant now: it
@@ -185,9 +259,9 @@ func (k *DeploymentSimulator) syncDeployment(ctx context.Context, d *appsv1.Depl
 			k.deployments[d.Name] = st
 		}
 		st.synced = gen
-		st.reconcile(d, now, k.startupDelay, k.readyOverride)
+		st.reconcile(d, now, k.podDelay(&d.Spec.Template), k.readyOverride)
 		status := st.status(d, now)
-		next = st.nextChange(d, status, now, k.startupDelay)
+		next = st.nextChange(d, status, now)
 		if sameDeploymentStatus(&d.Status, &status) {
 			st.rsCreatedPending = false
 			return nil
@@ -251,17 +325,24 @@ func (st *deploymentPods) reconcile(d *appsv1.Deployment, now time.Time, delay t
 	st.image = templateImage(&d.Spec.Template)
 	desired := int(desiredReplicas(d))
 
-	readiness := func(p *simPod) bool {
-		ready := !now.Before(p.Started.Add(delay))
+	setReady := func(p *simPod) {
+		readyAt := p.Started.Add(p.delay)
+		ready, since := !now.Before(readyAt), readyAt
 		if override != nil {
 			if r, ok := override(p.Image, now); ok {
-				ready = r
+				ready, since = r, now
 			}
 		}
-		return ready
+		switch {
+		case ready && !p.Ready:
+			p.readySince = since
+		case !ready:
+			p.readySince = time.Time{}
+		}
+		p.Ready = ready
 	}
 	for _, p := range st.pods {
-		p.Ready = readiness(p)
+		setReady(p)
 	}
 
 	// Scale the current template's pods to the desired count.
@@ -272,9 +353,9 @@ func (st *deploymentPods) reconcile(d *appsv1.Deployment, now time.Time, delay t
 		}
 	}
 	for ; current < desired; current++ {
-		p := &simPod{Pod: Pod{Deployment: d.Name, Image: st.image, Started: now}, hash: hash}
+		p := &simPod{Pod: Pod{Deployment: d.Name, Image: st.image, Started: now}, hash: hash, delay: delay}
 		p.Name = st.newPodName(hash)
-		p.Ready = readiness(p)
+		setReady(p)
 		st.pods = append(st.pods, p)
 	}
 	if current > desired {
@@ -357,7 +438,8 @@ func (st *deploymentPods) rolloutStatus(d *appsv1.Deployment, old appsv1.Deploym
 	rsName := d.Name + "-" + st.hash
 
 	// calculateStatus.
-	var total, updated, ready int32
+	var total, updated, ready, available int32
+	minReady := time.Duration(d.Spec.MinReadySeconds) * time.Second
 	for _, p := range st.pods {
 		if p.hash == st.hash && !withNew {
 			continue
@@ -368,9 +450,11 @@ func (st *deploymentPods) rolloutStatus(d *appsv1.Deployment, old appsv1.Deploym
 		}
 		if p.Ready {
 			ready++
+			if !now.Before(p.availableAt(minReady)) {
+				available++
+			}
 		}
 	}
-	available := ready
 	ns := appsv1.DeploymentStatus{
 		ObservedGeneration:  d.Generation,
 		Replicas:            total,
@@ -422,13 +506,18 @@ func (st *deploymentPods) rolloutStatus(d *appsv1.Deployment, old appsv1.Deploym
 }
 
 // nextChange is the earliest instant after now at which the model or the status will
-// change without a spec change: a pod reaching its startup delay, or the Deployment
-// controller's progress check (lastUpdateTime + deadline, requeued one second later as
-// k8s does; the deadline counts as exceeded once strictly past).
-func (st *deploymentPods) nextChange(d *appsv1.Deployment, status appsv1.DeploymentStatus, now time.Time, delay time.Duration) time.Time {
+// change without a spec change: a pod reaching its startup delay or becoming available
+// (minReadySeconds after it became ready), or the Deployment controller's progress
+// check (lastUpdateTime + deadline, requeued one second later as k8s does; the
+// deadline counts as exceeded once strictly past).
+func (st *deploymentPods) nextChange(d *appsv1.Deployment, status appsv1.DeploymentStatus, now time.Time) time.Time {
 	var next time.Time
+	minReady := time.Duration(d.Spec.MinReadySeconds) * time.Second
 	for _, p := range st.pods {
-		if t := p.Started.Add(delay); t.After(now) {
+		if t := p.Started.Add(p.delay); t.After(now) {
+			next = earliest(next, t)
+		}
+		if t := p.availableAt(minReady); p.Ready && t.After(now) {
 			next = earliest(next, t)
 		}
 	}

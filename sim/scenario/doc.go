@@ -9,5 +9,7 @@
 // The world section of a scenario is the world's own type (world.Spec), validated by
 // the world's rules; this package adds where each problem is written. It does not run
 // anything: it knows neither the event loop, nor the engine's ports, nor Kubernetes
-// beyond decoding the policy objects (api/v1beta1).
+// beyond decoding the policy objects (policyKinds: Flagger's API types and the
+// built-in kinds that sit next to a Canary) and converting those of APIs no longer
+// served (Convert). What the engine does not model it asks the engine.
 package scenario

@@ -10,8 +10,10 @@ import (
 )
 
 // FuzzLoadScenario feeds arbitrary bytes to the loader as a scenario file: it must
-// never panic, and every error must name the file. The policy fixture is available
-// both as policies/podinfo.yaml and ../policies/podinfo.yaml, so the seeds load.
+// never panic, and every error must name the file. The seeds are the loader's
+// fixtures; every policy file of the fixtures (good and bad: manifests, HPAs of old
+// APIs, refused kinds and versions) is available both as policies/<name> and
+// ../policies/<name>, so the seeds load and reach the policy paths.
 func FuzzLoadScenario(f *testing.F) {
 	seeds, err := filepath.Glob(filepath.Join(loadData, "*.yaml"))
 	if err != nil {
@@ -25,18 +27,22 @@ func FuzzLoadScenario(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	policy, err := os.ReadFile(filepath.Join(loadData, "policies", "podinfo.yaml"))
-	if err != nil {
-		f.Fatal(err)
-	}
+	policies, _ := filepath.Glob(filepath.Join(loadData, "policies", "*.yaml"))
+	badPolicies, _ := filepath.Glob(filepath.Join(loadData, "bad", "policies", "*.yaml"))
 	root := f.TempDir()
 	dir := filepath.Join(root, "scenarios")
 	for _, d := range []string{filepath.Join(root, "policies"), filepath.Join(dir, "policies")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			f.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(d, "podinfo.yaml"), policy, 0o644); err != nil {
-			f.Fatal(err)
+		for _, p := range append(policies, badPolicies...) {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(d, filepath.Base(p)), data, 0o644); err != nil {
+				f.Fatal(err)
+			}
 		}
 	}
 	file := filepath.Join(dir, "fuzz.yaml")
@@ -58,6 +64,36 @@ func FuzzLoadScenario(f *testing.F) {
 		}
 		if ld.Canary == nil || ld.Scenario == nil || ld.Scenario.Spec.Target.Replicas == nil || ld.Scenario.Spec.World.RPS == nil {
 			t.Fatalf("loaded without a Canary or defaults: %+v", ld)
+		}
+	})
+}
+
+// FuzzConvert feeds arbitrary bytes to `aviary convert`: it must never panic, an error
+// must name the file, and what it prints must be YAML again.
+func FuzzConvert(f *testing.F) {
+	for _, p := range []string{
+		filepath.Join("..", "..", "cmd", "aviary", "testdata", "convert", "podinfo-2018.yaml"),
+		filepath.Join(loadData, "policies", "manifests.yaml"),
+		filepath.Join(loadData, "bad", "policies", "deployment-v1beta1.yaml"),
+		filepath.Join(loadData, "bad", "policies", "canary-analysis.yaml"),
+		filepath.Join(loadData, "bad", "policies", "hpa-unknown-field.yaml"),
+	} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, _, err := scenario.Convert("in.yaml", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "in.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if _, _, err := scenario.Convert("out.yaml", out); err != nil {
+			t.Fatalf("the output is not YAML: %v\n%s", err, out)
 		}
 	})
 }

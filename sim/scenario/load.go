@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim/world"
@@ -49,6 +51,20 @@ type Loaded struct {
 	Templates []*v1beta1.MetricTemplate
 	// AlertProviders are the policy's AlertProviders, in the order written.
 	AlertProviders []*v1beta1.AlertProvider
+	// Target is the Canary's target Deployment when the policy holds it (apps/v1, in
+	// the Canary's namespace, named by targetRef): the run creates it as given. Nil when
+	// the run generates the target from spec.target. spec.target's replicas and image
+	// are the target's either way.
+	Target *appsv1.Deployment
+	// Objects are the policy's other Kubernetes objects (Services,
+	// HorizontalPodAutoscalers, ConfigMaps, Secrets, other Deployments), decoded as
+	// the API server stores them, in the order written, namespaces set. The run
+	// creates them as given.
+	Objects []client.Object
+	// ReadinessFromProbes is true when spec.target.startupDelay is not written: a pod
+	// whose containers have readiness probes becomes ready when the kubelet's probes
+	// would first pass; other pods after spec.target.startupDelay's default.
+	ReadinessFromProbes bool
 	// FlaggerExact is true when the Canary was written as flagger.app/v1beta1: the run
 	// reproduces Flagger 1.44 exactly ("Flagger-exact mode").
 	FlaggerExact bool
@@ -252,8 +268,12 @@ type loader struct {
 	keyLines map[string]int
 
 	canaryDoc    *policyDoc
+	targetDoc    *policyDoc   // nil without a target Deployment among the objects
 	templateDocs []*policyDoc // parallel to Loaded.Templates
 	alertDocs    []*policyDoc // parallel to Loaded.AlertProviders
+	// warnings are the policy's load-time warnings found while decoding (conversions,
+	// fields Flagger ignores), before the query and expectation warnings.
+	warnings []string
 }
 
 func (l *loader) addErr(e *LoadError) {
@@ -358,8 +378,9 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 	if len(l.errs) > 0 {
 		return nil, l.err()
 	}
+	ld.ReadinessFromProbes = !l.present("spec.target.startupDelay")
 	applyDefaults(s, l.present)
-	ld.Warnings = append(append(l.queryWarnings(ld), l.alertWarnings(ld)...), l.expectWarnings(s)...)
+	ld.Warnings = append(append(append(l.warnings, l.queryWarnings(ld)...), l.alertWarnings(ld)...), l.expectWarnings(s)...)
 	return ld, nil
 }
 
@@ -496,15 +517,29 @@ func (l *loader) validate(s *Scenario) {
 
 	for i, a := range sp.Timeline {
 		p := fmt.Sprintf("spec.timeline[%d]", i)
-		hasImage, hasPatch := a.Image != "", a.Patch != nil
-		switch {
-		case hasImage && hasPatch:
-			l.errAt(p, "give either image or patch, not both (use two entries at the same time)")
-		case !hasImage && !hasPatch:
-			l.errAt(p, "give image (a new revision of the target) or patch (a merge patch of the Canary)")
+		var given []string
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"image", a.Image != ""}, {"patch", a.Patch != nil}, {"configMap", a.ConfigMap != nil}, {"secret", a.Secret != nil}} {
+			if k.set {
+				given = append(given, k.key)
+			}
 		}
-		if hasPatch {
+		switch {
+		case len(given) > 1:
+			l.errAt(p, "give one of image, patch, configMap and secret, not %s (use several entries at the same time)", strings.Join(given, " and "))
+		case len(given) == 0:
+			l.errAt(p, "give image (a new revision of the target), patch (a merge patch of the Canary), configMap or secret (a new version of one of the policy's)")
+		}
+		if a.Patch != nil {
 			l.checkPatch(p + ".patch")
+		}
+		if a.ConfigMap != nil {
+			l.checkConfigChange(p+".configMap", a.ConfigMap, false)
+		}
+		if a.Secret != nil {
+			l.checkConfigChange(p+".secret", a.Secret, true)
 		}
 		if a.At.Duration > until {
 			l.errAt(p+".at", "%s is after spec.until %s", a.At.Duration, until)

@@ -8,12 +8,19 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	k8sjson "sigs.k8s.io/json"
 
 	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/engine/analysis"
 )
 
 // ---------------------------------------------------------------------------------
@@ -27,6 +34,9 @@ type policyDoc struct {
 	object string                // "Canary podinfo"
 	// keyLines is the line of each field's key.
 	keyLines map[string]int
+	// kind and obj are what the document decoded to.
+	kind *policyKind
+	obj  client.Object
 }
 
 func (l *loader) policyErr(d *policyDoc, n *yaml.Node, path, format string, args ...any) {
@@ -37,8 +47,96 @@ func (l *loader) policyErr(d *policyDoc, n *yaml.Node, path, format string, args
 	l.addErr(&LoadError{File: d.file, Line: line, Object: d.object, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
+// policyWarn records a load-time warning about a field of a policy object.
+func (l *loader) policyWarn(d *policyDoc, path, format string, args ...any) {
+	w := fmt.Sprintf("%s:%d: %s: ", d.file, lineIn(d, path), d.object)
+	if path != "" {
+		w += path + ": "
+	}
+	l.warnings = append(l.warnings, w+fmt.Sprintf(format, args...))
+}
+
 // loadPolicy reads spec.policy and decodes its objects into ld.
 func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
+	docs := l.readPolicyDocs(s)
+	if len(l.errs) > 0 {
+		return
+	}
+	var decoded []*policyDoc
+	for _, d := range docs {
+		obj, k, flagger := l.decodePolicyObject(d)
+		if obj == nil {
+			continue
+		}
+		d.obj, d.kind = obj, k
+		decoded = append(decoded, d)
+		if cd, ok := obj.(*v1beta1.Canary); ok {
+			if ld.Canary != nil {
+				l.policyErr(d, nil, "", "a scenario tests exactly one Canary (the first is %s)", ld.Canary.Name)
+				continue
+			}
+			ld.Canary, ld.FlaggerExact = cd, flagger
+			l.canaryDoc = d
+		}
+	}
+	if len(l.errs) > 0 {
+		return
+	}
+	if ld.Canary == nil {
+		l.errAt("spec.policy", "no Canary found (give one Canary, kind: Canary, in spec.policy.files or spec.policy.objects)")
+		return
+	}
+	// Objects without a namespace are in the Canary's, as `kubectl apply -n` puts them.
+	if ld.Canary.Namespace == "" {
+		ld.Canary.Namespace = DefaultNamespace
+	}
+	ns := ld.Canary.Namespace
+	names := map[string]*policyDoc{}
+	for _, d := range decoded {
+		if d.obj.GetNamespace() == "" {
+			d.obj.SetNamespace(ns)
+		}
+		key := d.kind.Kind + "/" + d.obj.GetNamespace() + "/" + d.obj.GetName()
+		if first, dup := names[key]; dup {
+			l.policyErr(d, nil, "metadata.name", "duplicate %s %q in namespace %s (first in %s:%d)", d.kind.Kind, d.obj.GetName(), d.obj.GetNamespace(), first.file, first.node.Line)
+			continue
+		}
+		names[key] = d
+		switch o := d.obj.(type) {
+		case *v1beta1.Canary:
+		case *v1beta1.MetricTemplate:
+			ld.Templates = append(ld.Templates, o)
+			l.templateDocs = append(l.templateDocs, d)
+		case *v1beta1.AlertProvider:
+			ld.AlertProviders = append(ld.AlertProviders, o)
+			l.alertDocs = append(l.alertDocs, d)
+		case *appsv1.Deployment:
+			if o.Namespace == ns && o.Name == ld.Canary.Spec.TargetRef.Name {
+				ld.Target, l.targetDoc = o, d
+				continue
+			}
+			if o.Name == ld.Canary.Spec.TargetRef.Name {
+				l.policyWarn(d, "metadata.namespace", "Deployment %s is in namespace %s, not in the Canary's (%s): it is created as given, but it is not the target, which aviary generates from spec.target",
+					o.Name, o.Namespace, ns)
+			}
+			ld.Objects = append(ld.Objects, o)
+		default:
+			ld.Objects = append(ld.Objects, d.obj)
+		}
+	}
+	if len(l.errs) > 0 {
+		return
+	}
+	l.checkCanary(ld)
+	if ld.Target != nil {
+		l.checkTarget(s, ld)
+	}
+	l.checkAutoscaler(ld)
+	l.checkTimelineConfigs(s, ld)
+}
+
+// readPolicyDocs parses the policy files and the inline objects.
+func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 	var docs []*policyDoc
 	for i, f := range s.Spec.Policy.Files {
 		p := f
@@ -75,78 +173,78 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 		}
 		docs = append(docs, &policyDoc{file: l.file, node: n, object: fmt.Sprintf("spec.policy.objects[%d]", i)})
 	}
-	if len(l.errs) > 0 {
-		return
-	}
+	return docs
+}
 
-	canaryDocs := 0
-	names := map[string]*policyDoc{}
-	for _, d := range docs {
-		obj, flagger := l.decodePolicyObject(d)
-		switch o := obj.(type) {
-		case *v1beta1.Canary:
-			canaryDocs++
-			if canaryDocs > 1 {
-				l.policyErr(d, nil, "", "a scenario tests exactly one Canary (the first is %s)", ld.Canary.Name)
-				continue
-			}
-			ld.Canary, ld.FlaggerExact = o, flagger
-			l.canaryDoc = d
-		case *v1beta1.MetricTemplate:
-			if l.uniqueName(d, names, "MetricTemplate", o.Name) {
-				ld.Templates = append(ld.Templates, o)
-				l.templateDocs = append(l.templateDocs, d)
-			}
-		case *v1beta1.AlertProvider:
-			if l.uniqueName(d, names, "AlertProvider", o.Name) {
-				ld.AlertProviders = append(ld.AlertProviders, o)
-				l.alertDocs = append(l.alertDocs, d)
-			}
-		}
-	}
-	if len(l.errs) > 0 {
-		return
-	}
-	if ld.Canary == nil {
-		l.errAt("spec.policy", "no Canary found (give one Canary, kind: Canary, in spec.policy.files or spec.policy.objects)")
-		return
-	}
+// checkCanary checks what the Canary asks of the engine: a target, an analysis, and
+// nothing the engine would refuse at run time (engine.(*Engine).Unsupported, the code
+// a tick asks), nor a metric provider the simulator does not query.
+func (l *loader) checkCanary(ld *Loaded) {
 	cd, d := ld.Canary, l.canaryDoc
 	switch {
 	case cd.Spec.TargetRef.Name == "":
 		l.policyErr(d, nil, "spec.targetRef.name", "required: the name of the Deployment under test")
 	case cd.Spec.TargetRef.Kind == "":
 		l.policyErr(d, nil, "spec.targetRef.kind", "required (Deployment)")
-	case cd.Spec.TargetRef.Kind != "Deployment":
-		l.policyErr(d, nil, "spec.targetRef.kind", "%s targets are not supported yet (only Deployment)", cd.Spec.TargetRef.Kind)
 	}
-	ns := cd.Namespace
-	check := func(d *policyDoc, kind, name, objNS string) {
-		if objNS != ns {
-			l.policyErr(d, nil, "metadata.namespace", "%s %s is in namespace %q but the Canary is in %q (a scenario's objects share one namespace)", kind, name, objNS, ns)
+	switch {
+	case cd.Spec.Analysis == nil && cd.Spec.CanaryAnalysis != nil:
+		l.policyErr(d, nil, "spec.canaryAnalysis", "Flagger 1.x has no canaryAnalysis: its CRD drops the field and the Canary is left "+
+			`without spec.analysis, which the CRD requires and Flagger's controller dereferences; rename it to analysis ("aviary convert %s" does)`, d.file)
+	case cd.Spec.Analysis == nil:
+		l.policyErr(d, nil, "spec.analysis", "required: Flagger's CRD requires spec.analysis (interval, threshold and a stepWeight, stepWeights or iterations)")
+	case cd.Spec.CanaryAnalysis != nil:
+		l.policyWarn(d, "spec.canaryAnalysis", "ignored: Flagger 1.x has no such field (spec.analysis is used)")
+	}
+	if cd.Spec.TargetRef.Kind != "" {
+		for _, u := range (&engine.Engine{}).Unsupported(cd) {
+			l.policyErr(d, nil, u.Field, "%s", u.Msg)
 		}
 	}
-	for i, t := range ld.Templates {
-		check(l.templateDocs[i], "MetricTemplate", t.Name, t.Namespace)
+	a := cd.GetAnalysis()
+	if a == nil {
+		return
 	}
-	for i, a := range ld.AlertProviders {
-		check(l.alertDocs[i], "AlertProvider", a.Name, a.Namespace)
+	for i, m := range a.Metrics {
+		if m.TemplateRef == nil {
+			continue
+		}
+		tns := m.TemplateRef.Namespace
+		if tns == "" {
+			tns = cd.Namespace
+		}
+		for j, t := range ld.Templates {
+			if t.Name != m.TemplateRef.Name || t.Namespace != tns || analysis.IsPrometheusProvider(t.Spec.Provider) {
+				continue
+			}
+			l.policyErr(l.templateDocs[j], nil, "spec.provider.type",
+				"metric provider type %q is not supported by aviary yet: the simulator answers Prometheus queries only (type prometheus, or a type Flagger handles as Prometheus); metric %q of Canary %s uses this template (spec.analysis.metrics[%d])",
+				t.Spec.Provider.Type, m.Name, cd.Name, i)
+		}
 	}
 }
 
-func (l *loader) uniqueName(d *policyDoc, names map[string]*policyDoc, kind, name string) bool {
-	key := kind + "/" + name
-	if first, dup := names[key]; dup {
-		l.policyErr(d, nil, "metadata.name", "duplicate %s %q (first in %s:%d)", kind, name, first.file, first.node.Line)
-		return false
+// checkAutoscaler warns when autoscalerRef names an HPA that is not among the policy
+// objects: Flagger fails every tick reading it and never initializes.
+func (l *loader) checkAutoscaler(ld *Loaded) {
+	cd := ld.Canary
+	ref := cd.Spec.AutoscalerRef
+	if ref == nil || ref.Kind != "HorizontalPodAutoscaler" {
+		return
 	}
-	names[key] = d
-	return true
+	for _, o := range ld.Objects {
+		if h, ok := o.(*autoscalingv2.HorizontalPodAutoscaler); ok && h.Name == ref.Name && h.Namespace == cd.Namespace {
+			return
+		}
+	}
+	l.policyWarn(l.canaryDoc, "spec.autoscalerRef", "HorizontalPodAutoscaler %s.%s is not among the policy objects — Flagger would fail every tick with \"HorizontalPodAutoscaler %s.%s get query error\" and never initialize",
+		ref.Name, cd.Namespace, ref.Name, cd.Namespace)
 }
 
-// decodePolicyObject checks and decodes one policy document. It returns nil after
-// recording an error.
-func (l *loader) decodePolicyObject(d *policyDoc) (obj any, flagger bool) {
+// decodePolicyObject checks and decodes one policy document as the API server would:
+// a kind of policyKinds, one of its apiVersions (an older one converted or refused),
+// every field known and of its type. It returns nil after recording an error.
+func (l *loader) decodePolicyObject(d *policyDoc) (obj client.Object, k *policyKind, flagger bool) {
 	d.nodes = map[string]*yaml.Node{}
 	n := d.node
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
@@ -154,7 +252,7 @@ func (l *loader) decodePolicyObject(d *policyDoc) (obj any, flagger bool) {
 	}
 	if n.Kind != yaml.MappingNode {
 		l.policyErr(d, n, "", "want a Kubernetes object (a mapping with apiVersion, kind, metadata and spec), got %s", describe(n))
-		return nil, false
+		return nil, nil, false
 	}
 	kindNode, avNode := mappingValue(n, "kind"), mappingValue(n, "apiVersion")
 	kind, av := scalarString(kindNode), scalarString(avNode)
@@ -172,35 +270,36 @@ func (l *loader) decodePolicyObject(d *policyDoc) (obj any, flagger bool) {
 		d.object = label
 	}
 
-	var target any
-	switch kind {
-	case v1beta1.CanaryKind:
-		target = &v1beta1.Canary{}
-	case v1beta1.MetricTemplateKind:
-		target = &v1beta1.MetricTemplate{}
-	case v1beta1.AlertProviderKind:
-		target = &v1beta1.AlertProvider{}
-	case "":
-		l.policyErr(d, n, "kind", "required (Canary, MetricTemplate or AlertProvider)")
-		return nil, false
-	default:
-		l.policyErr(d, kindNode, "kind", "%q is not a policy kind (want Canary, MetricTemplate or AlertProvider)", kind)
-		return nil, false
+	k = kindNamed(kind)
+	switch {
+	case kind == "":
+		l.policyErr(d, n, "kind", "required (one of %s)", acceptedKinds())
+		return nil, nil, false
+	case k == nil:
+		l.policyErr(d, kindNode, "kind", "%q is not a kind a policy may hold; aviary accepts %s", kind, acceptedKinds())
+		return nil, nil, false
 	}
-	switch av {
-	case v1beta1.GroupVersion.String():
-	case v1beta1.FlaggerGroupVersion.String():
-		flagger = true
-	case "":
-		l.policyErr(d, n, "apiVersion", "required (%s or %s)", v1beta1.GroupVersion, v1beta1.FlaggerGroupVersion)
-		return nil, false
-	default:
-		l.policyErr(d, avNode, "apiVersion", "want %s or %s, got %q", v1beta1.GroupVersion, v1beta1.FlaggerGroupVersion, av)
-		return nil, false
+	want := strings.Join(k.APIVersions, " or ")
+	switch lv, legacy := k.Legacy[av]; {
+	case av == "":
+		l.policyErr(d, n, "apiVersion", "required (%s)", want)
+		return nil, nil, false
+	case legacy && lv.convert == nil:
+		l.policyErr(d, avNode, "apiVersion", "%s: %s", av, fmt.Sprintf(lv.refusal, d.file))
+		return nil, nil, false
+	case legacy:
+		if msg := lv.convert(n); msg != "" {
+			l.warnings = append(l.warnings, fmt.Sprintf("%s:%d: %s: apiVersion: %s", d.file, avNode.Line, d.object, msg))
+		}
+	case !slices.Contains(k.APIVersions, av):
+		l.policyErr(d, avNode, "apiVersion", "want %s, got %q", want, av)
+		return nil, nil, false
 	}
+	flagger = k.Flagger && av == v1beta1.FlaggerGroupVersion.String()
 	if name == "" {
 		l.policyErr(d, nil, "metadata.name", "required")
 	}
+	target := k.New()
 	before := len(l.errs)
 	sc := newShapeChecker(true, d.nodes, func(n *yaml.Node, path, msg string) {
 		l.policyErr(d, n, path, "%s", msg)
@@ -208,20 +307,20 @@ func (l *loader) decodePolicyObject(d *policyDoc) (obj any, flagger bool) {
 	sc.check(n, reflect.TypeOf(target).Elem(), "")
 	d.keyLines = sc.keyLines
 	if len(l.errs) > before {
-		return nil, false
+		return nil, nil, false
 	}
 	v, err := nodeToJSONValue(n, 0, new(int))
 	if err != nil {
 		l.policyErr(d, n, "", "%v", err)
-		return nil, false
+		return nil, nil, false
 	}
-	if m, ok := v.(map[string]any); ok {
+	if m, ok := v.(map[string]any); ok && k.Flagger {
 		m["apiVersion"] = v1beta1.GroupVersion.String()
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		l.policyErr(d, n, "", "%v", err)
-		return nil, false
+		return nil, nil, false
 	}
 	strict, err := k8sjson.UnmarshalStrict(data, target)
 	for _, e := range append(strict, err) {
@@ -237,23 +336,36 @@ func (l *loader) decodePolicyObject(d *policyDoc) (obj any, flagger bool) {
 		}
 	}
 	if len(l.errs) > before {
-		return nil, false
+		return nil, nil, false
 	}
-	switch o := target.(type) {
-	case *v1beta1.Canary:
-		if o.Namespace == "" {
-			o.Namespace = DefaultNamespace
+	asStored(target)
+	return target, k, flagger
+}
+
+// asStored does to a decoded object what the API server does on create and the fast
+// client does not, where the engine would see the difference: a Secret's stringData is
+// merged into data (its tracked checksum is of data) and its type defaults to Opaque.
+// Status is dropped: a create ignores it.
+func asStored(obj client.Object) {
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		for key, v := range o.StringData {
+			if o.Data == nil {
+				o.Data = map[string][]byte{}
+			}
+			o.Data[key] = []byte(v)
 		}
-	case *v1beta1.MetricTemplate:
-		if o.Namespace == "" {
-			o.Namespace = DefaultNamespace
+		o.StringData = nil
+		if o.Type == "" {
+			o.Type = corev1.SecretTypeOpaque
 		}
-	case *v1beta1.AlertProvider:
-		if o.Namespace == "" {
-			o.Namespace = DefaultNamespace
-		}
+	case *appsv1.Deployment:
+		o.Status = appsv1.DeploymentStatus{}
+	case *corev1.Service:
+		o.Status = corev1.ServiceStatus{}
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		o.Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
 	}
-	return target, flagger
 }
 
 // nodeAtPath finds the node of a dotted path (sequence indexes are not part of

@@ -81,6 +81,9 @@ func (l *loader) queryWarnings(ld *Loaded) []string {
 			case m.Query != "":
 				check(cdDoc.file, lineIn(cdDoc, mp+".query"), fmt.Sprintf("%s: %s.query", cdDoc.object, mp), m.Query, v1beta1.MetricTemplateProvider{Type: "prometheus"},
 					analysis.Model(cd, m.GetMetricInterval(), m.TemplateVariables))
+			case m.Name != analysis.MetricRequestSuccessRate && m.Name != analysis.MetricRequestDuration:
+				warn(cdDoc.file, lineIn(cdDoc, mp+".name"), "%s: %s: metric %q is neither a builtin metric (%s, %s) nor has it a templateRef or query: Flagger fails it with \"no usable metrics template and query were configured\"%s",
+					cdDoc.object, mp, m.Name, analysis.MetricRequestSuccessRate, analysis.MetricRequestDuration, atRunTime)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"encoding/base64"
 	"fmt"
 
 	"go.yaml.in/yaml/v3"
@@ -46,7 +47,9 @@ type ScenarioSpec struct {
 	Expect   *Expectations     `yaml:"expect"`
 }
 
-// Policy points at the Canary, MetricTemplates and AlertProviders under test.
+// Policy points at the objects under test: one Canary, its MetricTemplates and
+// AlertProviders, and what sits next to them in a repository (the target Deployment,
+// Services, HorizontalPodAutoscalers, ConfigMaps, Secrets).
 type Policy struct {
 	// Files are multi-document YAML files, relative to the scenario file.
 	Files []string `yaml:"files"`
@@ -81,11 +84,42 @@ type WebhookResponse struct {
 	Body   string   `yaml:"body"`
 }
 
-// Action is a timeline step: a new image for the target, or a merge patch of the Canary.
+// Action is a timeline step: a new image for the target, a merge patch of the Canary,
+// or a new version of a ConfigMap or Secret of the policy. Exactly one is given.
 type Action struct {
-	At    Duration       `yaml:"at"`
-	Image string         `yaml:"image"`
-	Patch map[string]any `yaml:"patch"`
+	At        Duration       `yaml:"at"`
+	Image     string         `yaml:"image"`
+	Patch     map[string]any `yaml:"patch"`
+	ConfigMap *ConfigChange  `yaml:"configMap"`
+	Secret    *ConfigChange  `yaml:"secret"`
+}
+
+// ConfigChange is a new version of a ConfigMap or Secret of the policy, in the
+// Canary's namespace, as `kubectl apply` of its changed manifest would write it: its
+// data is replaced. For a Secret, data values are base64 as in a manifest and
+// stringData values plain text, merged over data as the API server does; a ConfigMap
+// has no stringData.
+type ConfigChange struct {
+	Name       string            `yaml:"name"`
+	Data       map[string]string `yaml:"data"`
+	StringData map[string]string `yaml:"stringData"`
+}
+
+// SecretData is the data a Secret holds after the change: data decoded from base64
+// (the loader checked it), stringData merged over it.
+func (c *ConfigChange) SecretData() map[string][]byte {
+	out := make(map[string][]byte, len(c.Data)+len(c.StringData))
+	for k, v := range c.Data {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			continue
+		}
+		out[k] = b
+	}
+	for k, v := range c.StringData {
+		out[k] = []byte(v)
+	}
+	return out
 }
 
 // Expectations are what must hold at the end of the run; every field is optional.
