@@ -279,17 +279,19 @@ func (e *Engine) meshRouterFor(provider string) (MeshRouter, error) {
 		return router.Nop{}, nil
 	case "istio":
 		return istio, nil
+	case "traefik":
+		return &router.Traefik{Client: e.Client}, nil
 	}
 	for _, p := range unroutedProviders {
 		if provider == p || len(provider) > len(p) && provider[:len(p)+1] == p+":" {
-			return nil, fmt.Errorf("provider %q is not supported by aviary yet (supported: istio, kubernetes)", provider)
+			return nil, fmt.Errorf("provider %q is not supported by aviary yet (supported: istio, kubernetes, traefik)", provider)
 		}
 	}
 	return istio, nil
 }
 
 // unroutedProviders are Flagger providers whose routers aviary does not implement yet.
-var unroutedProviders = []string{"apisix", "appmesh", "contour", "gatewayapi", "gloo", "knative", "kuma", "linkerd", "nginx", "osm", "skipper", "smi", "traefik"}
+var unroutedProviders = []string{"apisix", "appmesh", "contour", "gatewayapi", "gloo", "knative", "kuma", "linkerd", "nginx", "osm", "skipper", "smi"}
 
 // initServices is step 5: the canary and primary Services.
 func (t *tick) initServices(ctx context.Context) error {
