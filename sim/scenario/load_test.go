@@ -59,6 +59,12 @@ var _ = Describe("LoadFile", func() {
 		Entry("negative rate", "negative-rps.yaml", "", 9, "spec.world.rps", "want a non-negative number, got -5"),
 		Entry("error rate above 1", "error-rate.yaml", "", 10, `spec.world.versions["*"].errorRate`,
 			"want a fraction between 0 and 1, got 1.5"),
+		Entry("not a response code", "codes-bad-code.yaml", "", 10, `spec.world.versions["*"].codes["4xx"]`,
+			`want an HTTP response code between 100 and 599, got "4xx"`),
+		Entry("errorRate and codes", "codes-both.yaml", "", 10, "spec.world.faults[0].codes",
+			`give errorRate or codes, not both (errorRate 0.1 is codes: {"500": 0.1})`),
+		Entry("codes adding up to more than 1", "codes-sum.yaml", "", 11, `spec.world.versions["podinfo:6.0.1"].codes`,
+			"the shares add up to 1.1, more than 1"),
 		Entry("p50 above p99", "latency.yaml", "", 10, `spec.world.versions["podinfo:6.0.1"].latency`, "p50 200ms is above p99 100ms"),
 		Entry("fault until before from", "fault-until.yaml", "", 10, "spec.world.faults[0].until", "3m0s is not after from 4m0s"),
 		Entry("bad series values", "series.yaml", "", 10, "spec.world.series[0].values", `bad values "0+2x"`),
@@ -171,6 +177,10 @@ var _ = Describe("LoadFile", func() {
 		v := sp.World.Versions["podinfo:6.0.1"]
 		Expect(*v.ErrorRate).To(Equal(0.002))
 		Expect(v.Latency.P50.Duration).To(Equal(20 * time.Millisecond))
+		Expect(v.Latency.P99.Duration).To(Equal(80 * time.Millisecond))
+		v = sp.World.Versions["podinfo:6.0.2"]
+		Expect(v.Codes).To(Equal(map[string]float64{"404": 0.03, "503": 0.01}), "a code written as a number is its string")
+		Expect(v.ErrorRate).To(BeNil(), "the mix of * is taken as a whole, not mixed with codes")
 		Expect(v.Latency.P99.Duration).To(Equal(80 * time.Millisecond))
 		Expect(sp.World.Faults).To(HaveLen(4))
 		Expect(sp.World.Faults[1].Latency.P50.Duration).To(BeZero(), "faults are not completed")
