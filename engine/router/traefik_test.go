@@ -54,8 +54,8 @@ var _ = Describe("Traefik", func() {
 		Expect(tsSpecJSON(ts)).To(MatchJSON(`{"weighted":{"services":[{"name":"podinfo-primary","namespace":"test","port":9898,"weight":100}]}}`))
 		Expect(ts.Labels).To(Equal(map[string]string{"test": "label"}))
 		Expect(ts.Annotations).To(Equal(map[string]string{
-			"test":                                   "annotation",
-			"kustomize.toolkit.fluxcd.io/reconcile":  "disabled",
+			"test":                                  "annotation",
+			"kustomize.toolkit.fluxcd.io/reconcile": "disabled",
 			"helm.toolkit.fluxcd.io/driftDetection": "disabled",
 		}))
 		Expect(ts.OwnerReferences).To(HaveLen(1))
