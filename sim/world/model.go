@@ -90,8 +90,9 @@ type Pods interface {
 // Model turns traffic into series (docs/architecture.md#one-run): each Scrape computes the requests
 // every pod of <target>-primary and <target> served since the previous scrape, from the
 // routing, the versions' behaviour and the active faults, and writes cumulative
-// counters and histograms with Istio's and app-instrumented label sets, the scenario's
-// application counters and raw series. It also counts what each version served to users
+// counters and histograms with Istio's and app-instrumented label sets per pod and
+// response code (and Traefik's per Service, when Traefik routes: traefik.go), the
+// scenario's application counters and raw series. It also counts what each version served to users
 // (the blast radius). Not safe for concurrent use.
 type Model struct {
 	cfg      Config
