@@ -132,9 +132,10 @@ type Model struct {
 	// traefikPrimary and traefikCanary are the Services Traefik routes to at the
 	// scrape in progress (nil: none).
 	traefikPrimary, traefikCanary *traefikService
-	scrapes                       uint64
-	prev                          time.Time // the previous scrape (Start before the first)
-	scrapeAt                      time.Time // the scrape in progress
+
+	scrapes  uint64
+	prev     time.Time // the previous scrape (Start before the first)
+	scrapeAt time.Time // the scrape in progress
 
 	traffic      []VersionTraffic
 	trafficIndex map[string]int
