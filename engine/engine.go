@@ -302,6 +302,8 @@ func (e *Engine) meshRouter(provider string) (r MeshRouter, ok bool) {
 		return router.Nop{}, true
 	case provider == "istio":
 		return &router.Istio{Client: e.Client, Memo: e.memoized()}, true
+	case provider == "traefik":
+		return &router.Traefik{Client: e.Client}, true
 	case flaggerProvider(provider):
 		return nil, false
 	}

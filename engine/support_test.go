@@ -38,9 +38,9 @@ var _ = Describe("Unsupported", func() {
 			Expect(rec.Phase).To(Equal("Initializing"))
 		},
 		Entry("an unrouted provider", func(cd *v1beta1.Canary) { cd.Spec.Provider = "nginx" },
-			"spec.provider", `provider "nginx" is not supported by aviary yet (supported: istio, kubernetes)`),
+			"spec.provider", `provider "nginx" is not supported by aviary yet (supported: istio, kubernetes, traefik)`),
 		Entry("a versioned unrouted provider", func(cd *v1beta1.Canary) { cd.Spec.Provider = "gatewayapi:v1" },
-			"spec.provider", `provider "gatewayapi:v1" is not supported by aviary yet (supported: istio, kubernetes)`),
+			"spec.provider", `provider "gatewayapi:v1" is not supported by aviary yet (supported: istio, kubernetes, traefik)`),
 		Entry("session affinity with Istio", func(cd *v1beta1.Canary) {
 			cd.Spec.Analysis.SessionAffinity = &v1beta1.SessionAffinity{CookieName: "flagger-cookie"}
 		}, "spec.analysis.sessionAffinity",

@@ -169,7 +169,11 @@ var _ = Describe("the HTML report", func() {
 			var shown, want []string
 			for i, f := range figs {
 				Expect(findAll(f, elem("svg", "chart"))).To(HaveLen(1))
-				shown = append(shown, strings.Fields(textOf(findAll(f, elem("h4"))[0]))[0])
+				// the metric's name is the heading's text before its kind (a name may
+				// have spaces: Flagger's Traefik tutorial's "404s percentage")
+				h4 := findAll(f, elem("h4"))[0]
+				Expect(h4.FirstChild.Type).To(Equal(html.TextNode))
+				shown = append(shown, strings.TrimSpace(h4.FirstChild.Data))
 				name := strings.SplitN(metrics[i], "/", 2)[0]
 				if name == "" {
 					name = "metrics" // "metrics server", the failure of spec.metricsServer

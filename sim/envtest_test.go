@@ -16,9 +16,13 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	containous "aviary.dev/aviary/api/traefik/containous/v1alpha1"
+	traefik "aviary.dev/aviary/api/traefik/v1alpha1"
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim"
 	"aviary.dev/aviary/sim/cluster"
@@ -170,6 +174,77 @@ var _ = Describe("envtest mode", func() {
 		Entry("stepWeight and iterations", `{interval: 1m, threshold: 2, iterations: 5, stepWeight: 10}`,
 			"spec.analysis", "exactly one of iterations, stepWeight and stepWeights must be set"),
 	)
+
+	It("accepts Traefik's IngressRoute and TraefikService in both of Traefik's groups, as users write them", func() {
+		env := envtestOrFail()
+		scheme, err := cluster.NewScheme()
+		Expect(err).NotTo(HaveOccurred())
+		decoder := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+		sc := env.ScenarioClient("traefik-objects", "test")
+		Expect(sc.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "test"}})).To(Succeed())
+		for _, doc := range []string{
+			// the seed article's IngressRoute (Traefik v2, the older group)
+			`apiVersion: traefik.containo.us/v1alpha1
+kind: IngressRoute
+metadata: {name: podinfo, namespace: test}
+spec:
+  entryPoints: [web]
+  routes:
+    - match: Host(` + "`app.example.com`" + `)
+      kind: Rule
+      services: [{name: podinfo, kind: TraefikService, port: 80}]
+`,
+			// Flagger 1.44's tutorial's (traefik.io), with TLS
+			`apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata: {name: podinfo, namespace: test}
+spec:
+  entryPoints: [websecure]
+  routes:
+    - match: Host(` + "`app.example.com`" + `)
+      kind: Rule
+      services: [{name: podinfo, kind: TraefikService, port: 80}]
+  tls: {certResolver: le}
+`,
+			`apiVersion: traefik.containo.us/v1alpha1
+kind: TraefikService
+metadata: {name: podinfo, namespace: test}
+spec:
+  weighted:
+    services: [{name: podinfo-primary, port: 80, weight: 90}, {name: podinfo-canary, port: 80, weight: 10}]
+`,
+			`apiVersion: traefik.io/v1alpha1
+kind: TraefikService
+metadata: {name: mirrored, namespace: test}
+spec:
+  mirroring:
+    name: podinfo-primary
+    port: 80
+    mirrors: [{name: podinfo-canary, port: 80, percent: 20}]
+`,
+		} {
+			obj, gvk, err := decoder.Decode([]byte(doc), nil, nil)
+			Expect(err).NotTo(HaveOccurred(), doc)
+			o := obj.(client.Object)
+			Expect(sc.Create(context.Background(), o)).To(Succeed(), "%s", gvk)
+			back := obj.DeepCopyObject().(client.Object)
+			Expect(sc.Get(context.Background(), client.ObjectKeyFromObject(o), back)).To(Succeed())
+			Expect(back.GetNamespace()).To(Equal("test"))
+		}
+		old := &containous.IngressRoute{}
+		Expect(sc.Get(context.Background(), types.NamespacedName{Namespace: "test", Name: "podinfo"}, old)).To(Succeed())
+		Expect(old.Spec.Routes[0].Services[0].Kind).To(Equal("TraefikService"))
+		ts := &traefik.TraefikService{}
+		Expect(sc.Get(context.Background(), types.NamespacedName{Namespace: "test", Name: "mirrored"}, ts)).To(Succeed())
+		Expect(ts.Spec.Mirroring.Mirrors[0].Percent).To(Equal(20))
+
+		// Traefik's validations hold for the fields modelled
+		bad := &traefik.IngressRoute{ObjectMeta: metav1.ObjectMeta{Name: "bad", Namespace: "test"},
+			Spec: traefik.IngressRouteSpec{Routes: []traefik.Route{{Match: "PathPrefix(`/`)", Kind: "Redirect"}}}}
+		err = sc.Create(context.Background(), bad)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.routes[0].kind"))
+	})
 
 	It("retries a status write that conflicts with a concurrent writer, and decides as without it", func() {
 		env := envtestOrFail()

@@ -10,8 +10,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	traefik "aviary.dev/aviary/api/traefik/v1alpha1"
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim/world"
 )
@@ -35,9 +37,13 @@ func (r *run) cachedRouting(ctx context.Context) (world.Routing, error) {
 }
 
 // routing reads how user traffic is split right now, the way the mesh would apply it:
-// from the Istio VirtualService when there is one, else from the apex Service (all
-// traffic to the primary once it exists, to the target before initialization).
+// from the Istio VirtualService, or for provider traefik the TraefikService, when
+// there is one, else from the apex Service (all traffic to the primary once it
+// exists, to the target before initialization).
 func (r *run) routing(ctx context.Context) (world.Routing, error) {
+	if r.canary.Spec.Provider == "traefik" {
+		return r.traefikRouting(ctx)
+	}
 	apex, primarySvc, canarySvc := r.canary.GetServiceNames()
 	vs := &istionet.VirtualService{} // only looked at
 	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: apex}, vs, client.UnsafeDisableDeepCopy)
@@ -80,7 +86,58 @@ func (r *run) routing(ctx context.Context) (world.Routing, error) {
 	return out, nil
 }
 
-// routingWithoutMesh is the split when no VirtualService routes traffic.
+// traefikRouting is the split Traefik applies with the TraefikService: a weighted
+// round robin over the Services it lists (a weight left out is 1), those of the
+// canary's namespace named <apex>-primary and <apex>-canary being the primary's and
+// the canary's. Services it lists besides take their share of the requests away
+// from both. Flagger never writes Traefik's mirroring, so there is none to read.
+func (r *run) traefikRouting(ctx context.Context) (world.Routing, error) {
+	apex, primarySvc, canarySvc := r.canary.GetServiceNames()
+	ts := &traefik.TraefikService{} // only looked at
+	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: apex}, ts, client.UnsafeDisableDeepCopy)
+	if apierrors.IsNotFound(err) {
+		return r.routingWithoutMesh(ctx)
+	}
+	if err != nil {
+		return world.Routing{}, fmt.Errorf("read TraefikService %s: %w", apex, err)
+	}
+	var out world.Routing
+	if ts.Spec.Weighted == nil {
+		return out, nil
+	}
+	total := 0
+	for _, s := range ts.Spec.Weighted.Services {
+		weight := 1
+		if s.Weight != nil {
+			weight = *s.Weight
+		}
+		total += weight
+		ns := s.Namespace
+		if ns == "" {
+			ns = r.namespace
+		}
+		if s.Kind == traefik.TraefikServiceKind || ns != r.namespace {
+			continue
+		}
+		port := ""
+		if s.Port != (intstr.IntOrString{}) {
+			port = s.Port.String()
+		}
+		switch s.Name {
+		case primarySvc:
+			out.PrimaryWeight += weight
+			out.TraefikPrimary = world.TraefikServiceLabel(ns, s.Name, port)
+		case canarySvc:
+			out.CanaryWeight += weight
+			out.TraefikCanary = world.TraefikServiceLabel(ns, s.Name, port)
+		}
+	}
+	out.WeightTotal = total
+	return out, nil
+}
+
+// routingWithoutMesh is the split when no VirtualService or TraefikService routes
+// traffic.
 func (r *run) routingWithoutMesh(ctx context.Context) (world.Routing, error) {
 	primary := &appsv1.Deployment{}
 	name := r.canary.Spec.TargetRef.Name + "-primary"

@@ -106,7 +106,7 @@ var _ = Describe("bad input", func() {
 		Entry("a provider aviary does not route", badInput{
 			args: []string{"run", badFile("provider-nginx.yaml")},
 			file: badFile("provider-nginx.yaml"), line: 12, field: "spec.provider",
-			says: []string{`provider "nginx" is not supported by aviary yet (supported: istio, kubernetes)`},
+			says: []string{`provider "nginx" is not supported by aviary yet (supported: istio, kubernetes, traefik)`},
 		}),
 		Entry("bad regular expression in expect.events", badInput{
 			args: []string{"test", badFile("bad-event-regex.yaml")},

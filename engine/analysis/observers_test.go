@@ -58,6 +58,10 @@ var _ = Describe("Observers", func() {
 		Entry("traefik", "traefik", podinfo,
 			` sum( rate( traefik_service_request_duration_seconds_bucket{ service=~"default-podinfo-canary-[0-9a-zA-Z-]+@kubernetescrd", code!~"5..", le="+Inf" }[1m] ) ) / sum( rate( traefik_service_request_duration_seconds_bucket{ service=~"default-podinfo-canary-[0-9a-zA-Z-]+@kubernetescrd", le="+Inf" }[1m] ) ) * 100`,
 			` histogram_quantile( 0.99, sum( rate( traefik_service_request_duration_seconds_bucket{ service=~"default-podinfo-canary-[0-9a-zA-Z-]+@kubernetescrd" }[1m] ) ) by (le) ) * 1000`),
+		Entry("traefik with a service name: the query still names the target, not the Services Flagger writes", "traefik",
+			v1beta1.MetricTemplateModel{Name: "podinfo", Namespace: "test", Target: "podinfo", Service: "podinfo-svc", Interval: "2m"},
+			` sum( rate( traefik_service_request_duration_seconds_bucket{ service=~"test-podinfo-canary-[0-9a-zA-Z-]+@kubernetescrd", code!~"5..", le="+Inf" }[2m] ) ) / sum( rate( traefik_service_request_duration_seconds_bucket{ service=~"test-podinfo-canary-[0-9a-zA-Z-]+@kubernetescrd", le="+Inf" }[2m] ) ) * 100`,
+			` histogram_quantile( 0.99, sum( rate( traefik_service_request_duration_seconds_bucket{ service=~"test-podinfo-canary-[0-9a-zA-Z-]+@kubernetescrd" }[2m] ) ) by (le) ) * 1000`),
 		Entry("osm", "osm", podinfo,
 			` sum( rate( osm_request_total{ destination_namespace="default", destination_kind="Deployment", destination_name="podinfo", response_code!~"5.*" }[1m] ) ) / sum( rate( osm_request_total{ destination_namespace="default", destination_kind="Deployment", destination_name="podinfo" }[1m] ) ) * 100`,
 			` histogram_quantile( 0.99, sum( rate( osm_request_duration_ms_bucket{ destination_namespace="default", destination_kind="Deployment", destination_name="podinfo" }[1m] ) ) by (le) )`),
@@ -137,5 +141,7 @@ var _ = Describe("Observers", func() {
 		Entry("http truncates 0.0999 to 99ms", "gatewayapi:v1", 0.0999, 99*time.Millisecond),
 		Entry("http 1.5151 s", "kubernetes", 1.5151, 1515*time.Millisecond),
 		Entry("linkerd ms", "linkerd", 250.2, 250*time.Millisecond),
+		Entry("traefik: the query multiplies seconds by 1000 (Flagger fixture 100)", "traefik", 100.0, 100*time.Millisecond),
+		Entry("traefik truncates 99.9", "traefik", 99.9, 99*time.Millisecond),
 	)
 })

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	traefik "aviary.dev/aviary/api/traefik/v1alpha1"
 	"aviary.dev/aviary/api/v1beta1"
 )
 
@@ -29,6 +30,7 @@ func newClient(objs ...client.Object) client.Client {
 	s := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(s)).To(Succeed())
 	Expect(istio.AddToScheme(s)).To(Succeed())
+	Expect(traefik.AddToScheme(s)).To(Succeed())
 	return fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).Build()
 }
 

@@ -29,14 +29,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	containous "aviary.dev/aviary/api/traefik/containous/v1alpha1"
+	traefik "aviary.dev/aviary/api/traefik/v1alpha1"
 	"aviary.dev/aviary/api/v1beta1"
 )
 
 // NewScheme returns the scheme of every type the simulator and the engine use:
-// Kubernetes' built-ins, aviary's v1beta1 API and Istio's networking API.
+// Kubernetes' built-ins, aviary's v1beta1 API, Istio's networking API and Traefik's
+// TraefikService and IngressRoute in both of Traefik's groups.
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1beta1.AddToScheme, istionet.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1beta1.AddToScheme, istionet.AddToScheme,
+		traefik.AddToScheme, containous.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("build scheme: %w", err)
 		}
@@ -187,7 +191,8 @@ type Writes struct {
 	// input from the API.
 	Deployments uint64
 	// Routes is those that may have changed what the traffic split is read from: a
-	// VirtualService, or which Deployments exist (creates and deletes).
+	// VirtualService or a TraefikService, or which Deployments exist (creates and
+	// deletes).
 	Routes uint64
 }
 
@@ -314,6 +319,8 @@ func shareInto(dst, src client.Object) {
 		*d = *src.(*corev1.Service)
 	case *v1beta1.Canary:
 		*d = *src.(*v1beta1.Canary)
+	case *traefik.TraefikService:
+		*d = *src.(*traefik.TraefikService)
 	default:
 		// as controller-runtime's cache reader does; Istio's types embed protobuf
 		// messages, which go vet does not let be assigned
@@ -335,6 +342,8 @@ func copyInto(dst, src client.Object) {
 		src.(*istionet.VirtualService).DeepCopyInto(d)
 	case *istionet.DestinationRule:
 		src.(*istionet.DestinationRule).DeepCopyInto(d)
+	case *traefik.TraefikService:
+		src.(*traefik.TraefikService).DeepCopyInto(d)
 	default:
 		reflect.ValueOf(dst).Elem().Set(reflect.ValueOf(src.DeepCopyObject()).Elem())
 	}
@@ -379,7 +388,7 @@ func statusKind(obj client.Object) (known, hasStatus bool) {
 	switch obj.(type) {
 	case *appsv1.Deployment, *corev1.Service, *v1beta1.Canary:
 		return true, true
-	case *istionet.VirtualService, *istionet.DestinationRule, *v1beta1.MetricTemplate, *v1beta1.AlertProvider:
+	case *istionet.VirtualService, *istionet.DestinationRule, *traefik.TraefikService, *v1beta1.MetricTemplate, *v1beta1.AlertProvider:
 		return true, false
 	}
 	return false, false
@@ -518,7 +527,7 @@ func (c *fastClient) count(obj client.Object) {
 		c.writes.Routes++
 	case *appsv1.Deployment:
 		c.writes.Deployments++ // and Routes when it is created or deleted (existenceChanged)
-	case *istionet.VirtualService:
+	case *istionet.VirtualService, *traefik.TraefikService:
 		c.writes.Routes++
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	traefik "aviary.dev/aviary/api/traefik/v1alpha1"
 	"aviary.dev/aviary/api/v1beta1"
 )
 
@@ -123,6 +124,8 @@ func zeroObject(obj client.Object) {
 		*o = v1beta1.Canary{}
 	case *istionet.VirtualService:
 		*o = istionet.VirtualService{}
+	case *traefik.TraefikService:
+		*o = traefik.TraefikService{}
 	default:
 		ginkgo.Fail(fmt.Sprintf("zeroObject: unexpected %T", obj))
 	}
@@ -202,6 +205,16 @@ func fcVirtualService() *istionet.VirtualService {
 		{Destination: &istioapi.Destination{Host: "podinfo-canary"}},
 	}}}
 	return vs
+}
+
+func fcTraefikService() *traefik.TraefikService {
+	weight := 100
+	return &traefik.TraefikService{
+		ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "a"},
+		Spec: traefik.TraefikServiceSpec{Weighted: &traefik.WeightedRoundRobin{Services: []traefik.Service{
+			{LoadBalancerSpec: traefik.LoadBalancerSpec{Name: "podinfo-primary", Namespace: "a", Port: intstr.FromInt32(9898), Weight: &weight}},
+		}}},
+	}
 }
 
 // fcTime falls between seconds, as virtual time can: the API server stores whole
@@ -478,6 +491,41 @@ var _ = ginkgo.Describe("fast client", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(fast.(*istionet.VirtualService).Spec.GetHttp()[0].GetRoute()[0].GetWeight()).To(BeZero())
 		Expect(fast.(*istionet.VirtualService).Spec.GetHttp()[0].GetMirror()).To(BeNil())
+	})
+
+	ginkgo.It("creates, updates and refuses stale or missing updates of a TraefikService alike, counting them as route writes", func() {
+		routesAt := p.fast.Writes().Routes
+		ts := p.create(fcTraefikService()).(*traefik.TraefikService)
+		Expect(p.fast.Writes().Routes).To(Equal(routesAt + 1))
+		p.expectSameState()
+
+		next := ts.DeepCopy()
+		canary, primary := 10, 90
+		next.Spec.Weighted.Services[0].Weight = &primary
+		next.Spec.Weighted.Services = append(next.Spec.Weighted.Services, traefik.Service{LoadBalancerSpec: traefik.LoadBalancerSpec{
+			Name: "podinfo-canary", Namespace: "a", Port: intstr.FromInt32(9898), Weight: &canary}})
+		next.Labels = map[string]string{"team": "x"}
+		got, err := p.update(next)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.GetResourceVersion()).To(Equal("2"))
+		Expect(p.fast.Writes().Routes).To(Equal(routesAt + 2))
+		p.expectSameState()
+		_, fast, err := p.get(ts)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(*fast.(*traefik.TraefikService).Spec.Weighted.Services[1].Weight).To(Equal(10))
+
+		// what a Get returned is a copy
+		fast.(*traefik.TraefikService).Spec.Weighted.Services[1].Name = "changed"
+		p.expectSameState()
+
+		_, err = p.update(ts) // at resourceVersion 1
+		Expect(apierrors.IsConflict(err)).To(BeTrue(), "got %v", err)
+		missing := got.DeepCopyObject().(*traefik.TraefikService)
+		missing.Name = "missing"
+		_, err = p.update(missing)
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "got %v", err)
+		Expect(p.fast.Writes().Routes).To(Equal(routesAt+2), "refused writes are not counted")
+		p.expectSameState()
 	})
 
 	ginkgo.DescribeTable("refuses a stale resourceVersion with a Conflict in both",

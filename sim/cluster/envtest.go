@@ -68,7 +68,7 @@ func (s StartupTimes) String() string {
 }
 
 // Envtest is envtest mode's Kubernetes API: one real kube-apiserver + etcd (started by
-// controller-runtime's envtest) with aviary's and Istio's CRDs, shared by every run
+// controller-runtime's envtest) with aviary's, Istio's and Traefik's CRDs, shared by every run
 // of one invocation. Each run gets its own namespaces (see ScenarioClient), so runs
 // may go concurrently. Reads go to the API server: there is no cache.
 type Envtest struct {

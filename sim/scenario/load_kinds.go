@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	containous "aviary.dev/aviary/api/traefik/containous/v1alpha1"
+	traefikio "aviary.dev/aviary/api/traefik/v1alpha1"
 	"aviary.dev/aviary/api/v1beta1"
 )
 
@@ -19,8 +21,8 @@ import (
 // policyKind is one kind of object a policy file may hold. policyKinds is the one
 // table of them: the loader accepts these kinds and no other, decodes each strictly
 // into its Go type, and the runner creates what they decode to (Loaded.Objects) as
-// given. Routing objects of other meshes (Traefik's IngressRoute, ...) are one more
-// row, once their API types are in the scheme and their CRDs in fixtures/.
+// given. A mesh's routing objects that users write (Traefik's IngressRoute) are one
+// more row, with their API types in the scheme and their CRDs in fixtures/.
 type policyKind struct {
 	// Kind as written in a document.
 	Kind string
@@ -30,8 +32,9 @@ type policyKind struct {
 	// Flagger: an object of Flagger's API, decoded as aviary.dev/v1beta1 (the same
 	// schema; flagger.app/v1beta1 marks the run Flagger-exact).
 	Flagger bool
-	// New returns the typed object a document is decoded into.
-	New func() client.Object
+	// New returns the typed object a document of apiVersion is decoded into (one Go
+	// type per group: Traefik's two groups have a type each).
+	New func(apiVersion string) client.Object
 	// Legacy are older apiVersions, each converted at load time (with a warning) or
 	// refused (with how to convert it).
 	Legacy map[string]legacyVersion
@@ -57,32 +60,39 @@ var refuseOldDeployment = legacyVersion{refusal: "Kubernetes no longer serves th
 
 var policyKinds = []*policyKind{
 	{Kind: v1beta1.CanaryKind, APIVersions: flaggerVersions, Flagger: true,
-		New: func() client.Object { return &v1beta1.Canary{} },
+		New: func(string) client.Object { return &v1beta1.Canary{} },
 		Legacy: map[string]legacyVersion{
 			"flagger.app/v1alpha1": refuseOldCanary, "flagger.app/v1alpha2": refuseOldCanary, "flagger.app/v1alpha3": refuseOldCanary,
 		}},
 	{Kind: v1beta1.MetricTemplateKind, APIVersions: flaggerVersions, Flagger: true,
-		New: func() client.Object { return &v1beta1.MetricTemplate{} }},
+		New: func(string) client.Object { return &v1beta1.MetricTemplate{} }},
 	{Kind: v1beta1.AlertProviderKind, APIVersions: flaggerVersions, Flagger: true,
-		New: func() client.Object { return &v1beta1.AlertProvider{} }},
+		New: func(string) client.Object { return &v1beta1.AlertProvider{} }},
 	{Kind: "Deployment", APIVersions: []string{"apps/v1"},
-		New: func() client.Object { return &appsv1.Deployment{} },
+		New: func(string) client.Object { return &appsv1.Deployment{} },
 		Legacy: map[string]legacyVersion{
 			"apps/v1beta1": refuseOldDeployment, "apps/v1beta2": refuseOldDeployment, "extensions/v1beta1": refuseOldDeployment,
 		}},
 	{Kind: "Service", APIVersions: []string{"v1"},
-		New: func() client.Object { return &corev1.Service{} }},
+		New: func(string) client.Object { return &corev1.Service{} }},
 	{Kind: "HorizontalPodAutoscaler", APIVersions: []string{"autoscaling/v2"},
-		New: func() client.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
+		New: func(string) client.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
 		Legacy: map[string]legacyVersion{
 			"autoscaling/v2beta2": {convert: convertHPAv2beta2},
 			"autoscaling/v2beta1": {convert: convertHPAv2beta1},
 			"autoscaling/v1":      {convert: convertHPAv1},
 		}},
 	{Kind: "ConfigMap", APIVersions: []string{"v1"},
-		New: func() client.Object { return &corev1.ConfigMap{} }},
+		New: func(string) client.Object { return &corev1.ConfigMap{} }},
 	{Kind: "Secret", APIVersions: []string{"v1"},
-		New: func() client.Object { return &corev1.Secret{} }},
+		New: func(string) client.Object { return &corev1.Secret{} }},
+	{Kind: "IngressRoute", APIVersions: []string{traefikio.GroupVersion.String(), containous.GroupVersion.String()},
+		New: func(apiVersion string) client.Object {
+			if apiVersion == containous.GroupVersion.String() {
+				return &containous.IngressRoute{}
+			}
+			return &traefikio.IngressRoute{}
+		}},
 }
 
 // flaggerVersions are the apiVersions of Flagger's kinds.

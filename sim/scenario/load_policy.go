@@ -299,7 +299,7 @@ func (l *loader) decodePolicyObject(d *policyDoc) (obj client.Object, k *policyK
 	if name == "" {
 		l.policyErr(d, nil, "metadata.name", "required")
 	}
-	target := k.New()
+	target := k.New(av)
 	before := len(l.errs)
 	sc := newShapeChecker(true, d.nodes, func(n *yaml.Node, path, msg string) {
 		l.policyErr(d, n, path, "%s", msg)

@@ -59,6 +59,12 @@ var _ = Describe("LoadFile", func() {
 		Entry("negative rate", "negative-rps.yaml", "", 9, "spec.world.rps", "want a non-negative number, got -5"),
 		Entry("error rate above 1", "error-rate.yaml", "", 10, `spec.world.versions["*"].errorRate`,
 			"want a fraction between 0 and 1, got 1.5"),
+		Entry("not a response code", "codes-bad-code.yaml", "", 10, `spec.world.versions["*"].codes["4xx"]`,
+			`want an HTTP response code between 100 and 599, got "4xx"`),
+		Entry("errorRate and codes", "codes-both.yaml", "", 10, "spec.world.faults[0].codes",
+			`give errorRate or codes, not both (errorRate 0.1 is codes: {"500": 0.1})`),
+		Entry("codes adding up to more than 1", "codes-sum.yaml", "", 11, `spec.world.versions["podinfo:6.0.1"].codes`,
+			"the shares add up to 1.1, more than 1"),
 		Entry("p50 above p99", "latency.yaml", "", 10, `spec.world.versions["podinfo:6.0.1"].latency`, "p50 200ms is above p99 100ms"),
 		Entry("fault until before from", "fault-until.yaml", "", 10, "spec.world.faults[0].until", "3m0s is not after from 4m0s"),
 		Entry("bad series values", "series.yaml", "", 10, "spec.world.series[0].values", `bad values "0+2x"`),
@@ -134,9 +140,10 @@ var _ = Describe("LoadFile", func() {
 		Entry("AlertProvider of a type not in the CRD's enum", "alertprovider-type.yaml", "policies/alertprovider-type.yaml", 30, "spec.type",
 			`AlertProvider slack: spec.type: "teams" is not an alert provider type (did you mean msteams?); want one of slack, msteams, discord, rocket, gchat`),
 		Entry("a kind no policy holds, with what is accepted", "other-kind.yaml", "policies/other-kind.yaml", 18, "kind",
-			`"IngressRoute" is not a kind a policy may hold; aviary accepts Canary (flagger.app/v1beta1 or aviary.dev/v1beta1), `+
+			`"Ingress" is not a kind a policy may hold; aviary accepts Canary (flagger.app/v1beta1 or aviary.dev/v1beta1), `+
 				`MetricTemplate (flagger.app/v1beta1 or aviary.dev/v1beta1), AlertProvider (flagger.app/v1beta1 or aviary.dev/v1beta1), `+
-				`Deployment (apps/v1), Service (v1), HorizontalPodAutoscaler (autoscaling/v2), ConfigMap (v1), Secret (v1)`),
+				`Deployment (apps/v1), Service (v1), HorizontalPodAutoscaler (autoscaling/v2), ConfigMap (v1), Secret (v1), `+
+				`IngressRoute (traefik.io/v1alpha1 or traefik.containo.us/v1alpha1)`),
 		Entry("duplicate template", "duplicate-template.yaml", "policies/duplicate-template.yaml", 28, "metadata.name",
 			`duplicate MetricTemplate "t" in namespace test (first in testdata/load/bad/policies/duplicate-template.yaml:17)`),
 		Entry("duplicate ConfigMap", "duplicate-configmap.yaml", "policies/duplicate-configmap.yaml", 26, "metadata.name",
@@ -155,7 +162,7 @@ var _ = Describe("LoadFile", func() {
 				`"aviary convert testdata/load/bad/policies/deployment-v1beta1.yaml" prints the apps/v1 equivalent`),
 		// what the engine does not model: the messages are the engine's own (engine.(*Engine).Unsupported)
 		Entry("an unrouted provider", "provider-nginx.yaml", "policies/provider-nginx.yaml", 6, "spec.provider",
-			`provider "nginx" is not supported by aviary yet (supported: istio, kubernetes)`),
+			`provider "nginx" is not supported by aviary yet (supported: istio, kubernetes, traefik)`),
 		Entry("a DaemonSet target", "target-kind.yaml", "policies/target-kind.yaml", 8, "spec.targetRef.kind",
 			`target kind "DaemonSet" is not supported by aviary yet (supported: Deployment)`),
 		Entry("session affinity", "session-affinity.yaml", "policies/session-affinity.yaml", 16, "spec.analysis.sessionAffinity",
@@ -233,6 +240,10 @@ var _ = Describe("LoadFile", func() {
 		v := sp.World.Versions["podinfo:6.0.1"]
 		Expect(*v.ErrorRate).To(Equal(0.002))
 		Expect(v.Latency.P50.Duration).To(Equal(20 * time.Millisecond))
+		Expect(v.Latency.P99.Duration).To(Equal(80 * time.Millisecond))
+		v = sp.World.Versions["podinfo:6.0.2"]
+		Expect(v.Codes).To(Equal(map[string]float64{"404": 0.03, "503": 0.01}), "a code written as a number is its string")
+		Expect(v.ErrorRate).To(BeNil(), "the mix of * is taken as a whole, not mixed with codes")
 		Expect(v.Latency.P99.Duration).To(Equal(80 * time.Millisecond))
 		Expect(sp.World.Faults).To(HaveLen(4))
 		Expect(sp.World.Faults[1].Latency.P50.Duration).To(BeZero(), "faults are not completed")

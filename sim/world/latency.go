@@ -23,6 +23,11 @@ var HTTPDurationBucketsSeconds = []float64{
 	.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, math.Inf(1),
 }
 
+// TraefikDurationBucketsSeconds are the upper bounds (le, seconds) of Traefik's
+// default traefik_service_request_duration_seconds histogram (its Prometheus
+// exporter's buckets 0.1, 0.3, 1.2, 5), +Inf last.
+var TraefikDurationBucketsSeconds = []float64{0.1, 0.3, 1.2, 5, math.Inf(1)}
+
 // FormatLe renders a bucket bound as the Prometheus client writes the le label
 // (strconv 'g' shortest: "0.5", "1", "1.8e+06", "+Inf").
 func FormatLe(le float64) string {
@@ -119,13 +124,17 @@ func (d LogNormal) partialMean(lo, hi float64) float64 {
 func stdNormalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
 
 // latencyProfile is a LogNormal precomputed over Istio's buckets, the finest partition
-// both emitted histograms use (every HTTP bucket bound, in ms, is an Istio bound).
+// both pod histograms use (every HTTP bucket bound, in ms, is an Istio bound).
+// Traefik's bounds 300 ms and 1.2 s fall inside Istio cells: traefikBelow splits them.
 type latencyProfile struct {
 	dist LogNormal
 	// cell[i] is P(le[i-1] < X <= le[i]) for the Istio bounds (le[-1] = 0).
 	cell [len(istioBounds)]float64
 	// cellMean[i] is E[X | X in cell i] in ms (0 for an empty cell).
 	cellMean [len(istioBounds)]float64
+	// traefikBelow[i] is the share of cell i's mass in Traefik cell traefikCellOf[i];
+	// the rest is in the next one (1 for a cell no Traefik bound splits).
+	traefikBelow [len(istioBounds)]float64
 }
 
 // istioBounds and httpBounds are private copies of the bucket tables (the exported
@@ -135,23 +144,50 @@ var (
 		0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
 		300000, 600000, 1800000, 3600000, math.Inf(1),
 	}
-	httpBounds = [...]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, math.Inf(1)}
+	httpBounds    = [...]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, math.Inf(1)}
+	traefikBounds = [...]float64{0.1, 0.3, 1.2, 5, math.Inf(1)}
 )
 
 const (
-	numIstioBuckets = len(istioBounds)
-	numHTTPBuckets  = len(httpBounds)
+	numIstioBuckets   = len(istioBounds)
+	numHTTPBuckets    = len(httpBounds)
+	numTraefikBuckets = len(traefikBounds)
 )
 
-// istioLe and httpLe are the bounds as `le` label values.
-var istioLe, httpLe = func() (istio [numIstioBuckets]string, http [numHTTPBuckets]string) {
+// istioLe, httpLe and traefikLe are the bounds as `le` label values.
+var istioLe, httpLe, traefikLe = func() (istio [numIstioBuckets]string, http [numHTTPBuckets]string, traefik [numTraefikBuckets]string) {
 	for i, le := range istioBounds {
 		istio[i] = FormatLe(le)
 	}
 	for j, le := range httpBounds {
 		http[j] = FormatLe(le)
 	}
-	return istio, http
+	for k, le := range traefikBounds {
+		traefik[k] = FormatLe(le)
+	}
+	return istio, http, traefik
+}()
+
+// traefikCellOf[i] is the Traefik cell (k: le[k-1] < X <= le[k], seconds) holding
+// the lower end of Istio cell i; traefikSplitAt[i] is the Traefik bound (ms) inside
+// Istio cell i, above which its mass is in the next Traefik cell, or 0 for none.
+var traefikCellOf, traefikSplitAt = func() (cellOf [numIstioBuckets]int, splitAt [numIstioBuckets]float64) {
+	lo := 0.0
+	for i, hi := range istioBounds {
+		k := 0
+		for traefikBounds[k]*1000 <= lo {
+			k++
+		}
+		cellOf[i] = k
+		if t := traefikBounds[k] * 1000; t < hi {
+			splitAt[i] = t
+			if k+1 < numTraefikBuckets && traefikBounds[k+1]*1000 < hi {
+				panic("sim: two Traefik bucket bounds inside one Istio cell")
+			}
+		}
+		lo = hi
+	}
+	return cellOf, splitAt
 }()
 
 // httpCellEnd[j] is the index of the Istio bound equal to the j-th HTTP bound (in ms):
@@ -185,8 +221,12 @@ func newLatencyProfile(p50, p99 time.Duration) *latencyProfile {
 			mass = 0
 		}
 		p.cell[i] = mass
+		p.traefikBelow[i] = 1
 		if mass > 0 {
 			p.cellMean[i] = p.dist.partialMean(prevLe, le) / mass
+			if t := traefikSplitAt[i]; t > 0 {
+				p.traefikBelow[i] = min(1, max(0, (p.dist.CDF(t)-prevCDF)/mass))
+			}
 		}
 		prevCDF, prevLe = c, le
 	}

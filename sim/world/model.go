@@ -24,10 +24,20 @@ const (
 )
 
 // Routing is how the mesh splits traffic at a scrape, as the runner read it from the
-// router (the Istio VirtualService). Weights are percentages.
+// router (the Istio VirtualService, the Traefik TraefikService).
 type Routing struct {
-	// PrimaryWeight and CanaryWeight split the default route.
+	// PrimaryWeight and CanaryWeight split the default route, as shares of
+	// WeightTotal.
 	PrimaryWeight, CanaryWeight int
+	// WeightTotal is what the weights are shares of: 0 means 100 (Istio's
+	// percentages); a weighted round robin (Traefik's) divides by the sum of its
+	// weights, which need not be 100.
+	WeightTotal int
+	// TraefikPrimary and TraefikCanary, when not "", are the service label Traefik
+	// gives the primary's and the canary's Kubernetes Service (TraefikServiceLabel):
+	// the Services Traefik's configuration routes user traffic to. Traefik writes its
+	// service families for each (see traefik.go).
+	TraefikPrimary, TraefikCanary string
 	// Mirrored: MirrorPercent of the default route's requests are also copied to the
 	// canary (set 100 when the VirtualService has no mirrorPercentage, Istio's default).
 	Mirrored      bool
@@ -80,8 +90,9 @@ type Pods interface {
 // Model turns traffic into series (docs/architecture.md#one-run): each Scrape computes the requests
 // every pod of <target>-primary and <target> served since the previous scrape, from the
 // routing, the versions' behaviour and the active faults, and writes cumulative
-// counters and histograms with Istio's and app-instrumented label sets, the scenario's
-// application counters and raw series. It also counts what each version served to users
+// counters and histograms with Istio's and app-instrumented label sets per pod and
+// response code (and Traefik's per Service, when Traefik routes: traefik.go), the
+// scenario's application counters and raw series. It also counts what each version served to users
 // (the blast radius). Not safe for concurrent use.
 type Model struct {
 	cfg      Config
@@ -103,8 +114,25 @@ type Model struct {
 	primaryName string
 	canaryName  string
 
-	pods     map[string]*podSeries
-	active   []*podSeries
+	// codes are the response codes any version or fault can answer with (mix
+	// entries and series point into it by index), sorted; mixes are the precomputed
+	// response mixes of the versions and faults (see mixOf).
+	codes      []string
+	okCode     int
+	versionMix map[string]mix
+	faultMix   []mix
+	defaultMix mix
+
+	pods   map[string]*podSeries
+	active []*podSeries
+	// traefik holds the series Traefik writes per Service, by service label, in
+	// order of first appearance (traefik.go).
+	traefik       map[string]*traefikService
+	traefikActive []*traefikService
+	// traefikPrimary and traefikCanary are the Services Traefik routes to at the
+	// scrape in progress (nil: none).
+	traefikPrimary, traefikCanary *traefikService
+
 	scrapes  uint64
 	prev     time.Time // the previous scrape (Start before the first)
 	scrapeAt time.Time // the scrape in progress
@@ -130,17 +158,15 @@ type podSeries struct {
 	name     string
 	workload string
 	image    string
-	// codes[0] is response code 200, codes[1] 500; nil until the pod served that code
+	// codes[i] is response code Model.codes[i]; nil until the pod served that code
 	// (200 exists from the pod's start).
-	codes    [2]*codeSeries
+	codes    []*codeSeries
 	counters []counterSeries
 	// countersZeroAt: write the counters at 0 at this instant (ms) first; -1 = done.
 	countersZeroAt int64
 	started        time.Time
 	seen           uint64
 }
-
-var responseCodes = [2]string{"200", "500"}
 
 // The series of a pod and response code, in the order of codeSeries.refs and of the
 // values of their rows: Istio's request total, its latency histogram's buckets, sum
@@ -181,17 +207,33 @@ type counterSeries struct {
 
 // unit is traffic to one ready pod, or (pod == nil) to a workload without ready pods.
 type unit struct {
-	pod                  *podSeries
-	image                string
+	pod   *podSeries
+	image string
+	// traefik is the Service Traefik sends the unit's user requests through (nil:
+	// none; then the mesh's routing is not Traefik's).
+	traefik              *traefikService
 	user, mirror, direct float64 // requests per second
 }
 
 type resolvedBehaviour struct {
-	image     string
-	errorRate float64
-	profile   *latencyProfile
-	rps       float64
-	hasRPS    bool
+	image   string
+	mix     mix
+	profile *latencyProfile
+	rps     float64
+	hasRPS  bool
+}
+
+// mix is how a version answers: a share per response code, 200 (what the other
+// codes leave) first, then the others in the order of Model.codes; the order in
+// which counts are drawn under noise.
+type mix []codeShare
+
+type codeShare struct {
+	code  int // index into Model.codes
+	share float64
+	// failed: a 5xx, a failed request for the blast radius (as for Flagger's
+	// success rate, which counts non-5xx as successes).
+	failed bool
 }
 
 // New validates the configuration (Spec.Validate) and prepares the series that do
@@ -250,6 +292,8 @@ func New(cfg Config) (*Model, error) {
 	}
 	slices.SortFunc(w.boundaries, func(a, b time.Time) int { return a.Compare(b) })
 	w.boundaries = slices.CompactFunc(w.boundaries, func(a, b time.Time) bool { return a.Equal(b) })
+	w.buildMixes()
+	w.traefik = map[string]*traefikService{}
 
 	for i, rs := range cfg.Spec.Series {
 		es, err := ExpandRawSeries(rs)
@@ -277,6 +321,7 @@ func (w *Model) Scrape(ctx context.Context, now time.Time) error {
 	}
 	w.scrapes++
 	w.scrapeAt = now
+	w.traefikPrimary, w.traefikCanary = w.traefikRouted(routing.TraefikPrimary), w.traefikRouted(routing.TraefikCanary)
 
 	// The pods of both workloads, and their series (created when a pod is first seen).
 	w.podBuf = w.podBuf[:0]
@@ -323,6 +368,7 @@ func (w *Model) Scrape(ctx context.Context, now time.Time) error {
 	}
 	clear(w.active[len(kept):])
 	w.active = kept
+	w.writeTraefik(tms)
 
 	// Raw series: sample i at Start + i×interval.
 	for {
@@ -357,8 +403,12 @@ func (w *Model) serve(r Routing, a, b time.Time, nPrimary int, primaryImage stri
 		userMatch = w.rps * w.spec.MatchFraction
 		userDefault = w.rps - userMatch
 	}
-	primaryUser := userDefault*float64(r.PrimaryWeight)/100 + userMatch*float64(r.MatchPrimaryWeight)/100
-	canaryUser := userDefault*float64(r.CanaryWeight)/100 + userMatch*float64(r.MatchCanaryWeight)/100
+	total := 100.0
+	if r.WeightTotal > 0 {
+		total = float64(r.WeightTotal)
+	}
+	primaryUser := userDefault*float64(r.PrimaryWeight)/total + userMatch*float64(r.MatchPrimaryWeight)/100
+	canaryUser := userDefault*float64(r.CanaryWeight)/total + userMatch*float64(r.MatchCanaryWeight)/100
 	canaryMirror := 0.0
 	if r.Mirrored {
 		canaryMirror = userDefault * float64(r.MirrorPercent) / 100
@@ -366,8 +416,8 @@ func (w *Model) serve(r Routing, a, b time.Time, nPrimary int, primaryImage stri
 	canaryDirect := w.spec.DirectRPS
 
 	w.units = w.units[:0]
-	w.addUnits(w.podBuf[:nPrimary], primaryImage, primaryKnown, primaryUser, 0, 0)
-	w.addUnits(w.podBuf[nPrimary:], canaryImage, canaryKnown, canaryUser, canaryMirror, canaryDirect)
+	w.addUnits(w.podBuf[:nPrimary], primaryImage, primaryKnown, w.traefikPrimary, primaryUser, 0, 0)
+	w.addUnits(w.podBuf[nPrimary:], canaryImage, canaryKnown, w.traefikCanary, canaryUser, canaryMirror, canaryDirect)
 
 	// Behaviour per version at a (constant over the segment).
 	w.behavBuf = w.behavBuf[:0]
@@ -415,10 +465,13 @@ func (w *Model) serve(r Routing, a, b time.Time, nPrimary int, primaryImage stri
 			failed := w.draw(u.user * dt)
 			vt.Requests += failed
 			vt.Failed += failed
+			if u.traefik != nil {
+				w.traefikNoServer(u.traefik, failed)
+			}
 			continue
 		}
-		user := w.servePod(u.pod, rb, u.user*dt, true, vt)
-		other := w.servePod(u.pod, rb, (u.mirror+u.direct)*dt, false, nil)
+		user := w.servePod(u.pod, rb, u.user*dt, u.traefik, vt)
+		other := w.servePod(u.pod, rb, (u.mirror+u.direct)*dt, nil, nil)
 		served := user + other
 		for c := range u.pod.counters {
 			u.pod.counters[c].value += served * u.pod.counters[c].perRequest
@@ -428,7 +481,8 @@ func (w *Model) serve(r Routing, a, b time.Time, nPrimary int, primaryImage stri
 
 // addUnits spreads a workload's traffic evenly over its ready pods; a workload without
 // ready pods gets one pod-less unit (its user requests fail) under its template image.
-func (w *Model) addUnits(pods []Pod, image string, known bool, user, mirror, direct float64) {
+// tr is the Service Traefik sends the workload's user traffic through, if any.
+func (w *Model) addUnits(pods []Pod, image string, known bool, tr *traefikService, user, mirror, direct float64) {
 	ready := 0
 	for i := range pods {
 		if pods[i].Ready {
@@ -437,52 +491,71 @@ func (w *Model) addUnits(pods []Pod, image string, known bool, user, mirror, dir
 	}
 	if ready == 0 {
 		if known && user+mirror+direct > 0 {
-			w.units = append(w.units, unit{image: image, user: user, mirror: mirror, direct: direct})
+			w.units = append(w.units, unit{image: image, traefik: tr, user: user, mirror: mirror, direct: direct})
 		}
 		return
 	}
 	n := float64(ready)
 	for i := range pods {
 		if pods[i].Ready {
-			w.units = append(w.units, unit{pod: w.pods[pods[i].Name], image: pods[i].Image, user: user / n, mirror: mirror / n, direct: direct / n})
+			w.units = append(w.units, unit{pod: w.pods[pods[i].Name], image: pods[i].Image, traefik: tr, user: user / n, mirror: mirror / n, direct: direct / n})
 		}
 	}
 }
 
 // servePod adds n expected requests (drawn with noise) to the pod's series and returns
-// the number served; user requests are also added to vt.
-func (w *Model) servePod(ps *podSeries, rb *resolvedBehaviour, n float64, user bool, vt *VersionTraffic) float64 {
+// the number served. User requests (vt not nil) are also added to vt, and, when tr is
+// not nil, to the series Traefik writes for the Service they went through.
+func (w *Model) servePod(ps *podSeries, rb *resolvedBehaviour, n float64, tr *traefikService, vt *VersionTraffic) float64 {
 	if n <= 0 {
 		return 0
 	}
 	served := 0.0
-	for c, share := range [2]float64{1 - rb.errorRate, rb.errorRate} {
-		if share <= 0 {
+	prof := rb.profile
+	for _, cs := range rb.mix {
+		if cs.share <= 0 {
 			continue
 		}
-		lam := n * share
-		cs := ps.codes[c]
+		lam := n * cs.share
+		series := ps.codes[cs.code]
+		var ts *traefikCodeSeries
 		count := 0.0
-		for i, mass := range rb.profile.cell {
+		for i, mass := range prof.cell {
 			if mass <= 0 {
 				continue
 			}
-			x := w.draw(lam * mass)
+			// Traefik's buckets split some of the finer cells: their two parts are
+			// drawn apart (a Poisson count split at random is two Poisson counts).
+			below := prof.traefikBelow[i]
+			var x, lower float64
+			if tr != nil && below > 0 && below < 1 {
+				lower = w.draw(lam * mass * below)
+				x = lower + w.draw(lam*mass*(1-below))
+			} else {
+				x = w.draw(lam * mass)
+				lower = x * below
+			}
 			if x <= 0 {
 				continue
 			}
-			if cs == nil {
-				cs = w.newCodeSeries(ps, c, w.zeroAt(ps, w.scrapeAt))
-				ps.codes[c] = cs
+			if series == nil {
+				series = w.newCodeSeries(ps, cs.code, w.zeroAt(ps, w.scrapeAt))
+				ps.codes[cs.code] = series
 			}
-			cs.cells[i] += x
-			cs.sumMs += x * rb.profile.cellMean[i]
+			series.cells[i] += x
+			series.sumMs += x * prof.cellMean[i]
 			count += x
+			if tr != nil {
+				if ts == nil {
+					ts = w.traefikCode(tr, cs.code)
+				}
+				ts.add(traefikCellOf[i], lower, x, x*prof.cellMean[i])
+			}
 		}
 		served += count
-		if user {
+		if vt != nil {
 			vt.Requests += count
-			if c == 1 {
+			if cs.failed {
 				vt.Failed += count
 			}
 		}
@@ -512,13 +585,15 @@ func (w *Model) behaviour(image string, t time.Time) *resolvedBehaviour {
 			return &w.behavBuf[i]
 		}
 	}
+	key := image
 	b, ok := w.spec.Versions[image]
 	if !ok {
-		b = w.spec.Versions["*"]
+		key = AnyVersion
+		b = w.spec.Versions[AnyVersion]
 	}
-	errorRate := 0.0
-	if b.ErrorRate != nil {
-		errorRate = *b.ErrorRate
+	m, ok := w.versionMix[key]
+	if !ok {
+		m = w.defaultMix
 	}
 	p50, p99 := DefaultP50, DefaultP99
 	if b.Latency != nil {
@@ -537,8 +612,8 @@ func (w *Model) behaviour(image string, t time.Time) *resolvedBehaviour {
 		if t.Before(w.faultFrom[i]) || !w.faultUntil[i].IsZero() && !t.Before(w.faultUntil[i]) {
 			continue
 		}
-		if f.ErrorRate != nil {
-			errorRate = *f.ErrorRate
+		if w.faultMix[i] != nil {
+			m = w.faultMix[i]
 		}
 		if f.Latency != nil {
 			if f.Latency.P50.Duration > 0 {
@@ -552,7 +627,7 @@ func (w *Model) behaviour(image string, t time.Time) *resolvedBehaviour {
 			rb.rps, rb.hasRPS = *f.RPS, true
 		}
 	}
-	rb.errorRate = errorRate
+	rb.mix = m
 	rb.profile = w.latency.get(p50, p99)
 	w.behavBuf = append(w.behavBuf, rb)
 	return &w.behavBuf[len(w.behavBuf)-1]
@@ -579,6 +654,8 @@ type VersionTraffic struct {
 // Traffic returns what each version (image) served to users so far, sorted by image.
 // Mirrored copies and direct load are not user requests; user requests routed to a
 // workload without ready pods count as requests and failures of its template's image.
+// A request fails when it is answered with a 5xx (a 4xx is the client's: Flagger's
+// builtin success rate counts it as a success too).
 func (w *Model) Traffic() []VersionTraffic {
 	out := slices.Clone(w.traffic)
 	slices.SortFunc(out, func(a, b VersionTraffic) int { return cmp.Compare(a.Image, b.Image) })
@@ -601,9 +678,9 @@ func (w *Model) FailedUserRequests() int64 {
 // code's Istio and HTTP families and the application counters, which start at 0 when
 // the pod starts (as a registered client_golang counter does).
 func (w *Model) newPodSeries(p *Pod, now time.Time) *podSeries {
-	ps := &podSeries{name: p.Name, workload: p.Deployment, image: p.Image, started: p.Started}
+	ps := &podSeries{name: p.Name, workload: p.Deployment, image: p.Image, started: p.Started, codes: make([]*codeSeries, len(w.codes))}
 	zero := w.zeroAt(ps, now)
-	ps.codes[0] = w.newCodeSeries(ps, 0, zero)
+	ps.codes[w.successCode()] = w.newCodeSeries(ps, w.successCode(), zero)
 	ps.countersZeroAt = zero
 	for _, c := range w.spec.Counters {
 		per, ok := c.PerRequest[p.Image]
@@ -656,7 +733,7 @@ func (w *Model) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeSeries
 		"pod", ps.name,
 		"reporter", "destination",
 		"request_protocol", "http",
-		"response_code", responseCodes[code],
+		"response_code", w.codes[code],
 		"response_flags", "-",
 		"source_workload", istioSourceWorkload,
 		"source_workload_namespace", istioSourceWorkloadNamespace,
@@ -674,7 +751,7 @@ func (w *Model) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeSeries
 		"kubernetes_pod_name", ps.name,
 		"namespace", ns,
 		"pod", ps.name,
-		"status", responseCodes[code],
+		"status", w.codes[code],
 	)
 	for j, le := range httpLe {
 		cs.refs[httpBucketsAt+j] = st.Ref(http.series("http_request_duration_seconds_bucket", le))
@@ -746,14 +823,15 @@ func (b *scrapeBatch) add(ref promstore.SeriesRef, t int64, v float64) {
 	b.samples = append(b.samples, promstore.Sample{Ref: ref, T: t, V: v})
 }
 
-// addRow adds the code series' values at t: a row when it is grouped, its samples
-// otherwise. values must stay unchanged until the batch is appended.
-func (b *scrapeBatch) addRow(cs *codeSeries, t int64, values *[seriesPerCode]float64) {
-	if cs.group != 0 {
-		b.rows = append(b.rows, promstore.Row{Group: cs.group, T: t, Values: values[:]})
+// addRow adds the values at t of series written together: a row of their group when
+// they have one (group != 0), their samples otherwise. values (as many as refs) must
+// stay unchanged until the batch is appended.
+func (b *scrapeBatch) addRow(group promstore.GroupRef, refs []promstore.SeriesRef, t int64, values []float64) {
+	if group != 0 {
+		b.rows = append(b.rows, promstore.Row{Group: group, T: t, Values: values})
 		return
 	}
-	for i, ref := range cs.refs {
+	for i, ref := range refs {
 		b.add(ref, t, values[i])
 	}
 }
@@ -766,7 +844,7 @@ func (ps *podSeries) write(b *scrapeBatch, t int64) {
 			continue
 		}
 		if cs.zeroAt >= 0 {
-			b.addRow(cs, cs.zeroAt, &b.zeros)
+			b.addRow(cs.group, cs.refs[:], cs.zeroAt, b.zeros[:])
 			cs.zeroAt = -1
 		}
 		total := 0.0
@@ -782,7 +860,7 @@ func (ps *podSeries) write(b *scrapeBatch, t int64) {
 		}
 		cs.row[httpSumAt] = cs.sumMs / 1000
 		cs.row[httpCountAt] = total
-		b.addRow(cs, t, &cs.row)
+		b.addRow(cs.group, cs.refs[:], t, cs.row[:])
 	}
 	for _, c := range ps.counters {
 		if ps.countersZeroAt >= 0 {
@@ -797,7 +875,7 @@ func (ps *podSeries) write(b *scrapeBatch, t int64) {
 func (ps *podSeries) writeStale(b *scrapeBatch, t int64) {
 	for _, cs := range ps.codes {
 		if cs != nil {
-			b.addRow(cs, t, &b.stale)
+			b.addRow(cs.group, cs.refs[:], t, b.stale[:])
 		}
 	}
 	for _, c := range ps.counters {

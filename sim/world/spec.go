@@ -23,7 +23,14 @@ const (
 	DefaultP99            = 50 * time.Millisecond
 	// AnyVersion is the versions key that applies to every image not listed.
 	AnyVersion = "*"
+	// SuccessCode is the response code of every request a version's mix leaves.
+	SuccessCode = "200"
+	// ErrorRateCode is the response code errorRate stands for.
+	ErrorRateCode = "500"
 )
+
+// codeSumTolerance lets shares written as decimals add up to 1 (0.1 + 0.2 + 0.7).
+const codeSumTolerance = 1e-9
 
 // Spec describes a world: traffic, how each version behaves, faults over time, and
 // series of the application's own. It is a scenario's spec.world; its YAML keys are a
@@ -43,8 +50,13 @@ type Spec struct {
 
 // Behavior is how a version serves requests.
 type Behavior struct {
+	// ErrorRate is the share of requests answered with a 500: a shorthand for
+	// Codes {"500": ErrorRate}. At most one of the two is given.
 	ErrorRate *float64 `yaml:"errorRate"`
-	Latency   *Latency `yaml:"latency"`
+	// Codes are the shares of requests answered with each response code other than
+	// 200 ("404": 0.03); the rest is answered with 200.
+	Codes   map[string]float64 `yaml:"codes"`
+	Latency *Latency           `yaml:"latency"`
 }
 
 // Latency is a log-normal latency distribution given by two quantiles; 0 leaves a
@@ -55,14 +67,16 @@ type Latency struct {
 }
 
 // Fault overrides behaviour in a window of virtual time. Image "" means every version.
+// ErrorRate or Codes (at most one) replace the version's whole mix of response codes.
 type Fault struct {
-	Image     string   `yaml:"image"`
-	From      Duration `yaml:"from"`
-	Until     Duration `yaml:"until"` // 0 = until the end
-	ErrorRate *float64 `yaml:"errorRate"`
-	Latency   *Latency `yaml:"latency"`
-	RPS       *float64 `yaml:"rps"`
-	Ready     *bool    `yaml:"ready"`
+	Image     string             `yaml:"image"`
+	From      Duration           `yaml:"from"`
+	Until     Duration           `yaml:"until"` // 0 = until the end
+	ErrorRate *float64           `yaml:"errorRate"`
+	Codes     map[string]float64 `yaml:"codes"`
+	Latency   *Latency           `yaml:"latency"`
+	RPS       *float64           `yaml:"rps"`
+	Ready     *bool              `yaml:"ready"`
 }
 
 // Active reports whether the fault's window [from, until) contains at (virtual time
@@ -140,6 +154,30 @@ func (s Spec) Validate() []FieldError {
 			add(path, "want a fraction between 0 and 1, got %v", v)
 		}
 	}
+	// codes: the response mix of a version or fault (errorRate, or codes).
+	codes := func(path string, errorRate *float64, mix map[string]float64) {
+		if errorRate != nil {
+			fraction(path+".errorRate", *errorRate)
+			if mix != nil {
+				add(path+".codes", "give errorRate or codes, not both (errorRate %v is codes: {\"500\": %v})", *errorRate, *errorRate)
+			}
+		}
+		sum := 0.0
+		for _, code := range slices.Sorted(maps.Keys(mix)) {
+			p := JoinKey(path+".codes", code)
+			switch n, err := strconv.Atoi(code); {
+			case err != nil || len(code) != 3 || n < 100 || n > 599:
+				add(p, "want an HTTP response code between 100 and 599, got %q", code)
+			case code == SuccessCode:
+				add(p, "leave %s out: it is what the other codes leave (1 minus their sum)", SuccessCode)
+			}
+			fraction(p, mix[code])
+			sum += mix[code]
+		}
+		if sum > 1+codeSumTolerance {
+			add(path+".codes", "the shares add up to %v, more than 1", sum)
+		}
+	}
 	latency := func(path string, lat *Latency) {
 		if lat != nil && lat.P50.Duration > 0 && lat.P99.Duration > 0 && lat.P50.Duration > lat.P99.Duration {
 			add(path, "p50 %s is above p99 %s", lat.P50.Duration, lat.P99.Duration)
@@ -156,22 +194,18 @@ func (s Spec) Validate() []FieldError {
 			add(p, "empty image name (use %q for every other image)", AnyVersion)
 		}
 		b := s.Versions[img]
-		if b.ErrorRate != nil {
-			fraction(p+".errorRate", *b.ErrorRate)
-		}
+		codes(p, b.ErrorRate, b.Codes)
 		latency(p+".latency", b.Latency)
 	}
 	for i, f := range s.Faults {
 		p := fmt.Sprintf("faults[%d]", i)
-		if f.ErrorRate == nil && f.Latency == nil && f.RPS == nil && f.Ready == nil {
-			add(p, "a fault must override at least one of errorRate, latency, rps, ready")
+		if f.ErrorRate == nil && f.Codes == nil && f.Latency == nil && f.RPS == nil && f.Ready == nil {
+			add(p, "a fault must override at least one of errorRate, codes, latency, rps, ready")
 		}
 		if f.Until.Duration != 0 && f.Until.Duration <= f.From.Duration {
 			add(p+".until", "%s is not after from %s (leave until out for a fault that lasts to the end)", f.Until.Duration, f.From.Duration)
 		}
-		if f.ErrorRate != nil {
-			fraction(p+".errorRate", *f.ErrorRate)
-		}
+		codes(p, f.ErrorRate, f.Codes)
 		if f.RPS != nil {
 			rate(p+".rps", *f.RPS)
 		}
@@ -215,7 +249,8 @@ func validationError(errs []FieldError) error {
 
 // ResolveVersions returns the behaviour table with every entry complete: "*" takes
 // what it does not give from the built-in default (0 errors, p50 10ms, p99 50ms), and
-// every other image what it does not give from "*". The input is not modified.
+// every other image what it does not give from "*"; the response mix (errorRate or
+// codes) is taken as a whole. The input is not modified.
 func ResolveVersions(in map[string]Behavior) map[string]Behavior {
 	zero := 0.0
 	base := Behavior{ErrorRate: &zero, Latency: &Latency{P50: Duration{DefaultP50}, P99: Duration{DefaultP99}}}
@@ -229,15 +264,20 @@ func ResolveVersions(in map[string]Behavior) map[string]Behavior {
 	return out
 }
 
-// fill completes b from def (which is complete).
+// fill completes b from def (which is complete): the response mix (errorRate or
+// codes) as a whole, each latency quantile on its own.
 func fill(b, def Behavior) Behavior {
-	out := Behavior{ErrorRate: def.ErrorRate, Latency: &Latency{}}
-	if b.ErrorRate != nil {
-		v := *b.ErrorRate
+	out := Behavior{Latency: &Latency{}}
+	mix := def
+	if b.ErrorRate != nil || b.Codes != nil {
+		mix = b
+	}
+	if mix.ErrorRate != nil {
+		v := *mix.ErrorRate
 		out.ErrorRate = &v
-	} else {
-		v := *def.ErrorRate
-		out.ErrorRate = &v
+	}
+	if mix.Codes != nil {
+		out.Codes = maps.Clone(mix.Codes)
 	}
 	*out.Latency = *def.Latency
 	if b.Latency != nil {
