@@ -1,0 +1,846 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/model"
+	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	structurallisttype "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
+	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
+	structuralpruning "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/operation"
+	metavalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"k8s.io/apiserver/pkg/cel/common"
+	"k8s.io/apiserver/pkg/features"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	clienttesting "k8s.io/client-go/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"aviary.dev/aviary/fixtures"
+)
+
+// crdSchemas are the schemas of every version of every CRD in fixtures/, as a
+// kube-apiserver builds them to serve the custom resources (apiextensions-apiserver's
+// customresource_handler.go): built from the embedded CRDs, once per process — they
+// are constants of the binary, and what is built from them is read-only and safe
+// for concurrent use (the API server shares it between requests too). envtest mode
+// installs the same embedded CRDs, so both modes judge by one source.
+var crdSchemas = sync.OnceValues(loadCRDSchemas)
+
+// loadCRDSchemas indexes the embedded CRDs by group, version and kind; each
+// version's validators are built on first use (crdVersion.build).
+func loadCRDSchemas() (map[schema.GroupVersionKind]*crdVersion, error) {
+	crds, err := fixtures.CRDs()
+	if err != nil {
+		return nil, fmt.Errorf("load the embedded CRDs: %w", err)
+	}
+	out := map[schema.GroupVersionKind]*crdVersion{}
+	for _, crd := range crds {
+		for i := range crd.Spec.Versions {
+			v := &crd.Spec.Versions[i]
+			if !v.Served {
+				continue
+			}
+			gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: crd.Spec.Names.Kind}
+			out[gvk] = &crdVersion{
+				crd:        crd.Name,
+				gk:         gvk.GroupKind(),
+				namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped,
+				// the API server keeps the status of an object whose CRD has a status
+				// subresource out of creates and updates (customresource strategy)
+				hasStatus: v.Subresources != nil && v.Subresources.Status != nil,
+				v1:        v.Schema,
+			}
+		}
+	}
+	return out, nil
+}
+
+// crdVersion is one served version of a CRD and, once built, what the API server
+// judges its objects with.
+type crdVersion struct {
+	crd        string
+	gk         schema.GroupKind
+	namespaced bool
+	hasStatus  bool
+	v1         *apiextensionsv1.CustomResourceValidation
+
+	once  sync.Once
+	built *crdValidators
+	err   error
+}
+
+// crdValidators are the API server's validators of one CRD version (NewStrategy's
+// arguments in customresource_handler.go).
+type crdValidators struct {
+	// structural is the structural schema with its defaults pruned, as the API
+	// server prunes, defaults and runs CEL rules with it.
+	structural *structuralschema.Structural
+	// schema validates a whole object, status the status of a status write (nil
+	// without a status subresource).
+	schema, status apiservervalidation.SchemaValidator
+	// cel holds the compiled x-kubernetes-validations rules, with the API server's
+	// per-call cost limit.
+	cel *cel.Validator
+	// hasDefaults: defaulting can change an object (no `default:` anywhere: it
+	// cannot, and the fast client need not look).
+	hasDefaults bool
+
+	// statusSchema is the structural schema's status (nil without a status
+	// subresource), statusCEL the rules under it (nil without any): with no rule
+	// at the root, a status write can break no other (see checkStatus).
+	statusSchema *structuralschema.Structural
+	statusCEL    *cel.Validator
+}
+
+// validators builds (once) and returns v's validators.
+func (v *crdVersion) validators() (*crdValidators, error) {
+	v.once.Do(func() { v.built, v.err = v.build() })
+	return v.built, v.err
+}
+
+func (v *crdVersion) build() (*crdValidators, error) {
+	internal := &apiextensions.CustomResourceValidation{}
+	if v.v1 != nil {
+		if err := apiextensionsv1.Convert_v1_CustomResourceValidation_To_apiextensions_CustomResourceValidation(v.v1, internal, nil); err != nil {
+			return nil, fmt.Errorf("CRD %s: convert the schema to apiextensions' internal version: %w", v.crd, err)
+		}
+	}
+	props := internal.OpenAPIV3Schema
+	s, err := structuralschema.NewStructural(props)
+	if err != nil {
+		return nil, fmt.Errorf("CRD %s: the schema is not structural: %w", v.crd, err)
+	}
+	s = s.DeepCopy()
+	if err := structuraldefaulting.PruneDefaults(s); err != nil {
+		return nil, fmt.Errorf("CRD %s: prune the schema's defaults: %w", v.crd, err)
+	}
+	out := &crdValidators{structural: s, hasDefaults: hasDefaults(s)}
+	if out.schema, _, err = apiservervalidation.NewSchemaValidator(props); err != nil {
+		return nil, fmt.Errorf("CRD %s: %w", v.crd, err)
+	}
+	if v.hasStatus && props != nil {
+		if st, ok := props.Properties["status"]; ok {
+			if out.status, _, err = apiservervalidation.NewSchemaValidator(&st); err != nil {
+				return nil, fmt.Errorf("CRD %s: status: %w", v.crd, err)
+			}
+		}
+	}
+	out.cel = cel.NewValidator(s, true, celconfig.PerCallLimit)
+	if st, ok := s.Properties["status"]; ok && out.status != nil {
+		out.statusSchema = &st
+		out.statusCEL = cel.NewValidator(&st, false, celconfig.PerCallLimit)
+	}
+	return out, nil
+}
+
+// hasDefaults says whether s or anything under it has a default.
+func hasDefaults(s *structuralschema.Structural) bool {
+	if s == nil {
+		return false
+	}
+	if s.Default.Object != nil {
+		return true
+	}
+	for k := range s.Properties {
+		p := s.Properties[k]
+		if hasDefaults(&p) {
+			return true
+		}
+	}
+	if s.AdditionalProperties != nil && hasDefaults(s.AdditionalProperties.Structural) {
+		return true
+	}
+	return hasDefaults(s.Items)
+}
+
+// A write as the API server receives it: the object decoded from the request body
+// (JSON numbers as int64 or float64, as apimachinery decodes them).
+type request = map[string]any
+
+// decode is what the API server's decoder does to a request body of v's kind before
+// anything else (customresource_handler.go: unstructuredSchemaCoercer, then the
+// unstructured defaulter): unknown fields are pruned, nulls where no null is allowed
+// dropped, embedded objects' metadata coerced, defaults applied. It reports whether
+// the object changed in a way a typed client would see: a field pruned or defaulted.
+func (c *crdValidators) decode(u request) (changed bool, err error) {
+	pruned := structuralpruning.PruneWithOptions(u, c.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
+	structuraldefaulting.PruneNonNullableNullsWithoutDefaults(u, c.structural)
+	if ferr := schemaobjectmeta.Coerce(nil, u, c.structural, false, false); ferr != nil {
+		return false, apierrors.NewBadRequest(ferr.Error())
+	}
+	changed = len(pruned) > 0
+	if c.hasDefaults {
+		before := runtime.DeepCopyJSON(u)
+		structuraldefaulting.Default(u, c.structural)
+		changed = changed || !apiequality.Semantic.DeepEqual(before, map[string]any(u))
+	}
+	return changed, nil
+}
+
+// validateCreate is the customresource strategy's Validate (after PrepareForCreate):
+// metadata, the schema, embedded objects' metadata, list types, then the CEL rules
+// unless an error already makes them moot.
+func (v *crdVersion) validateCreate(ctx context.Context, c *crdValidators, u request) field.ErrorList {
+	errs := v.validateMetadata(ctx, u, nil)
+	errs = append(errs, apiservervalidation.ValidateCustomResource(nil, u, c.schema)...)
+	errs = append(errs, schemaobjectmeta.Validate(ctx, nil, u, c.structural, false)...)
+	errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, c.structural, u)...)
+	return append(errs, c.runCEL(ctx, errs, u, nil)...)
+}
+
+// validateUpdate is the customresource strategy's ValidateUpdate, or with status its
+// status strategy's: as on create, against the old object with the API server's
+// ratcheting (an error in a part the write did not change is not reported).
+func (v *crdVersion) validateUpdate(ctx context.Context, c *crdValidators, u, old request, status bool) field.ErrorList {
+	correlated := common.NewCorrelatedObject(u, old, &model.Structural{Structural: c.structural})
+	ratchet := apiservervalidation.WithRatcheting(correlated)
+	errs := v.validateMetadata(ctx, u, old)
+	if status {
+		if st, ok := u["status"]; ok && c.status != nil {
+			errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(field.NewPath("status"), st, old["status"], c.status,
+				apiservervalidation.WithRatcheting(correlated.Key("status")))...)
+		}
+		if listErrs := structurallisttype.ValidateListSetsAndMaps(nil, c.structural, u); len(listErrs) > 0 &&
+			len(structurallisttype.ValidateListSetsAndMaps(nil, c.structural, old)) == 0 {
+			errs = append(errs, listErrs...)
+		}
+	} else {
+		errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(nil, u, old, c.schema, ratchet)...)
+		errs = append(errs, schemaobjectmeta.Validate(ctx, nil, u, c.structural, false)...)
+		if len(structurallisttype.ValidateListSetsAndMaps(nil, c.structural, old)) == 0 {
+			errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, c.structural, u)...)
+		}
+	}
+	return append(errs, c.runCEL(ctx, errs, u, old, cel.WithRatcheting(correlated))...)
+}
+
+// runCEL evaluates the x-kubernetes-validations rules within the API server's
+// per-object cost budget; after an error that leaves the object's shape in doubt
+// it reports, as the API server does, that the rules were not checked.
+func (c *crdValidators) runCEL(ctx context.Context, errs field.ErrorList, u, old request, opts ...cel.Option) field.ErrorList {
+	if c.cel == nil {
+		return nil // no rule in the schema
+	}
+	if blocked := blockingError(errs); blocked != nil {
+		return field.ErrorList{blocked}
+	}
+	var oldObj any
+	if old != nil {
+		oldObj = old
+	}
+	celErrs, _ := c.cel.Validate(ctx, nil, c.structural, map[string]any(u), oldObj, celconfig.RuntimeCELCostBudget, opts...)
+	return celErrs
+}
+
+// blockingError is the API server's error for not running the CEL rules after errs,
+// or nil when errs leave the object's shape such that the rules can run.
+func blockingError(errs field.ErrorList) *field.Error {
+	for _, e := range errs {
+		switch e.Type {
+		case field.ErrorTypeNotSupported, field.ErrorTypeRequired, field.ErrorTypeTooLong, field.ErrorTypeTooMany, field.ErrorTypeTypeInvalid:
+			return field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation")
+		}
+	}
+	return nil
+}
+
+// validateMetadata is the customresource validator's metadata check (on create, old
+// is nil). The namespace is not judged: envtest mode maps a run's namespaces to
+// names of its own (ScenarioClient), so the API server never sees the policy's, and
+// both modes agree by leaving it alone.
+func (v *crdVersion) validateMetadata(ctx context.Context, u, old request) field.ErrorList {
+	meta, errs := objectMetaOf(u)
+	if len(errs) > 0 {
+		return errs
+	}
+	beta := utilfeature.DefaultFeatureGate.Enabled(features.DeclarativeValidationBeta)
+	if old == nil {
+		return withoutNamespace(metavalidation.ValidateObjectMetaDeclaratively(ctx, operation.Create, meta, nil, v.namespaced,
+			metavalidation.NameIsDNSSubdomain, field.NewPath("metadata"), beta))
+	}
+	oldMeta, errs := objectMetaOf(old)
+	if len(errs) > 0 {
+		return errs
+	}
+	return withoutNamespace(metavalidation.ValidateObjectMetaDeclaratively(ctx, operation.Update, meta, oldMeta, v.namespaced,
+		nil, field.NewPath("metadata"), beta))
+}
+
+// withoutNamespace drops the errors about metadata.namespace (see validateMetadata).
+func withoutNamespace(errs field.ErrorList) field.ErrorList {
+	kept := errs[:0]
+	for _, e := range errs {
+		if e.Field != "metadata.namespace" {
+			kept = append(kept, e)
+		}
+	}
+	return kept
+}
+
+// objectMetaOf reads a request's metadata as the customresource validator does.
+func objectMetaOf(u request) (*metav1.ObjectMeta, field.ErrorList) {
+	raw, ok := u["metadata"]
+	if !ok || raw == nil {
+		return &metav1.ObjectMeta{}, nil
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, field.ErrorList{field.Invalid(field.NewPath("metadata"), raw, fmt.Sprintf("expected map[string]interface{}, got %T", raw))}
+	}
+	meta := &metav1.ObjectMeta{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, meta); err != nil {
+		return nil, field.ErrorList{field.Invalid(field.NewPath("metadata"), raw, err.Error())}
+	}
+	return meta, nil
+}
+
+// ---------------------------------------------------------------------------------
+// The fast client's checks
+
+// serverChecks is what the fast client checks and completes, as a kube-apiserver
+// would, before it stores an object: custom resources against their CRD (crdSchemas),
+// and of the built-in kinds the fields a scenario reaches (builtinErrors).
+type serverChecks struct {
+	crds    map[schema.GroupVersionKind]*crdVersion
+	ratchet ratchet
+	// spared counts the writes spared a full check. With auditing (tests), every
+	// spared write is checked in full as well, and audit lists the disagreements.
+	spared   int
+	auditing bool
+	audit    []string
+	// err is why the embedded CRDs could not be read: every write fails with it.
+	err error
+}
+
+func newServerChecks() *serverChecks {
+	crds, err := crdSchemas()
+	return &serverChecks{crds: crds, err: err}
+}
+
+// create checks obj, of kind gvk, as the API server checks a create; obj becomes
+// what the API server would store (pruned, defaulted, without a status where the
+// status is a subresource). The error is the API server's: apierrors.NewInvalid
+// naming every field.
+func (sc *serverChecks) create(ctx context.Context, gvk schema.GroupVersionKind, obj client.Object) error {
+	if sc.err != nil {
+		return sc.err
+	}
+	v, ok := sc.crds[gvk]
+	if !ok {
+		return invalid(gvk.GroupKind(), obj.GetName(), builtinErrors(obj, nil))
+	}
+	c, err := v.validators()
+	if err != nil {
+		return err
+	}
+	u, err := requestOf(gvk, obj)
+	if err != nil {
+		return err
+	}
+	changed, err := c.decode(u)
+	if err != nil {
+		return err
+	}
+	if st, ok := u["status"]; ok && v.hasStatus {
+		// PrepareForCreate: a create cannot set the status
+		delete(u, "status")
+		if m, isMap := st.(map[string]any); !isMap || len(m) > 0 {
+			changed = true
+		}
+	}
+	if err := invalid(v.gk, obj.GetName(), v.validateCreate(ctx, c, u)); err != nil {
+		return err
+	}
+	if changed {
+		return storeInto(obj, u)
+	}
+	return nil
+}
+
+// update checks the write of obj over the stored old (both of kind gvk), as the API
+// server checks an update (status false) or a write of the status subresource;
+// obj becomes what the API server would store of it, as create says.
+func (sc *serverChecks) update(ctx context.Context, gvk schema.GroupVersionKind, obj, old client.Object, status bool) error {
+	if sc.err != nil {
+		return sc.err
+	}
+	v, ok := sc.crds[gvk]
+	if !ok {
+		if status {
+			return nil // the status of a built-in kind is the simulator's
+		}
+		return invalid(gvk.GroupKind(), obj.GetName(), builtinErrors(obj, old))
+	}
+	c, err := v.validators()
+	if err != nil {
+		return err
+	}
+	if spared, metaErrs := sc.spare(ctx, v, c, obj, old, status); spared {
+		sc.spared++
+		if sc.auditing {
+			sc.auditSpared(ctx, gvk, v, c, obj, old, status, metaErrs)
+		}
+		return invalid(v.gk, obj.GetName(), metaErrs)
+	}
+	return sc.fullUpdate(ctx, gvk, v, c, obj, old, status)
+}
+
+// fullUpdate is update's check of a write that is not spared.
+func (sc *serverChecks) fullUpdate(ctx context.Context, gvk schema.GroupVersionKind, v *crdVersion, c *crdValidators, obj, old client.Object, status bool) error {
+	if status && c.statusSchema != nil && len(c.structural.XValidations) == 0 {
+		return invalid(v.gk, obj.GetName(), c.checkStatus(ctx, obj, old))
+	}
+	oldU, err := requestOf(gvk, old)
+	if err != nil {
+		return err
+	}
+	u, err := requestOf(gvk, obj)
+	if err != nil {
+		return err
+	}
+	changed, err := c.decode(u)
+	if err != nil {
+		return err
+	}
+	switch {
+	case status:
+		// the status strategy's PrepareForUpdate: everything but the status is
+		// the stored object's
+		st, has := u["status"]
+		u = make(request, len(oldU))
+		for k, x := range oldU {
+			if k != "status" {
+				u[k] = x
+			}
+		}
+		if has {
+			u["status"] = st
+		}
+	case v.hasStatus:
+		// PrepareForUpdate: an update cannot change the status
+		if !apiequality.Semantic.DeepEqual(u["status"], oldU["status"]) {
+			changed = true
+		}
+		if st, has := oldU["status"]; has {
+			u["status"] = st
+		} else {
+			delete(u, "status")
+		}
+	}
+	if err := invalid(v.gk, obj.GetName(), v.validateUpdate(ctx, c, u, oldU, status)); err != nil {
+		return err
+	}
+	if changed {
+		return storeInto(obj, u)
+	}
+	return nil
+}
+
+// auditSpared checks a spared write in full as well, on a copy, and records where
+// the full check disagrees: it rejects the write, or changes what is stored.
+func (sc *serverChecks) auditSpared(ctx context.Context, gvk schema.GroupVersionKind, v *crdVersion, c *crdValidators, obj, old client.Object, status bool, metaErrs field.ErrorList) {
+	cp := obj.DeepCopyObject().(client.Object)
+	err := sc.fullUpdate(ctx, gvk, v, c, cp, old, status)
+	want := invalid(v.gk, obj.GetName(), metaErrs)
+	switch {
+	case (err == nil) != (want == nil) || (err != nil && err.Error() != want.Error()):
+		sc.audit = append(sc.audit, fmt.Sprintf("%s %s (status %v): spared with %v, the full check says %v", gvk.Kind, obj.GetName(), status, want, err))
+	case err == nil:
+		a, errA := json.Marshal(obj)
+		b, errB := json.Marshal(cp)
+		if errA != nil || errB != nil || string(a) != string(b) {
+			sc.audit = append(sc.audit, fmt.Sprintf("%s %s (status %v): spared, but the full check stores\n%s\nnot\n%s", gvk.Kind, obj.GetName(), status, b, a))
+		}
+	}
+}
+
+// invalid is the API server's error for errs about the object name of kind gk, or nil.
+func invalid(gk schema.GroupKind, name string, errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return apierrors.NewInvalid(gk, name, errs)
+}
+
+// requestOf is obj as the API server decodes the body of a write of it: the JSON a
+// client sends, with its apiVersion and kind.
+func requestOf(gvk schema.GroupVersionKind, obj client.Object) (request, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	u := request{}
+	if err := utiljson.Unmarshal(data, &u); err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	u["apiVersion"], u["kind"] = gvk.GroupVersion().String(), gvk.Kind
+	return u, nil
+}
+
+// storeInto sets obj to u, as a client decodes what the API server answers.
+func storeInto(obj client.Object, u request) error {
+	data, err := json.Marshal(u)
+	if err != nil {
+		return err
+	}
+	v := reflect.ValueOf(obj).Elem()
+	v.Set(reflect.Zero(v.Type()))
+	return json.Unmarshal(data, obj)
+}
+
+// ---------------------------------------------------------------------------------
+// Built-in kinds
+
+// builtinErrors is what a kube-apiserver would find wrong with a create (old nil) or
+// an update of a Deployment or a Service, as far as aviary can tell: the API server
+// validates the built-in kinds with k8s.io/kubernetes' own code, which aviary cannot
+// import, so only the fields a scenario reaches are checked, with apimachinery's
+// rules and the API server's field paths and messages — the object's name (from
+// targetRef.name and service.name), its labels and annotations (service.apex and
+// the like), container and Service port numbers and names (service.port,
+// targetPort, portName). Everything else is left to the fake client; the envtest
+// parity test compares the decisions of every library scenario in both modes.
+func builtinErrors(obj, old client.Object) field.ErrorList {
+	var nameFn metavalidation.ValidateNameFunc
+	var spec func() field.ErrorList
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		nameFn = metavalidation.NameIsDNSSubdomain
+		spec = func() field.ErrorList {
+			return podSpecErrors(&o.Spec.Template.Spec, field.NewPath("spec", "template", "spec"))
+		}
+	case *corev1.Service:
+		nameFn = metavalidation.NameIsDNS1035Label
+		spec = func() field.ErrorList { return servicePortErrors(o.Spec.Ports, field.NewPath("spec", "ports")) }
+	default:
+		return nil
+	}
+	var errs field.ErrorList
+	if old == nil {
+		errs = metavalidation.ValidateObjectMetaAccessor(obj, true, nameFn, field.NewPath("metadata"))
+	} else {
+		errs = metavalidation.ValidateObjectMetaAccessorUpdate(obj, old, field.NewPath("metadata"))
+	}
+	return append(withoutNamespace(errs), spec()...)
+}
+
+// podSpecErrors checks the containers' names and ports.
+func podSpecErrors(pod *corev1.PodSpec, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i := range pod.Containers {
+		ctr := &pod.Containers[i]
+		p := path.Child("containers").Index(i)
+		errs = append(errs, dns1123Label(ctr.Name, p.Child("name"))...)
+		names := map[string]bool{}
+		for j, port := range ctr.Ports {
+			pp := p.Child("ports").Index(j)
+			if port.Name != "" {
+				if msgs := validation.IsValidPortName(port.Name); len(msgs) > 0 {
+					errs = append(errs, invalidEach(pp.Child("name"), port.Name, msgs)...)
+				} else if names[port.Name] {
+					errs = append(errs, field.Duplicate(pp.Child("name"), port.Name))
+				}
+				names[port.Name] = true
+			}
+			if port.ContainerPort == 0 {
+				errs = append(errs, field.Required(pp.Child("containerPort"), ""))
+			} else {
+				errs = append(errs, invalidEach(pp.Child("containerPort"), port.ContainerPort, validation.IsValidPortNum(int(port.ContainerPort)))...)
+			}
+			if port.HostPort != 0 {
+				errs = append(errs, invalidEach(pp.Child("hostPort"), port.HostPort, validation.IsValidPortNum(int(port.HostPort)))...)
+			}
+		}
+	}
+	return errs
+}
+
+// servicePortErrors checks a Service's port names and numbers; a zero targetPort is
+// the port, as the API server defaults it before validating.
+func servicePortErrors(ports []corev1.ServicePort, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := map[string]bool{}
+	for i, sp := range ports {
+		p := path.Index(i)
+		switch {
+		case sp.Name == "" && len(ports) > 1:
+			errs = append(errs, field.Required(p.Child("name"), ""))
+		case sp.Name != "":
+			errs = append(errs, dns1123Label(sp.Name, p.Child("name"))...)
+			if names[sp.Name] {
+				errs = append(errs, field.Duplicate(p.Child("name"), sp.Name))
+			}
+			names[sp.Name] = true
+		}
+		errs = append(errs, invalidEach(p.Child("port"), sp.Port, validation.IsValidPortNum(int(sp.Port)))...)
+		switch tp := sp.TargetPort; {
+		case tp.Type == intstr.Int && tp.IntVal == 0, tp.Type == intstr.String && tp.StrVal == "":
+		case tp.Type == intstr.Int:
+			errs = append(errs, invalidEach(p.Child("targetPort"), tp.IntValue(), validation.IsValidPortNum(tp.IntValue()))...)
+		default:
+			errs = append(errs, invalidEach(p.Child("targetPort"), tp.StrVal, validation.IsValidPortName(tp.StrVal))...)
+		}
+	}
+	return errs
+}
+
+func dns1123Label(value string, path *field.Path) field.ErrorList {
+	return invalidEach(path, value, validation.IsDNS1123Label(value))
+}
+
+// invalidEach is one field.Invalid per message.
+func invalidEach(path *field.Path, value any, msgs []string) field.ErrorList {
+	var errs field.ErrorList
+	for _, m := range msgs {
+		errs = append(errs, field.Invalid(path, value, m))
+	}
+	return errs
+}
+
+// ---------------------------------------------------------------------------------
+// The fake client's tracker
+
+// checkingTracker is the fake client's object tracker behind the API server's checks:
+// every write of the fake client — create, update, patch (applied by then), status
+// write — reaches the tracker as the object to store, and is checked first.
+type checkingTracker struct {
+	clienttesting.ObjectTracker
+	checks *serverChecks
+	scheme *runtime.Scheme
+	// statusKinds are the kinds the fake client gives a status subresource: an
+	// update of one that changes only the status is a status write.
+	statusKinds map[schema.GroupVersionKind]bool
+}
+
+func (t *checkingTracker) Create(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.CreateOptions) error {
+	if o, ok := obj.(client.Object); ok {
+		gvk, err := apiutil.GVKForObject(o, t.scheme)
+		if err != nil {
+			return err
+		}
+		if err := t.checks.create(context.Background(), gvk, o); err != nil {
+			return err
+		}
+	}
+	return t.ObjectTracker.Create(gvr, obj, ns, opts...)
+}
+
+func (t *checkingTracker) Update(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.UpdateOptions) error {
+	if err := t.checkUpdate(gvr, obj, ns); err != nil {
+		return err
+	}
+	return t.ObjectTracker.Update(gvr, obj, ns, opts...)
+}
+
+func (t *checkingTracker) Patch(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.PatchOptions) error {
+	if err := t.checkUpdate(gvr, obj, ns); err != nil {
+		return err
+	}
+	return t.ObjectTracker.Patch(gvr, obj, ns, opts...)
+}
+
+// checkUpdate checks a write of obj over the stored object; one that is not stored
+// is left to the tracker to refuse.
+func (t *checkingTracker) checkUpdate(gvr schema.GroupVersionResource, obj runtime.Object, ns string) error {
+	o, ok := obj.(client.Object)
+	if !ok {
+		return nil
+	}
+	stored, err := t.ObjectTracker.Get(gvr, ns, o.GetName())
+	if err != nil {
+		return nil
+	}
+	old, ok := stored.(client.Object)
+	if !ok {
+		return nil
+	}
+	gvk, err := apiutil.GVKForObject(o, t.scheme)
+	if err != nil {
+		return err
+	}
+	return t.checks.update(context.Background(), gvk, o, old, t.statusKinds[gvk] && onlyStatusDiffers(o, old))
+}
+
+// onlyStatusDiffers says whether obj is old but for its status (and the
+// resourceVersion the write moves on): the fake client's status writes reach the
+// tracker so, its updates with the stored status.
+func onlyStatusDiffers(obj, old client.Object) bool {
+	c := obj.DeepCopyObject().(client.Object)
+	copyStatus(c, old)
+	c.SetResourceVersion(old.GetResourceVersion())
+	c.SetManagedFields(old.GetManagedFields())
+	c.GetObjectKind().SetGroupVersionKind(old.GetObjectKind().GroupVersionKind())
+	return apiequality.Semantic.DeepEqual(c, old)
+}
+
+// spare says whether the write of obj over old (typed, of v's kind) may skip the
+// full check (validation_ratchet.go), and if so what the API server would still
+// find: errors in the metadata, when the write changed it.
+func (sc *serverChecks) spare(ctx context.Context, v *crdVersion, c *crdValidators, obj, old client.Object, status bool) (bool, field.ErrorList) {
+	if valueDependent(c.structural) {
+		return false, nil
+	}
+	o, n := reflect.ValueOf(old).Elem(), reflect.ValueOf(obj).Elem()
+	if o.Type() != n.Type() || o.Kind() != reflect.Struct {
+		return false, nil
+	}
+	rejects := false
+	for _, f := range sc.ratchet.typeOf(o.Type()).fields {
+		of, nf := o.Field(f.index), n.Field(f.index)
+		switch {
+		case f.name == "" || f.name == "apiVersion" || f.name == "kind" || f.name == "metadata":
+			continue // TypeMeta (the kind's own); the metadata below
+		case status && f.name != "status":
+			continue // the stored object's, whatever obj says
+		case !status && f.name == "status" && v.hasStatus:
+			// an update keeps the stored status: spared only when it does already
+			rejects = !sameValue(of, nf)
+		default:
+			rejects = sc.ratchet.fieldMayReject(c.structural, f, of, nf)
+		}
+		if rejects {
+			break
+		}
+	}
+	if rejects {
+		return false, nil
+	}
+	if status {
+		return true, nil // the stored metadata, unchanged
+	}
+	om, ok1 := old.(metav1.ObjectMetaAccessor)
+	nm, ok2 := obj.(metav1.ObjectMetaAccessor)
+	if !ok1 || !ok2 {
+		return false, nil
+	}
+	oldMeta, ok1 := om.GetObjectMeta().(*metav1.ObjectMeta)
+	meta, ok2 := nm.GetObjectMeta().(*metav1.ObjectMeta)
+	if !ok1 || !ok2 {
+		return false, nil
+	}
+	if sameMetadata(meta, oldMeta) {
+		return true, nil
+	}
+	beta := utilfeature.DefaultFeatureGate.Enabled(features.DeclarativeValidationBeta)
+	return true, withoutNamespace(metavalidation.ValidateObjectMetaDeclaratively(ctx, operation.Update, meta, oldMeta, v.namespaced,
+		nil, field.NewPath("metadata"), beta))
+}
+
+// sameMetadata compares metadata but for what every write moves on.
+func sameMetadata(a, b *metav1.ObjectMeta) bool {
+	x, y := *a, *b
+	x.ResourceVersion, y.ResourceVersion = "", ""
+	x.Generation, y.Generation = 0, 0
+	x.ManagedFields, y.ManagedFields = nil, nil
+	return apiequality.Semantic.DeepEqual(x, y)
+}
+
+// checkStatus is the status strategy's check of a write of obj's status over old's,
+// for a schema without a rule at its root: everything but the status is the stored
+// object's, so only the status can break a rule (ratcheting), and only rules within
+// the status can look at it. The status is pruned and defaulted as the API server
+// decodes it, into obj when that changes it.
+func (c *crdValidators) checkStatus(ctx context.Context, obj, old client.Object) field.ErrorList {
+	path := field.NewPath("status")
+	st, fv, err := statusOf(obj)
+	if err != nil {
+		return field.ErrorList{field.InternalError(path, err)}
+	}
+	oldSt, _, err := statusOf(old)
+	if err != nil {
+		return field.ErrorList{field.InternalError(path, err)}
+	}
+	if st == nil {
+		return nil
+	}
+	pruned := structuralpruning.PruneWithOptions(st, c.statusSchema, false, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
+	structuraldefaulting.PruneNonNullableNullsWithoutDefaults(st, c.statusSchema)
+	changed := len(pruned) > 0
+	if c.hasDefaults {
+		before := runtime.DeepCopyJSONValue(st)
+		structuraldefaulting.Default(st, c.statusSchema)
+		changed = changed || !apiequality.Semantic.DeepEqual(before, st)
+	}
+	// Without the API server's ratcheting, which only drops errors in values the
+	// write did not change: the stored status was checked when it was written, and
+	// a value's errors are its own, so there are none to drop (and correlating old
+	// and new values is most of a ratcheting check's cost).
+	errs := apiservervalidation.ValidateCustomResource(path, st, c.status)
+	if m, ok := st.(map[string]any); ok {
+		if listErrs := structurallisttype.ValidateListSetsAndMaps(path, c.statusSchema, m); len(listErrs) > 0 {
+			if om, ok := oldSt.(map[string]any); !ok || len(structurallisttype.ValidateListSetsAndMaps(path, c.statusSchema, om)) == 0 {
+				errs = append(errs, listErrs...)
+			}
+		}
+	}
+	if c.statusCEL != nil {
+		if blocked := blockingError(errs); blocked != nil {
+			errs = append(errs, blocked)
+		} else {
+			celErrs, _ := c.statusCEL.Validate(ctx, path, c.statusSchema, st, oldSt, celconfig.RuntimeCELCostBudget)
+			errs = append(errs, celErrs...)
+		}
+	}
+	if len(errs) == 0 && changed {
+		if err := setJSON(fv, st); err != nil {
+			return field.ErrorList{field.InternalError(path, err)}
+		}
+	}
+	return errs
+}
+
+// statusOf is obj's status as the API server decodes it, and the Go field it is in.
+func statusOf(obj client.Object) (any, reflect.Value, error) {
+	v := reflect.ValueOf(obj).Elem()
+	var fv reflect.Value
+	for _, f := range jsonFields(v.Type()) {
+		if f.name == "status" {
+			fv = v.Field(f.index)
+		}
+	}
+	if !fv.IsValid() {
+		return nil, fv, nil
+	}
+	data, err := json.Marshal(fv.Addr().Interface())
+	if err != nil {
+		return nil, fv, err
+	}
+	var st any
+	if err := utiljson.Unmarshal(data, &st); err != nil {
+		return nil, fv, err
+	}
+	return st, fv, nil
+}
+
+// setJSON sets the Go value fv to x as encoding/json decodes it.
+func setJSON(fv reflect.Value, x any) error {
+	data, err := json.Marshal(x)
+	if err != nil {
+		return err
+	}
+	fv.Set(reflect.Zero(fv.Type()))
+	return json.Unmarshal(data, fv.Addr().Interface())
+}

@@ -1,0 +1,475 @@
+package cluster
+
+import (
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Spared writes. The API server reports a validation error of an update only where
+// the update changed the object (ratcheting), and most rules of a CRD schema judge a
+// value by itself. So a write that changes only plain values (numbers, strings,
+// booleans) whose schema asks nothing of them but what their Go type already
+// guarantees, under nodes with no rule that looks at the values below (CEL rules,
+// enums, uniqueness, ...), and that adds or drops no field, cannot be rejected, nor
+// pruned or defaulted differently: the stored object was accepted, and nothing that
+// could fail has changed. Such writes are most of a run's — a VirtualService's
+// weights at every step, a Canary's weight and failed checks every tick — and a full
+// check costs more than the rest of their tick, so the fast client spares them; the
+// others are checked in full. A test runs every library scenario with every write
+// checked in full and requires the same records.
+
+// ratchet tells spared writes; it keeps what it learns of Go types. One per fast
+// client: a run is single-threaded.
+type ratchet struct {
+	types map[reflect.Type]*goType
+}
+
+// goType is how encoding/json encodes a Go type, as far as sparing goes.
+type goType struct {
+	enc encoding
+	// fields are a struct's JSON fields.
+	fields []goField
+}
+
+type encoding int
+
+const (
+	plainEncoding  encoding = iota // by its kind
+	protoValue                     // a protobuf message struct (its pointer is a proto.Message): jsonpb
+	protoPointer                   // a pointer to one
+	timeEncoding                   // metav1.Time: RFC 3339, or null when zero
+	customEncoding                 // a MarshalJSON of its own, or []byte (base64)
+)
+
+type goField struct {
+	index int
+	// name is the JSON name; "" for an embedded struct whose fields are inlined.
+	name string
+	omit omission
+}
+
+// omission is when encoding/json leaves a field out.
+type omission int
+
+const (
+	never     omission = iota
+	omitEmpty          // ",omitempty": false, 0, "", nil, empty slices and maps
+	omitZero           // ",omitzero": the zero value
+)
+
+var (
+	protoMessage  = reflect.TypeFor[proto.Message]()
+	metaTime      = reflect.TypeFor[metav1.Time]()
+	jsonMarshaler = reflect.TypeFor[interface{ MarshalJSON() ([]byte, error) }]()
+)
+
+func (r *ratchet) typeOf(t reflect.Type) *goType {
+	if gt, ok := r.types[t]; ok {
+		return gt
+	}
+	gt := &goType{}
+	switch {
+	case t.Kind() == reflect.Pointer && t.Implements(protoMessage):
+		gt.enc = protoPointer
+	case t.Kind() == reflect.Struct && reflect.PointerTo(t).Implements(protoMessage):
+		gt.enc = protoValue
+	case t == metaTime:
+		gt.enc = timeEncoding
+	case t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler),
+		t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		gt.enc = customEncoding
+	case t.Kind() == reflect.Struct:
+		gt.fields = jsonFields(t)
+	}
+	if r.types == nil {
+		r.types = map[reflect.Type]*goType{}
+	}
+	r.types[t] = gt
+	return gt
+}
+
+// jsonFields are the fields of struct type t that encoding/json encodes.
+func jsonFields(t reflect.Type) []goField {
+	var out []goField
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "-" && opts == "" {
+			continue
+		}
+		if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct {
+			out = append(out, goField{index: i})
+			continue
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		f := goField{index: i, name: name}
+		switch {
+		case strings.Contains(","+opts+",", ",omitzero,"):
+			f.omit = omitZero
+		case strings.Contains(","+opts+",", ",omitempty,"):
+			f.omit = omitEmpty
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// mayReject says whether the API server could reject a write that turns old into
+// new (values of one Go type) under schema s (nil: none), or prune or default it
+// differently: false only when every difference is a spared one (see above).
+func (r *ratchet) mayReject(s *structuralschema.Structural, old, new reflect.Value, omit omission) bool {
+	t := old.Type()
+	gt := r.typeOf(t)
+	switch gt.enc {
+	case protoPointer:
+		if old.IsNil() || new.IsNil() {
+			return old.IsNil() != new.IsNil()
+		}
+		return protoMayReject(s, old.Interface().(proto.Message).ProtoReflect(), new.Interface().(proto.Message).ProtoReflect())
+	case protoValue:
+		if !old.CanAddr() || !new.CanAddr() {
+			return true
+		}
+		return protoMayReject(s, old.Addr().Interface().(proto.Message).ProtoReflect(), new.Addr().Interface().(proto.Message).ProtoReflect())
+	case timeEncoding:
+		o, n := old.Interface().(metav1.Time), new.Interface().(metav1.Time)
+		switch {
+		case o.Equal(&n):
+			return false
+		case o.IsZero() || n.IsZero():
+			return true // null on one side, a value on the other
+		}
+		return s == nil || !plainLeaf(s, "string", "date-time") // RFC 3339 is a date-time
+	case customEncoding:
+		return !sameValue(old, new)
+	}
+	if omitted(old, omit) != omitted(new, omit) {
+		return true // left out on one side only (fieldMayReject spares what it can)
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		if old.IsNil() || new.IsNil() {
+			return old.IsNil() != new.IsNil() // a field appears or goes
+		}
+		return r.mayReject(s, old.Elem(), new.Elem(), never)
+	case reflect.Struct:
+		if s != nil && valueDependent(s) {
+			return !sameValue(old, new)
+		}
+		for _, f := range gt.fields {
+			if r.fieldMayReject(s, f, old.Field(f.index), new.Field(f.index)) {
+				return true
+			}
+		}
+		return false
+	case reflect.Slice:
+		if old.Len() != new.Len() || old.IsNil() != new.IsNil() {
+			return true
+		}
+		if s == nil || s.Items == nil || valueDependent(s) {
+			return !sameValue(old, new)
+		}
+		for i := range old.Len() {
+			if r.mayReject(s.Items, old.Index(i), new.Index(i), never) {
+				return true
+			}
+		}
+		return false
+	case reflect.Map:
+		if old.Len() != new.Len() || old.IsNil() != new.IsNil() {
+			return true
+		}
+		if s == nil || s.AdditionalProperties == nil || s.AdditionalProperties.Structural == nil || valueDependent(s) {
+			return !sameValue(old, new)
+		}
+		for it := old.MapRange(); it.Next(); {
+			nv := new.MapIndex(it.Key())
+			if !nv.IsValid() || r.mayReject(s.AdditionalProperties.Structural, it.Value(), nv, never) {
+				return true
+			}
+		}
+		return false
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Float32, reflect.Float64:
+		return !old.Equal(new) && !leafOK(s, new)
+	}
+	return !sameValue(old, new)
+}
+
+// leafOK says whether schema s (nil: none) admits every value of v's Go type that
+// could be written in its place, or at least v itself: its JSON type is the
+// schema's and the schema asks no more of it than what the Go type guarantees (an
+// int32 is an int32, and an int64; a float64 is a double unless NaN or infinite),
+// or than to be one of an enum's strings, which v is.
+func leafOK(s *structuralschema.Structural, v reflect.Value) bool {
+	if s == nil {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return plainLeaf(s, "string", "") || enumHas(s, v.String())
+	case reflect.Bool:
+		return plainLeaf(s, "boolean", "")
+	case reflect.Int, reflect.Int64, reflect.Uint8, reflect.Uint16, reflect.Uint32:
+		return plainLeaf(s, "integer", "int64")
+	case reflect.Int8, reflect.Int16, reflect.Int32:
+		return plainLeaf(s, "integer", "int32")
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		return !math.IsNaN(f) && !math.IsInf(f, 0) && plainLeaf(s, "number", "double")
+	}
+	return false
+}
+
+// enumHas says whether s is a string enum, and nothing else, with x among its values.
+func enumHas(s *structuralschema.Structural, x string) bool {
+	v := s.ValueValidation
+	if v == nil || len(v.Enum) == 0 {
+		return false
+	}
+	plain := *s
+	vv := *v
+	vv.Enum = nil
+	plain.ValueValidation = &vv
+	if !plainLeaf(&plain, "string", "") {
+		return false
+	}
+	for _, e := range v.Enum {
+		if e.Object == x {
+			return true
+		}
+	}
+	return false
+}
+
+// presenceSpared says whether field name of an object under schema parent (not
+// value-dependent) may appear or go without a full check: nothing requires it or
+// counts the fields, it has no default to fill in, and a new value is a leaf
+// leafOK admits (present is false when the field goes).
+func presenceSpared(parent *structuralschema.Structural, name string, v reflect.Value, present bool) bool {
+	if parent == nil {
+		return false
+	}
+	sub, ok := parent.Properties[name]
+	if !ok || sub.Default.Object != nil {
+		return false
+	}
+	if pv := parent.ValueValidation; pv != nil && (pv.MinProperties != nil || pv.MaxProperties != nil || slices.Contains(pv.Required, name)) {
+		return false
+	}
+	return !present || leafOK(&sub, v)
+}
+
+// fieldMayReject is mayReject for one JSON field of a struct under schema s.
+func (r *ratchet) fieldMayReject(s *structuralschema.Structural, f goField, old, new reflect.Value) bool {
+	if f.name == "" {
+		return r.mayReject(s, old, new, never) // embedded: its fields are the struct's
+	}
+	var sub *structuralschema.Structural
+	if s != nil {
+		if p, ok := s.Properties[f.name]; ok {
+			sub = &p
+		}
+	}
+	if sub == nil {
+		// not in the schema (it would be pruned): spared only when unchanged
+		return !sameValue(old, new)
+	}
+	if o, n := omitted(old, f.omit), omitted(new, f.omit); o != n {
+		return !presenceSpared(s, f.name, new, o)
+	}
+	return r.mayReject(sub, old, new, f.omit)
+}
+
+// omitted says whether encoding/json leaves v out of a field with omission omit.
+func omitted(v reflect.Value, omit omission) bool {
+	switch omit {
+	case omitEmpty:
+		k := v.Kind()
+		return k != reflect.Struct && k != reflect.Array && v.IsZero()
+	case omitZero:
+		return v.IsZero()
+	}
+	return false
+}
+
+// protoMayReject is mayReject for two messages of one type, encoded as Istio
+// encodes them (jsonpb: JSON names, zero values left out).
+func protoMayReject(s *structuralschema.Structural, old, new protoreflect.Message) bool {
+	if s == nil || valueDependent(s) || strings.HasPrefix(string(old.Descriptor().FullName()), "google.protobuf.") {
+		// well-known types are encoded as scalars by rules of their own
+		return !proto.Equal(old.Interface(), new.Interface())
+	}
+	fields := old.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		has := old.Has(fd)
+		if has != new.Has(fd) {
+			// a zero scalar is left out: spared as presenceSpared says
+			if fd.IsList() || fd.IsMap() || fd.Message() != nil || !protoPresenceSpared(s, fd, new.Get(fd), !has) {
+				return true
+			}
+			continue
+		}
+		if !has {
+			continue
+		}
+		ov, nv := old.Get(fd), new.Get(fd)
+		p, ok := s.Properties[fd.JSONName()]
+		if !ok {
+			if !nv.Equal(ov) {
+				return true
+			}
+			continue
+		}
+		switch {
+		case fd.IsList():
+			ol, nl := ov.List(), nv.List()
+			if ol.Len() != nl.Len() {
+				return true
+			}
+			if p.Items == nil || valueDependent(&p) {
+				if !nv.Equal(ov) {
+					return true
+				}
+				continue
+			}
+			for j := range ol.Len() {
+				if protoValueMayReject(p.Items, fd, ol.Get(j), nl.Get(j)) {
+					return true
+				}
+			}
+		case fd.IsMap():
+			om, nm := ov.Map(), nv.Map()
+			if om.Len() != nm.Len() {
+				return true
+			}
+			if p.AdditionalProperties == nil || p.AdditionalProperties.Structural == nil || valueDependent(&p) {
+				if !nv.Equal(ov) {
+					return true
+				}
+				continue
+			}
+			rejects := false
+			om.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+				rejects = !nm.Has(k) || protoValueMayReject(p.AdditionalProperties.Structural, fd.MapValue(), v, nm.Get(k))
+				return !rejects
+			})
+			if rejects {
+				return true
+			}
+		default:
+			if protoValueMayReject(&p, fd, ov, nv) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// protoValueMayReject compares one value of field fd (or of its list's or map's).
+func protoValueMayReject(s *structuralschema.Structural, fd protoreflect.FieldDescriptor, old, new protoreflect.Value) bool {
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return protoMayReject(s, old.Message(), new.Message())
+	}
+	return !old.Equal(new) && !protoLeafOK(s, fd, new)
+}
+
+// protoLeafOK is leafOK for a scalar value of field fd, as jsonpb encodes it.
+func protoLeafOK(s *structuralschema.Structural, fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		return plainLeaf(s, "string", "") || enumHas(s, v.String())
+	case protoreflect.BoolKind:
+		return plainLeaf(s, "boolean", "")
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return plainLeaf(s, "integer", "int32")
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return plainLeaf(s, "integer", "int64")
+	case protoreflect.DoubleKind, protoreflect.FloatKind:
+		f := v.Float()
+		return !math.IsNaN(f) && !math.IsInf(f, 0) && plainLeaf(s, "number", "double")
+	}
+	// 64-bit integers are strings in JSON, enums names, bytes base64: checked in full
+	return false
+}
+
+// protoPresenceSpared is presenceSpared for scalar field fd of a message.
+func protoPresenceSpared(parent *structuralschema.Structural, fd protoreflect.FieldDescriptor, v protoreflect.Value, present bool) bool {
+	name := fd.JSONName()
+	sub, ok := parent.Properties[name]
+	if !ok || sub.Default.Object != nil {
+		return false
+	}
+	if pv := parent.ValueValidation; pv != nil && (pv.MinProperties != nil || pv.MaxProperties != nil || slices.Contains(pv.Required, name)) {
+		return false
+	}
+	return !present || protoLeafOK(&sub, fd, v)
+}
+
+// sameValue compares two values of one Go type as their JSON would compare:
+// protobuf messages with proto.Equal (their Go structs hold internal state), the
+// rest with apimachinery's semantic equality, or Go's where that cannot look inside
+// (a struct with unexported fields): unequal then means only "perhaps changed".
+func sameValue(a, b reflect.Value) (same bool) {
+	t := a.Type()
+	switch {
+	case t.Implements(protoMessage):
+		return proto.Equal(a.Interface().(proto.Message), b.Interface().(proto.Message))
+	case reflect.PointerTo(t).Implements(protoMessage) && a.CanAddr() && b.CanAddr():
+		return proto.Equal(a.Addr().Interface().(proto.Message), b.Addr().Interface().(proto.Message))
+	}
+	defer func() {
+		if recover() != nil {
+			same = reflect.DeepEqual(a.Interface(), b.Interface())
+		}
+	}()
+	return apiequality.Semantic.DeepEqual(a.Interface(), b.Interface())
+}
+
+// plainLeaf says whether s asks of a value of JSON type typ no more than its type
+// and format, which a Go value of that type always meets (guaranteed is the format
+// its values always have; an int32 is also an int64).
+func plainLeaf(s *structuralschema.Structural, typ, guaranteed string) bool {
+	if s.Type != typ || s.XIntOrString || s.XPreserveUnknownFields || s.XEmbeddedResource || len(s.XValidations) > 0 {
+		return false
+	}
+	v := s.ValueValidation
+	if v == nil {
+		return true
+	}
+	switch {
+	case v.Format == "", v.Format == guaranteed, v.Format == "int64" && guaranteed == "int32":
+	default:
+		return false
+	}
+	return v.Maximum == nil && v.Minimum == nil && v.MaxLength == nil && v.MinLength == nil && v.Pattern == "" &&
+		v.MultipleOf == nil && len(v.Enum) == 0 && len(v.AllOf) == 0 && len(v.OneOf) == 0 && len(v.AnyOf) == 0 && v.Not == nil
+}
+
+// valueDependent says whether a rule of s itself looks at the values under it (so a
+// changed value anywhere under s may break it): CEL rules, enums, uniqueness,
+// combinations, embedded objects, and what is not a structural schema's plain
+// object or list.
+func valueDependent(s *structuralschema.Structural) bool {
+	if len(s.XValidations) > 0 || s.XEmbeddedResource || s.XIntOrString || s.XPreserveUnknownFields ||
+		(s.XListType != nil && *s.XListType != "atomic") {
+		return true
+	}
+	v := s.ValueValidation
+	return v != nil && (len(v.Enum) > 0 || v.UniqueItems || len(v.AllOf) > 0 || len(v.OneOf) > 0 || len(v.AnyOf) > 0 || v.Not != nil)
+}
