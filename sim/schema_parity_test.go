@@ -7,8 +7,13 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
+	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim"
+	"aviary.dev/aviary/sim/cluster"
 	"aviary.dev/aviary/sim/scenario"
 )
 
@@ -189,4 +194,39 @@ var _ = Describe("fast and envtest mode judge a policy alike", func() {
 		Entry("service.timeout 0s (Istio's VirtualService: CEL)", policyCase{canary: withSpec(validTarget[:len(validTarget)-1] + `, timeout: 0s}`)},
 			refusedInRun, `must be a valid duration greater than 1ms`),
 	)
+})
+
+var _ = Describe("fast and envtest mode complete a policy alike", func() {
+	// The only defaults in the CRDs are "" for a secretRef's name (from corev1's
+	// LocalObjectReference), which a typed client cannot tell from no name; the
+	// objects are compared as stored, field by field.
+	It("prunes unknown fields and applies the schema's defaults as the API server does", func() {
+		env := envtestOrFail()
+		s, err := cluster.NewScheme()
+		Expect(err).NotTo(HaveOccurred())
+		for i, spec := range []map[string]any{
+			{"type": "slack", "secretRef": map[string]any{}, "colour": "red"},
+			{"provider": map[string]any{"type": "prometheus", "secretRef": map[string]any{}}, "query": "vector(1)", "colour": "red"},
+		} {
+			kind := []string{"AlertProvider", "MetricTemplate"}[i]
+			obj := func() *unstructured.Unstructured {
+				u := &unstructured.Unstructured{Object: map[string]any{"spec": runtime.DeepCopyJSONValue(spec)}}
+				u.SetAPIVersion(v1beta1.GroupVersion.String())
+				u.SetKind(kind)
+				u.SetNamespace("default")
+				u.SetName("defaults")
+				return u
+			}
+			Expect(env.Client().Create(context.Background(), obj())).To(Succeed())
+			stored := &unstructured.Unstructured{}
+			stored.SetGroupVersionKind(v1beta1.GroupVersion.WithKind(kind))
+			Expect(env.Client().Get(context.Background(), types.NamespacedName{Namespace: "default", Name: "defaults"}, stored)).To(Succeed())
+
+			fast := obj()
+			Expect(cluster.CheckCreate(s, fast)).To(Succeed())
+			Expect(fast.Object["spec"]).To(Equal(stored.Object["spec"]), kind)
+			Expect(fast.Object["spec"]).NotTo(HaveKey("colour"), kind)
+			Expect(fmt.Sprint(fast.Object["spec"])).To(ContainSubstring("secretRef:map[name:]"), kind)
+		}
+	})
 })

@@ -340,6 +340,17 @@ func newServerChecks() *serverChecks {
 	return &serverChecks{crds: crds, err: err}
 }
 
+// CheckCreate checks obj as fast mode checks a create of it, and completes it as the
+// API server would store it (a custom resource pruned and defaulted): for tests and
+// tools that hold fast mode against a real API server.
+func CheckCreate(s *runtime.Scheme, obj client.Object) error {
+	gvk, err := apiutil.GVKForObject(obj, s)
+	if err != nil {
+		return err
+	}
+	return newServerChecks().create(context.Background(), gvk, obj)
+}
+
 // create checks obj, of kind gvk, as the API server checks a create; obj becomes
 // what the API server would store (pruned, defaulted, without a status where the
 // status is a subresource). The error is the API server's: apierrors.NewInvalid
@@ -441,7 +452,7 @@ func (sc *serverChecks) fullUpdate(ctx context.Context, gvk schema.GroupVersionK
 		}
 	case v.hasStatus:
 		// PrepareForUpdate: an update cannot change the status
-		if !apiequality.Semantic.DeepEqual(u["status"], oldU["status"]) {
+		if st, oldSt := statusField(obj), statusField(old); st.IsValid() && oldSt.IsValid() && !sameValue(st, oldSt) {
 			changed = true
 		}
 		if st, has := oldU["status"]; has {
@@ -500,15 +511,21 @@ func requestOf(gvk schema.GroupVersionKind, obj client.Object) (request, error) 
 	return u, nil
 }
 
-// storeInto sets obj to u, as a client decodes what the API server answers.
+// storeInto sets obj to u, as a client decodes what the API server answers (its
+// apiVersion and kind as they were).
 func storeInto(obj client.Object, u request) error {
 	data, err := json.Marshal(u)
 	if err != nil {
 		return err
 	}
+	gvk := obj.GetObjectKind().GroupVersionKind()
 	v := reflect.ValueOf(obj).Elem()
 	v.Set(reflect.Zero(v.Type()))
-	return json.Unmarshal(data, obj)
+	if err := json.Unmarshal(data, obj); err != nil {
+		return err
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return nil
 }
 
 // ---------------------------------------------------------------------------------
@@ -814,13 +831,7 @@ func (c *crdValidators) checkStatus(ctx context.Context, obj, old client.Object)
 
 // statusOf is obj's status as the API server decodes it, and the Go field it is in.
 func statusOf(obj client.Object) (any, reflect.Value, error) {
-	v := reflect.ValueOf(obj).Elem()
-	var fv reflect.Value
-	for _, f := range jsonFields(v.Type()) {
-		if f.name == "status" {
-			fv = v.Field(f.index)
-		}
-	}
+	fv := statusField(obj)
 	if !fv.IsValid() {
 		return nil, fv, nil
 	}
@@ -833,6 +844,20 @@ func statusOf(obj client.Object) (any, reflect.Value, error) {
 		return nil, fv, err
 	}
 	return st, fv, nil
+}
+
+// statusField is the Go field of obj's JSON status, or the zero Value.
+func statusField(obj client.Object) reflect.Value {
+	v := reflect.ValueOf(obj).Elem()
+	if v.Kind() != reflect.Struct {
+		return reflect.Value{}
+	}
+	for _, f := range jsonFields(v.Type()) {
+		if f.name == "status" {
+			return v.Field(f.index)
+		}
+	}
+	return reflect.Value{}
 }
 
 // setJSON sets the Go value fv to x as encoding/json decodes it.

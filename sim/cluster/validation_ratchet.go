@@ -218,6 +218,9 @@ func leafOK(s *structuralschema.Structural, v reflect.Value) bool {
 	if s == nil {
 		return false
 	}
+	if v.Type() == metaTime {
+		return plainLeaf(s, "string", "date-time") // RFC 3339 is a date-time
+	}
 	switch v.Kind() {
 	case reflect.String:
 		return plainLeaf(s, "string", "") || enumHas(s, v.String())
@@ -294,8 +297,13 @@ func (r *ratchet) fieldMayReject(s *structuralschema.Structural, f goField, old,
 	return r.mayReject(sub, old, new, f.omit)
 }
 
-// omitted says whether encoding/json leaves v out of a field with omission omit.
+// omitted says whether v is left out of a field with omission omit: by
+// encoding/json, or as a null the API server drops (a zero metav1.Time).
 func omitted(v reflect.Value, omit omission) bool {
+	if v.Type() == metaTime {
+		t := v.Interface().(metav1.Time)
+		return t.IsZero()
+	}
 	switch omit {
 	case omitEmpty:
 		k := v.Kind()
