@@ -96,8 +96,10 @@ type crdVersion struct {
 // arguments in customresource_handler.go).
 type crdValidators struct {
 	// structural is the structural schema with its defaults pruned, as the API
-	// server prunes, defaults and runs CEL rules with it.
+	// server prunes, defaults and runs CEL rules with it; root is the same for
+	// sparing writes (validation_ratchet.go).
 	structural *structuralschema.Structural
+	root       *schemaNode
 	// schema validates a whole object, status the status of a status write (nil
 	// without a status subresource).
 	schema, status apiservervalidation.SchemaValidator
@@ -137,7 +139,7 @@ func (v *crdVersion) build() (*crdValidators, error) {
 	if err := structuraldefaulting.PruneDefaults(s); err != nil {
 		return nil, fmt.Errorf("CRD %s: prune the schema's defaults: %w", v.crd, err)
 	}
-	out := &crdValidators{structural: s, hasDefaults: hasDefaults(s)}
+	out := &crdValidators{structural: s, root: newSchemaNode(s), hasDefaults: hasDefaults(s)}
 	if out.schema, _, err = apiservervalidation.NewSchemaValidator(props); err != nil {
 		return nil, fmt.Errorf("CRD %s: %w", v.crd, err)
 	}
@@ -188,8 +190,10 @@ type request = map[string]any
 func (c *crdValidators) decode(u request) (changed bool, err error) {
 	pruned := structuralpruning.PruneWithOptions(u, c.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
 	structuraldefaulting.PruneNonNullableNullsWithoutDefaults(u, c.structural)
-	if ferr := schemaobjectmeta.Coerce(nil, u, c.structural, false, false); ferr != nil {
-		return false, apierrors.NewBadRequest(ferr.Error())
+	if c.root.embedded {
+		if ferr := schemaobjectmeta.Coerce(nil, u, c.structural, false, false); ferr != nil {
+			return false, apierrors.NewBadRequest(ferr.Error())
+		}
 	}
 	changed = len(pruned) > 0
 	if c.hasDefaults {
@@ -206,8 +210,12 @@ func (c *crdValidators) decode(u request) (changed bool, err error) {
 func (v *crdVersion) validateCreate(ctx context.Context, c *crdValidators, u request) field.ErrorList {
 	errs := v.validateMetadata(ctx, u, nil)
 	errs = append(errs, apiservervalidation.ValidateCustomResource(nil, u, c.schema)...)
-	errs = append(errs, schemaobjectmeta.Validate(ctx, nil, u, c.structural, false)...)
-	errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, c.structural, u)...)
+	if c.root.embedded {
+		errs = append(errs, schemaobjectmeta.Validate(ctx, nil, u, c.structural, false)...)
+	}
+	if c.root.listed {
+		errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, c.structural, u)...)
+	}
 	return append(errs, c.runCEL(ctx, errs, u, nil)...)
 }
 
@@ -375,10 +383,10 @@ func (sc *serverChecks) create(ctx context.Context, gvk schema.GroupVersionKind,
 	if err != nil {
 		return err
 	}
-	if st, ok := u["status"]; ok && v.hasStatus {
+	if _, ok := u["status"]; ok && v.hasStatus {
 		// PrepareForCreate: a create cannot set the status
 		delete(u, "status")
-		if m, isMap := st.(map[string]any); !isMap || len(m) > 0 {
+		if st := statusField(obj); !st.IsValid() || !st.IsZero() {
 			changed = true
 		}
 	}
@@ -717,7 +725,7 @@ func onlyStatusDiffers(obj, old client.Object) bool {
 // full check (validation_ratchet.go), and if so what the API server would still
 // find: errors in the metadata, when the write changed it.
 func (sc *serverChecks) spare(ctx context.Context, v *crdVersion, c *crdValidators, obj, old client.Object, status bool) (bool, field.ErrorList) {
-	if valueDependent(c.structural) {
+	if c.root.dependent {
 		return false, nil
 	}
 	o, n := reflect.ValueOf(old).Elem(), reflect.ValueOf(obj).Elem()
@@ -736,7 +744,7 @@ func (sc *serverChecks) spare(ctx context.Context, v *crdVersion, c *crdValidato
 			// an update keeps the stored status: spared only when it does already
 			rejects = !sameValue(of, nf)
 		default:
-			rejects = sc.ratchet.fieldMayReject(c.structural, f, of, nf)
+			rejects = sc.ratchet.fieldMayReject(c.root, f, of, nf)
 		}
 		if rejects {
 			break

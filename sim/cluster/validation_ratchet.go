@@ -3,7 +3,6 @@ package cluster
 import (
 	"math"
 	"reflect"
-	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -130,7 +129,7 @@ func jsonFields(t reflect.Type) []goField {
 // mayReject says whether the API server could reject a write that turns old into
 // new (values of one Go type) under schema s (nil: none), or prune or default it
 // differently: false only when every difference is a spared one (see above).
-func (r *ratchet) mayReject(s *structuralschema.Structural, old, new reflect.Value, omit omission) bool {
+func (r *ratchet) mayReject(s *schemaNode, old, new reflect.Value, omit omission) bool {
 	t := old.Type()
 	gt := r.typeOf(t)
 	switch gt.enc {
@@ -166,7 +165,7 @@ func (r *ratchet) mayReject(s *structuralschema.Structural, old, new reflect.Val
 		}
 		return r.mayReject(s, old.Elem(), new.Elem(), never)
 	case reflect.Struct:
-		if s != nil && valueDependent(s) {
+		if s != nil && s.dependent {
 			return !sameValue(old, new)
 		}
 		for _, f := range gt.fields {
@@ -179,11 +178,11 @@ func (r *ratchet) mayReject(s *structuralschema.Structural, old, new reflect.Val
 		if old.Len() != new.Len() || old.IsNil() != new.IsNil() {
 			return true
 		}
-		if s == nil || s.Items == nil || valueDependent(s) {
+		if s == nil || s.items == nil || s.dependent {
 			return !sameValue(old, new)
 		}
 		for i := range old.Len() {
-			if r.mayReject(s.Items, old.Index(i), new.Index(i), never) {
+			if r.mayReject(s.items, old.Index(i), new.Index(i), never) {
 				return true
 			}
 		}
@@ -192,12 +191,12 @@ func (r *ratchet) mayReject(s *structuralschema.Structural, old, new reflect.Val
 		if old.Len() != new.Len() || old.IsNil() != new.IsNil() {
 			return true
 		}
-		if s == nil || s.AdditionalProperties == nil || s.AdditionalProperties.Structural == nil || valueDependent(s) {
+		if s == nil || s.additional == nil || s.dependent {
 			return !sameValue(old, new)
 		}
 		for it := old.MapRange(); it.Next(); {
 			nv := new.MapIndex(it.Key())
-			if !nv.IsValid() || r.mayReject(s.AdditionalProperties.Structural, it.Value(), nv, never) {
+			if !nv.IsValid() || r.mayReject(s.additional, it.Value(), nv, never) {
 				return true
 			}
 		}
@@ -214,7 +213,7 @@ func (r *ratchet) mayReject(s *structuralschema.Structural, old, new reflect.Val
 // schema's and the schema asks no more of it than what the Go type guarantees (an
 // int32 is an int32, and an int64; a float64 is a double unless NaN or infinite),
 // or than to be one of an enum's strings, which v is.
-func leafOK(s *structuralschema.Structural, v reflect.Value) bool {
+func leafOK(s *schemaNode, v reflect.Value) bool {
 	if s == nil {
 		return false
 	}
@@ -223,7 +222,7 @@ func leafOK(s *structuralschema.Structural, v reflect.Value) bool {
 	}
 	switch v.Kind() {
 	case reflect.String:
-		return plainLeaf(s, "string", "") || enumHas(s, v.String())
+		return plainLeaf(s, "string", "") || s.enumHas(v.String())
 	case reflect.Bool:
 		return plainLeaf(s, "boolean", "")
 	case reflect.Int, reflect.Int64, reflect.Uint8, reflect.Uint16, reflect.Uint32:
@@ -238,19 +237,11 @@ func leafOK(s *structuralschema.Structural, v reflect.Value) bool {
 }
 
 // enumHas says whether s is a string enum, and nothing else, with x among its values.
-func enumHas(s *structuralschema.Structural, x string) bool {
-	v := s.ValueValidation
-	if v == nil || len(v.Enum) == 0 {
+func (s *schemaNode) enumHas(x string) bool {
+	if !s.enum {
 		return false
 	}
-	plain := *s
-	vv := *v
-	vv.Enum = nil
-	plain.ValueValidation = &vv
-	if !plainLeaf(&plain, "string", "") {
-		return false
-	}
-	for _, e := range v.Enum {
+	for _, e := range s.s.ValueValidation.Enum {
 		if e.Object == x {
 			return true
 		}
@@ -262,30 +253,32 @@ func enumHas(s *structuralschema.Structural, x string) bool {
 // value-dependent) may appear or go without a full check: nothing requires it or
 // counts the fields, it has no default to fill in, and a new value is a leaf
 // leafOK admits (present is false when the field goes).
-func presenceSpared(parent *structuralschema.Structural, name string, v reflect.Value, present bool) bool {
-	if parent == nil {
-		return false
+func presenceSpared(parent *schemaNode, name string, v reflect.Value, present bool) bool {
+	sub := parent.optional(name)
+	return sub != nil && (!present || leafOK(sub, v))
+}
+
+// optional is s's property name if it may appear or go without a full check (see
+// presenceSpared), else nil.
+func (s *schemaNode) optional(name string) *schemaNode {
+	if s == nil || s.counted || s.required[name] {
+		return nil
 	}
-	sub, ok := parent.Properties[name]
-	if !ok || sub.Default.Object != nil {
-		return false
+	sub := s.props[name]
+	if sub == nil || sub.s.Default.Object != nil {
+		return nil
 	}
-	if pv := parent.ValueValidation; pv != nil && (pv.MinProperties != nil || pv.MaxProperties != nil || slices.Contains(pv.Required, name)) {
-		return false
-	}
-	return !present || leafOK(&sub, v)
+	return sub
 }
 
 // fieldMayReject is mayReject for one JSON field of a struct under schema s.
-func (r *ratchet) fieldMayReject(s *structuralschema.Structural, f goField, old, new reflect.Value) bool {
+func (r *ratchet) fieldMayReject(s *schemaNode, f goField, old, new reflect.Value) bool {
 	if f.name == "" {
 		return r.mayReject(s, old, new, never) // embedded: its fields are the struct's
 	}
-	var sub *structuralschema.Structural
+	var sub *schemaNode
 	if s != nil {
-		if p, ok := s.Properties[f.name]; ok {
-			sub = &p
-		}
+		sub = s.props[f.name]
 	}
 	if sub == nil {
 		// not in the schema (it would be pruned): spared only when unchanged
@@ -316,8 +309,8 @@ func omitted(v reflect.Value, omit omission) bool {
 
 // protoMayReject is mayReject for two messages of one type, encoded as Istio
 // encodes them (jsonpb: JSON names, zero values left out).
-func protoMayReject(s *structuralschema.Structural, old, new protoreflect.Message) bool {
-	if s == nil || valueDependent(s) || strings.HasPrefix(string(old.Descriptor().FullName()), "google.protobuf.") {
+func protoMayReject(s *schemaNode, old, new protoreflect.Message) bool {
+	if s == nil || s.dependent || strings.HasPrefix(string(old.Descriptor().FullName()), "google.protobuf.") {
 		// well-known types are encoded as scalars by rules of their own
 		return !proto.Equal(old.Interface(), new.Interface())
 	}
@@ -336,8 +329,8 @@ func protoMayReject(s *structuralschema.Structural, old, new protoreflect.Messag
 			continue
 		}
 		ov, nv := old.Get(fd), new.Get(fd)
-		p, ok := s.Properties[fd.JSONName()]
-		if !ok {
+		p := s.props[fd.JSONName()]
+		if p == nil {
 			if !nv.Equal(ov) {
 				return true
 			}
@@ -349,14 +342,14 @@ func protoMayReject(s *structuralschema.Structural, old, new protoreflect.Messag
 			if ol.Len() != nl.Len() {
 				return true
 			}
-			if p.Items == nil || valueDependent(&p) {
+			if p.items == nil || p.dependent {
 				if !nv.Equal(ov) {
 					return true
 				}
 				continue
 			}
 			for j := range ol.Len() {
-				if protoValueMayReject(p.Items, fd, ol.Get(j), nl.Get(j)) {
+				if protoValueMayReject(p.items, fd, ol.Get(j), nl.Get(j)) {
 					return true
 				}
 			}
@@ -365,7 +358,7 @@ func protoMayReject(s *structuralschema.Structural, old, new protoreflect.Messag
 			if om.Len() != nm.Len() {
 				return true
 			}
-			if p.AdditionalProperties == nil || p.AdditionalProperties.Structural == nil || valueDependent(&p) {
+			if p.additional == nil || p.dependent {
 				if !nv.Equal(ov) {
 					return true
 				}
@@ -373,14 +366,14 @@ func protoMayReject(s *structuralschema.Structural, old, new protoreflect.Messag
 			}
 			rejects := false
 			om.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
-				rejects = !nm.Has(k) || protoValueMayReject(p.AdditionalProperties.Structural, fd.MapValue(), v, nm.Get(k))
+				rejects = !nm.Has(k) || protoValueMayReject(p.additional, fd.MapValue(), v, nm.Get(k))
 				return !rejects
 			})
 			if rejects {
 				return true
 			}
 		default:
-			if protoValueMayReject(&p, fd, ov, nv) {
+			if protoValueMayReject(p, fd, ov, nv) {
 				return true
 			}
 		}
@@ -389,7 +382,7 @@ func protoMayReject(s *structuralschema.Structural, old, new protoreflect.Messag
 }
 
 // protoValueMayReject compares one value of field fd (or of its list's or map's).
-func protoValueMayReject(s *structuralschema.Structural, fd protoreflect.FieldDescriptor, old, new protoreflect.Value) bool {
+func protoValueMayReject(s *schemaNode, fd protoreflect.FieldDescriptor, old, new protoreflect.Value) bool {
 	switch fd.Kind() {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		return protoMayReject(s, old.Message(), new.Message())
@@ -398,10 +391,10 @@ func protoValueMayReject(s *structuralschema.Structural, fd protoreflect.FieldDe
 }
 
 // protoLeafOK is leafOK for a scalar value of field fd, as jsonpb encodes it.
-func protoLeafOK(s *structuralschema.Structural, fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+func protoLeafOK(s *schemaNode, fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
-		return plainLeaf(s, "string", "") || enumHas(s, v.String())
+		return plainLeaf(s, "string", "") || s.enumHas(v.String())
 	case protoreflect.BoolKind:
 		return plainLeaf(s, "boolean", "")
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
@@ -417,16 +410,9 @@ func protoLeafOK(s *structuralschema.Structural, fd protoreflect.FieldDescriptor
 }
 
 // protoPresenceSpared is presenceSpared for scalar field fd of a message.
-func protoPresenceSpared(parent *structuralschema.Structural, fd protoreflect.FieldDescriptor, v protoreflect.Value, present bool) bool {
-	name := fd.JSONName()
-	sub, ok := parent.Properties[name]
-	if !ok || sub.Default.Object != nil {
-		return false
-	}
-	if pv := parent.ValueValidation; pv != nil && (pv.MinProperties != nil || pv.MaxProperties != nil || slices.Contains(pv.Required, name)) {
-		return false
-	}
-	return !present || protoLeafOK(&sub, fd, v)
+func protoPresenceSpared(parent *schemaNode, fd protoreflect.FieldDescriptor, v protoreflect.Value, present bool) bool {
+	sub := parent.optional(fd.JSONName())
+	return sub != nil && (!present || protoLeafOK(sub, fd, v))
 }
 
 // sameValue compares two values of one Go type as their JSON would compare:
@@ -452,21 +438,79 @@ func sameValue(a, b reflect.Value) (same bool) {
 // plainLeaf says whether s asks of a value of JSON type typ no more than its type
 // and format, which a Go value of that type always meets (guaranteed is the format
 // its values always have; an int32 is also an int64).
-func plainLeaf(s *structuralschema.Structural, typ, guaranteed string) bool {
-	if s.Type != typ || s.XIntOrString || s.XPreserveUnknownFields || s.XEmbeddedResource || len(s.XValidations) > 0 {
+func plainLeaf(s *schemaNode, typ, guaranteed string) bool {
+	if s.s.Type != typ || !s.plain {
 		return false
 	}
+	f := s.format
+	return f == "" || f == guaranteed || f == "int64" && guaranteed == "int32"
+}
+
+// schemaNode is a node of a structural schema with its children by pointer (a
+// Structural holds its properties by value, so that looking one up copies it) and
+// what sparing asks of it, worked out once.
+type schemaNode struct {
+	s          *structuralschema.Structural
+	props      map[string]*schemaNode
+	items      *schemaNode
+	additional *schemaNode
+	// dependent: a rule of the node looks at the values under it (valueDependent).
+	dependent bool
+	// plain: the node asks of a value no more than its type and format; enum: no
+	// more than to be one of its enum's strings.
+	plain, enum bool
+	format      string
+	// required are the properties an object must have; counted, whether it must
+	// have a number of them.
+	required map[string]bool
+	counted  bool
+	// embedded: the node or one under it is an embedded object (whose metadata the
+	// API server coerces and checks); listed: a set or map list (whose items it
+	// checks for uniqueness). Without either, those checks find nothing.
+	embedded, listed bool
+}
+
+func newSchemaNode(s *structuralschema.Structural) *schemaNode {
+	n := &schemaNode{s: s, dependent: valueDependent(s), embedded: s.XEmbeddedResource,
+		listed: s.XListType != nil && (*s.XListType == "set" || *s.XListType == "map")}
+	child := func(c *structuralschema.Structural) *schemaNode {
+		cn := newSchemaNode(c)
+		n.embedded = n.embedded || cn.embedded
+		n.listed = n.listed || cn.listed
+		return cn
+	}
+	for k := range s.Properties {
+		if n.props == nil {
+			n.props = make(map[string]*schemaNode, len(s.Properties))
+		}
+		p := s.Properties[k]
+		n.props[k] = child(&p)
+	}
+	if s.Items != nil {
+		n.items = child(s.Items)
+	}
+	if s.AdditionalProperties != nil && s.AdditionalProperties.Structural != nil {
+		n.additional = child(s.AdditionalProperties.Structural)
+	}
+	simple := !s.XIntOrString && !s.XPreserveUnknownFields && !s.XEmbeddedResource && len(s.XValidations) == 0
 	v := s.ValueValidation
 	if v == nil {
-		return true
+		n.plain = simple
+		return n
 	}
-	switch {
-	case v.Format == "", v.Format == guaranteed, v.Format == "int64" && guaranteed == "int32":
-	default:
-		return false
+	n.format = v.Format
+	for _, r := range v.Required {
+		if n.required == nil {
+			n.required = map[string]bool{}
+		}
+		n.required[r] = true
 	}
-	return v.Maximum == nil && v.Minimum == nil && v.MaxLength == nil && v.MinLength == nil && v.Pattern == "" &&
-		v.MultipleOf == nil && len(v.Enum) == 0 && len(v.AllOf) == 0 && len(v.OneOf) == 0 && len(v.AnyOf) == 0 && v.Not == nil
+	n.counted = v.MinProperties != nil || v.MaxProperties != nil
+	rest := simple && v.Maximum == nil && v.Minimum == nil && v.MaxLength == nil && v.MinLength == nil && v.Pattern == "" &&
+		v.MultipleOf == nil && len(v.AllOf) == 0 && len(v.OneOf) == 0 && len(v.AnyOf) == 0 && v.Not == nil
+	n.plain = rest && len(v.Enum) == 0
+	n.enum = rest && len(v.Enum) > 0 && s.Type == "string" && (v.Format == "")
+	return n
 }
 
 // valueDependent says whether a rule of s itself looks at the values under it (so a
