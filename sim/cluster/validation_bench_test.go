@@ -60,22 +60,35 @@ func BenchmarkChecks(b *testing.B) {
 		r := o.(*istionet.VirtualService).Spec.Http[0].Route
 		r[0].Weight, r[1].Weight = 80, 20
 	})
-	update("virtualservice-full", fcVirtualService(), false, func(o client.Object) {
+	update("virtualservice-step-from-100", fcVirtualService(), false, func(o client.Object) {
 		r := o.(*istionet.VirtualService).Spec.Http[0].Route
 		r[0].Weight, r[1].Weight = 90, 10
 	})
-	for name, obj := range map[string]client.Object{"create-canary": fcCanary(), "create-virtualservice": fcVirtualService()} {
-		b.Run(name, func(b *testing.B) {
-			gvk, err := apiutil.GVKForObject(obj, s)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := checks.create(ctx, gvk, obj.DeepCopyObject().(client.Object)); err != nil {
-					b.Fatal(err)
+	dr := &istionet.DestinationRule{ObjectMeta: metav1.ObjectMeta{Name: "podinfo-primary", Namespace: "a"}}
+	dr.Spec.Host = "podinfo-primary"
+	for name, obj := range map[string]client.Object{"canary": fcCanary(), "virtualservice": fcVirtualService(), "destinationrule": dr} {
+		gvk, err := apiutil.GVKForObject(obj, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := checks.crds[gvk].validators()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, memo := range []bool{false, true} {
+			b.Run(map[bool]string{false: "create-", true: "create-again-"}[memo]+name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if !memo {
+						c.memoMu.Lock()
+						c.memo = nil
+						c.memoMu.Unlock()
+					}
+					if err := checks.create(ctx, gvk, obj.DeepCopyObject().(client.Object)); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -140,6 +140,39 @@ var _ = ginkgo.Describe("sparing a write the full check", func() {
 		}, false, ""),
 	)
 
+	ginkgo.It("judges a write its memo knows as it judged it first", func() {
+		s, err := NewScheme()
+		Expect(err).NotTo(HaveOccurred())
+		bad := fcCanary()
+		bad.Spec.Analysis.Interval = "5x"
+		provider := func() *unstructured.Unstructured {
+			return &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "aviary.dev/v1beta1", "kind": "AlertProvider",
+				"metadata": map[string]any{"name": "memo", "namespace": "test"},
+				"spec":     map[string]any{"type": "slack", "secretRef": map[string]any{}, "unknown": "pruned"},
+			}}
+		}
+		for _, obj := range []client.Object{bad, provider(), fcVirtualService()} {
+			gvk, err := apiutil.GVKForObject(obj, s)
+			Expect(err).NotTo(HaveOccurred())
+			c, err := newServerChecks().crds[gvk].validators()
+			Expect(err).NotTo(HaveOccurred())
+			c.memoMu.Lock()
+			c.memo = nil // judged afresh
+			c.memoMu.Unlock()
+			var results []string
+			for range 2 {
+				o := obj.DeepCopyObject().(client.Object)
+				err := newServerChecks().create(context.Background(), gvk, o)
+				stored, _ := json.Marshal(o)
+				results = append(results, fmt.Sprint(err)+"\n"+string(stored))
+			}
+			_, known := c.recall(func() string { b, _ := json.Marshal(obj); return string(b) }())
+			Expect(known).To(BeTrue(), "remembered")
+			Expect(results[1]).To(Equal(results[0]), gvk.Kind)
+		}
+	})
+
 	ginkgo.It("defaults a create as the API server does: an AlertProvider's secretRef gets its name", func() {
 		s, err := NewScheme()
 		Expect(err).NotTo(HaveOccurred())

@@ -25,17 +25,18 @@ import (
 // others are checked in full. A test runs every library scenario with every write
 // checked in full and requires the same records.
 
-// ratchet tells spared writes; it keeps what it learns of Go types. One per fast
-// client: a run is single-threaded.
-type ratchet struct {
-	types map[reflect.Type]*goType
-}
+// goTypes are what has been learned of Go types (typeOf), each once per process:
+// a CRD version keeps those of the objects written of it (crdValidators.goType).
+type goTypes map[reflect.Type]*goType
 
 // goType is how encoding/json encodes a Go type, as far as sparing goes.
 type goType struct {
-	enc encoding
-	// fields are a struct's JSON fields.
+	kind reflect.Kind
+	enc  encoding
+	// fields are a struct's JSON fields; elem is a pointer's, slice's or map's
+	// element type.
 	fields []goField
+	elem   *goType
 }
 
 type encoding int
@@ -53,6 +54,7 @@ type goField struct {
 	// name is the JSON name; "" for an embedded struct whose fields are inlined.
 	name string
 	omit omission
+	t    *goType
 }
 
 // omission is when encoding/json leaves a field out.
@@ -70,11 +72,13 @@ var (
 	jsonMarshaler = reflect.TypeFor[interface{ MarshalJSON() ([]byte, error) }]()
 )
 
-func (r *ratchet) typeOf(t reflect.Type) *goType {
-	if gt, ok := r.types[t]; ok {
+// typeOf is what g knows of t, learned now if need be.
+func (g goTypes) typeOf(t reflect.Type) *goType {
+	if gt, ok := g[t]; ok {
 		return gt
 	}
-	gt := &goType{}
+	gt := &goType{kind: t.Kind()}
+	g[t] = gt // before its fields: a type may hold itself
 	switch {
 	case t.Kind() == reflect.Pointer && t.Implements(protoMessage):
 		gt.enc = protoPointer
@@ -87,11 +91,12 @@ func (r *ratchet) typeOf(t reflect.Type) *goType {
 		gt.enc = customEncoding
 	case t.Kind() == reflect.Struct:
 		gt.fields = jsonFields(t)
+		for i := range gt.fields {
+			gt.fields[i].t = g.typeOf(t.Field(gt.fields[i].index).Type)
+		}
+	case t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map:
+		gt.elem = g.typeOf(t.Elem())
 	}
-	if r.types == nil {
-		r.types = map[reflect.Type]*goType{}
-	}
-	r.types[t] = gt
 	return gt
 }
 
@@ -129,9 +134,7 @@ func jsonFields(t reflect.Type) []goField {
 // mayReject says whether the API server could reject a write that turns old into
 // new (values of one Go type) under schema s (nil: none), or prune or default it
 // differently: false only when every difference is a spared one (see above).
-func (r *ratchet) mayReject(s *schemaNode, old, new reflect.Value, omit omission) bool {
-	t := old.Type()
-	gt := r.typeOf(t)
+func mayReject(s *schemaNode, gt *goType, old, new reflect.Value, omit omission) bool {
 	switch gt.enc {
 	case protoPointer:
 		if old.IsNil() || new.IsNil() {
@@ -144,9 +147,9 @@ func (r *ratchet) mayReject(s *schemaNode, old, new reflect.Value, omit omission
 		}
 		return protoMayReject(s, old.Addr().Interface().(proto.Message).ProtoReflect(), new.Addr().Interface().(proto.Message).ProtoReflect())
 	case timeEncoding:
-		o, n := old.Interface().(metav1.Time), new.Interface().(metav1.Time)
+		o, n := timeOf(old), timeOf(new)
 		switch {
-		case o.Equal(&n):
+		case o.Equal(n):
 			return false
 		case o.IsZero() || n.IsZero():
 			return true // null on one side, a value on the other
@@ -155,21 +158,21 @@ func (r *ratchet) mayReject(s *schemaNode, old, new reflect.Value, omit omission
 	case customEncoding:
 		return !sameValue(old, new)
 	}
-	if omitted(old, omit) != omitted(new, omit) {
+	if omitted(gt, old, omit) != omitted(gt, new, omit) {
 		return true // left out on one side only (fieldMayReject spares what it can)
 	}
-	switch t.Kind() {
+	switch gt.kind {
 	case reflect.Pointer:
 		if old.IsNil() || new.IsNil() {
 			return old.IsNil() != new.IsNil() // a field appears or goes
 		}
-		return r.mayReject(s, old.Elem(), new.Elem(), never)
+		return mayReject(s, gt.elem, old.Elem(), new.Elem(), never)
 	case reflect.Struct:
 		if s != nil && s.dependent {
 			return !sameValue(old, new)
 		}
 		for _, f := range gt.fields {
-			if r.fieldMayReject(s, f, old.Field(f.index), new.Field(f.index)) {
+			if fieldMayReject(s, f, old.Field(f.index), new.Field(f.index)) {
 				return true
 			}
 		}
@@ -182,7 +185,7 @@ func (r *ratchet) mayReject(s *schemaNode, old, new reflect.Value, omit omission
 			return !sameValue(old, new)
 		}
 		for i := range old.Len() {
-			if r.mayReject(s.items, old.Index(i), new.Index(i), never) {
+			if mayReject(s.items, gt.elem, old.Index(i), new.Index(i), never) {
 				return true
 			}
 		}
@@ -196,14 +199,14 @@ func (r *ratchet) mayReject(s *schemaNode, old, new reflect.Value, omit omission
 		}
 		for it := old.MapRange(); it.Next(); {
 			nv := new.MapIndex(it.Key())
-			if !nv.IsValid() || r.mayReject(s.additional, it.Value(), nv, never) {
+			if !nv.IsValid() || mayReject(s.additional, gt.elem, it.Value(), nv, never) {
 				return true
 			}
 		}
 		return false
 	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Float32, reflect.Float64:
-		return !old.Equal(new) && !leafOK(s, new)
+		return !old.Equal(new) && !leafOK(s, gt, new)
 	}
 	return !sameValue(old, new)
 }
@@ -213,14 +216,14 @@ func (r *ratchet) mayReject(s *schemaNode, old, new reflect.Value, omit omission
 // schema's and the schema asks no more of it than what the Go type guarantees (an
 // int32 is an int32, and an int64; a float64 is a double unless NaN or infinite),
 // or than to be one of an enum's strings, which v is.
-func leafOK(s *schemaNode, v reflect.Value) bool {
+func leafOK(s *schemaNode, gt *goType, v reflect.Value) bool {
 	if s == nil {
 		return false
 	}
-	if v.Type() == metaTime {
+	if gt.enc == timeEncoding {
 		return plainLeaf(s, "string", "date-time") // RFC 3339 is a date-time
 	}
-	switch v.Kind() {
+	switch gt.kind {
 	case reflect.String:
 		return plainLeaf(s, "string", "") || s.enumHas(v.String())
 	case reflect.Bool:
@@ -253,9 +256,9 @@ func (s *schemaNode) enumHas(x string) bool {
 // value-dependent) may appear or go without a full check: nothing requires it or
 // counts the fields, it has no default to fill in, and a new value is a leaf
 // leafOK admits (present is false when the field goes).
-func presenceSpared(parent *schemaNode, name string, v reflect.Value, present bool) bool {
+func presenceSpared(parent *schemaNode, name string, gt *goType, v reflect.Value, present bool) bool {
 	sub := parent.optional(name)
-	return sub != nil && (!present || leafOK(sub, v))
+	return sub != nil && (!present || leafOK(sub, gt, v))
 }
 
 // optional is s's property name if it may appear or go without a full check (see
@@ -272,9 +275,9 @@ func (s *schemaNode) optional(name string) *schemaNode {
 }
 
 // fieldMayReject is mayReject for one JSON field of a struct under schema s.
-func (r *ratchet) fieldMayReject(s *schemaNode, f goField, old, new reflect.Value) bool {
+func fieldMayReject(s *schemaNode, f goField, old, new reflect.Value) bool {
 	if f.name == "" {
-		return r.mayReject(s, old, new, never) // embedded: its fields are the struct's
+		return mayReject(s, f.t, old, new, never) // embedded: its fields are the struct's
 	}
 	var sub *schemaNode
 	if s != nil {
@@ -284,23 +287,30 @@ func (r *ratchet) fieldMayReject(s *schemaNode, f goField, old, new reflect.Valu
 		// not in the schema (it would be pruned): spared only when unchanged
 		return !sameValue(old, new)
 	}
-	if o, n := omitted(old, f.omit), omitted(new, f.omit); o != n {
-		return !presenceSpared(s, f.name, new, o)
+	if o, n := omitted(f.t, old, f.omit), omitted(f.t, new, f.omit); o != n {
+		return !presenceSpared(s, f.name, f.t, new, o)
 	}
-	return r.mayReject(sub, old, new, f.omit)
+	return mayReject(sub, f.t, old, new, f.omit)
 }
 
-// omitted says whether v is left out of a field with omission omit: by
-// encoding/json, or as a null the API server drops (a zero metav1.Time).
-func omitted(v reflect.Value, omit omission) bool {
-	if v.Type() == metaTime {
-		t := v.Interface().(metav1.Time)
-		return t.IsZero()
+// timeOf is the metav1.Time v holds, without a copy when v is addressable.
+func timeOf(v reflect.Value) *metav1.Time {
+	if v.CanAddr() {
+		return v.Addr().Interface().(*metav1.Time)
+	}
+	t := v.Interface().(metav1.Time)
+	return &t
+}
+
+// omitted says whether v, of Go type gt, is left out of a field with omission omit:
+// by encoding/json, or as a null the API server drops (a zero metav1.Time).
+func omitted(gt *goType, v reflect.Value, omit omission) bool {
+	if gt.enc == timeEncoding {
+		return timeOf(v).IsZero()
 	}
 	switch omit {
 	case omitEmpty:
-		k := v.Kind()
-		return k != reflect.Struct && k != reflect.Array && v.IsZero()
+		return gt.kind != reflect.Struct && gt.kind != reflect.Array && v.IsZero()
 	case omitZero:
 		return v.IsZero()
 	}
@@ -314,71 +324,66 @@ func protoMayReject(s *schemaNode, old, new protoreflect.Message) bool {
 		// well-known types are encoded as scalars by rules of their own
 		return !proto.Equal(old.Interface(), new.Interface())
 	}
-	fields := old.Descriptor().Fields()
-	for i := range fields.Len() {
-		fd := fields.Get(i)
-		has := old.Has(fd)
-		if has != new.Has(fd) {
-			// a zero scalar is left out: spared as presenceSpared says
-			if fd.IsList() || fd.IsMap() || fd.Message() != nil || !protoPresenceSpared(s, fd, new.Get(fd), !has) {
-				return true
-			}
-			continue
+	// the fields set on either side (Range visits only those: most of a message's
+	// fields are not)
+	rejects := false
+	new.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if !old.Has(fd) {
+			// appears: a zero scalar is left out, spared as presenceSpared says
+			rejects = fd.IsList() || fd.IsMap() || fd.Message() != nil || !protoPresenceSpared(s, fd, v, true)
 		}
-		if !has {
-			continue
-		}
-		ov, nv := old.Get(fd), new.Get(fd)
-		p := s.props[fd.JSONName()]
-		if p == nil {
-			if !nv.Equal(ov) {
-				return true
-			}
-			continue
-		}
-		switch {
-		case fd.IsList():
-			ol, nl := ov.List(), nv.List()
-			if ol.Len() != nl.Len() {
-				return true
-			}
-			if p.items == nil || p.dependent {
-				if !nv.Equal(ov) {
-					return true
-				}
-				continue
-			}
-			for j := range ol.Len() {
-				if protoValueMayReject(p.items, fd, ol.Get(j), nl.Get(j)) {
-					return true
-				}
-			}
-		case fd.IsMap():
-			om, nm := ov.Map(), nv.Map()
-			if om.Len() != nm.Len() {
-				return true
-			}
-			if p.additional == nil || p.dependent {
-				if !nv.Equal(ov) {
-					return true
-				}
-				continue
-			}
-			rejects := false
-			om.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
-				rejects = !nm.Has(k) || protoValueMayReject(p.additional, fd.MapValue(), v, nm.Get(k))
-				return !rejects
-			})
-			if rejects {
-				return true
-			}
-		default:
-			if protoValueMayReject(p, fd, ov, nv) {
-				return true
-			}
-		}
+		return !rejects
+	})
+	if rejects {
+		return true
 	}
-	return false
+	old.Range(func(fd protoreflect.FieldDescriptor, ov protoreflect.Value) bool {
+		if !new.Has(fd) {
+			rejects = fd.IsList() || fd.IsMap() || fd.Message() != nil || !protoPresenceSpared(s, fd, ov, false)
+		} else {
+			rejects = protoFieldMayReject(s, fd, ov, new.Get(fd))
+		}
+		return !rejects
+	})
+	return rejects
+}
+
+// protoFieldMayReject compares field fd, set on both sides, of a message under s.
+func protoFieldMayReject(s *schemaNode, fd protoreflect.FieldDescriptor, ov, nv protoreflect.Value) bool {
+	p := s.props[fd.JSONName()]
+	switch {
+	case p == nil:
+		return !nv.Equal(ov) // not in the schema (it would be pruned): spared only when unchanged
+	case fd.IsList():
+		ol, nl := ov.List(), nv.List()
+		if ol.Len() != nl.Len() {
+			return true
+		}
+		if p.items == nil || p.dependent {
+			return !nv.Equal(ov)
+		}
+		for j := range ol.Len() {
+			if protoValueMayReject(p.items, fd, ol.Get(j), nl.Get(j)) {
+				return true
+			}
+		}
+		return false
+	case fd.IsMap():
+		om, nm := ov.Map(), nv.Map()
+		if om.Len() != nm.Len() {
+			return true
+		}
+		if p.additional == nil || p.dependent {
+			return !nv.Equal(ov)
+		}
+		rejects := false
+		om.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+			rejects = !nm.Has(k) || protoValueMayReject(p.additional, fd.MapValue(), v, nm.Get(k))
+			return !rejects
+		})
+		return rejects
+	}
+	return protoValueMayReject(p, fd, ov, nv)
 }
 
 // protoValueMayReject compares one value of field fd (or of its list's or map's).
