@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 	"sync"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
@@ -28,9 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/apiserver/pkg/cel/common"
@@ -615,146 +609,6 @@ func storeInto(obj client.Object, data []byte) error {
 }
 
 // ---------------------------------------------------------------------------------
-// Built-in kinds
-
-// builtinErrors is what a kube-apiserver would find wrong with a create (old nil) or
-// an update of a Deployment or a Service, as far as aviary can tell: the API server
-// validates the built-in kinds with k8s.io/kubernetes' own code, which aviary cannot
-// import, so only the fields a scenario reaches are checked, with apimachinery's
-// rules and the API server's field paths and messages — the object's name (from
-// targetRef.name and service.name), its labels and annotations (service.apex and
-// the like), container and Service port numbers and names (service.port,
-// targetPort, portName). Everything else is left to the fake client; the envtest
-// parity test compares the decisions of every library scenario in both modes.
-func builtinErrors(obj, old client.Object) field.ErrorList {
-	var nameFn metavalidation.ValidateNameFunc
-	var spec func() field.ErrorList
-	sameSpec := false // an update that leaves the checked fields as they were
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		nameFn = metavalidation.NameIsDNSSubdomain
-		spec = func() field.ErrorList {
-			return podSpecErrors(&o.Spec.Template.Spec, field.NewPath("spec", "template", "spec"))
-		}
-		if od, ok := old.(*appsv1.Deployment); ok {
-			sameSpec = sameContainers(o.Spec.Template.Spec.Containers, od.Spec.Template.Spec.Containers)
-		}
-	case *corev1.Service:
-		nameFn = metavalidation.NameIsDNS1035Label
-		spec = func() field.ErrorList { return servicePortErrors(o.Spec.Ports, field.NewPath("spec", "ports")) }
-		if os, ok := old.(*corev1.Service); ok {
-			sameSpec = slices.Equal(o.Spec.Ports, os.Spec.Ports)
-		}
-	default:
-		return nil
-	}
-	var errs field.ErrorList
-	switch {
-	case old == nil:
-		errs = metavalidation.ValidateObjectMetaAccessor(obj, true, nameFn, field.NewPath("metadata"))
-	case !sameMetadata(metaOf(obj), metaOf(old)):
-		errs = metavalidation.ValidateObjectMetaAccessorUpdate(obj, old, field.NewPath("metadata"))
-	}
-	// What an update leaves as it was passed when it was written: a value's errors
-	// are its own.
-	if !sameSpec {
-		errs = append(errs, spec()...)
-	}
-	return withoutNamespace(errs)
-}
-
-// metaOf is a typed object's metadata.
-func metaOf(obj client.Object) *metav1.ObjectMeta {
-	if a, ok := obj.(metav1.ObjectMetaAccessor); ok {
-		if m, ok := a.GetObjectMeta().(*metav1.ObjectMeta); ok {
-			return m
-		}
-	}
-	return &metav1.ObjectMeta{}
-}
-
-// sameContainers says whether two pod specs' containers have the same names and
-// ports.
-func sameContainers(a, b []corev1.Container) bool {
-	return slices.EqualFunc(a, b, func(x, y corev1.Container) bool {
-		return x.Name == y.Name && slices.Equal(x.Ports, y.Ports)
-	})
-}
-
-// podSpecErrors checks the containers' names and ports.
-func podSpecErrors(pod *corev1.PodSpec, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for i := range pod.Containers {
-		ctr := &pod.Containers[i]
-		p := path.Child("containers").Index(i)
-		errs = append(errs, dns1123Label(ctr.Name, p.Child("name"))...)
-		names := map[string]bool{}
-		for j, port := range ctr.Ports {
-			pp := p.Child("ports").Index(j)
-			if port.Name != "" {
-				if msgs := validation.IsValidPortName(port.Name); len(msgs) > 0 {
-					errs = append(errs, invalidEach(pp.Child("name"), port.Name, msgs)...)
-				} else if names[port.Name] {
-					errs = append(errs, field.Duplicate(pp.Child("name"), port.Name))
-				}
-				names[port.Name] = true
-			}
-			if port.ContainerPort == 0 {
-				errs = append(errs, field.Required(pp.Child("containerPort"), ""))
-			} else {
-				errs = append(errs, invalidEach(pp.Child("containerPort"), port.ContainerPort, validation.IsValidPortNum(int(port.ContainerPort)))...)
-			}
-			if port.HostPort != 0 {
-				errs = append(errs, invalidEach(pp.Child("hostPort"), port.HostPort, validation.IsValidPortNum(int(port.HostPort)))...)
-			}
-		}
-	}
-	return errs
-}
-
-// servicePortErrors checks a Service's port names and numbers; a zero targetPort is
-// the port, as the API server defaults it before validating.
-func servicePortErrors(ports []corev1.ServicePort, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	names := map[string]bool{}
-	for i, sp := range ports {
-		p := path.Index(i)
-		switch {
-		case sp.Name == "" && len(ports) > 1:
-			errs = append(errs, field.Required(p.Child("name"), ""))
-		case sp.Name != "":
-			errs = append(errs, dns1123Label(sp.Name, p.Child("name"))...)
-			if names[sp.Name] {
-				errs = append(errs, field.Duplicate(p.Child("name"), sp.Name))
-			}
-			names[sp.Name] = true
-		}
-		errs = append(errs, invalidEach(p.Child("port"), sp.Port, validation.IsValidPortNum(int(sp.Port)))...)
-		switch tp := sp.TargetPort; {
-		case tp.Type == intstr.Int && tp.IntVal == 0, tp.Type == intstr.String && tp.StrVal == "":
-		case tp.Type == intstr.Int:
-			errs = append(errs, invalidEach(p.Child("targetPort"), tp.IntValue(), validation.IsValidPortNum(tp.IntValue()))...)
-		default:
-			errs = append(errs, invalidEach(p.Child("targetPort"), tp.StrVal, validation.IsValidPortName(tp.StrVal))...)
-		}
-	}
-	return errs
-}
-
-func dns1123Label(value string, path *field.Path) field.ErrorList {
-	return invalidEach(path, value, validation.IsDNS1123Label(value))
-}
-
-// invalidEach is one field.Invalid per message.
-func invalidEach(path *field.Path, value any, msgs []string) field.ErrorList {
-	var errs field.ErrorList
-	for _, m := range msgs {
-		errs = append(errs, field.Invalid(path, value, m))
-	}
-	return errs
-}
-
-// ---------------------------------------------------------------------------------
 // The fake client's tracker
 
 // checkingTracker is the fake client's object tracker behind the API server's checks:
@@ -829,63 +683,6 @@ func onlyStatusDiffers(obj, old client.Object) bool {
 	c.SetManagedFields(old.GetManagedFields())
 	c.GetObjectKind().SetGroupVersionKind(old.GetObjectKind().GroupVersionKind())
 	return apiequality.Semantic.DeepEqual(c, old)
-}
-
-// spare says whether the write of obj over old (typed, of v's kind) may skip the
-// full check (validation_ratchet.go), and if so what the API server would still
-// find: errors in the metadata, when the write changed it.
-func (sc *serverChecks) spare(ctx context.Context, v *crdVersion, c *crdValidators, obj, old client.Object, status bool) (bool, field.ErrorList) {
-	if c.root.dependent {
-		return false, nil
-	}
-	o, n := reflect.ValueOf(old).Elem(), reflect.ValueOf(obj).Elem()
-	if o.Type() != n.Type() || o.Kind() != reflect.Struct {
-		return false, nil
-	}
-	rejects := false
-	for _, f := range c.goType(o.Type()).fields {
-		of, nf := o.Field(f.index), n.Field(f.index)
-		switch {
-		case f.name == "" || f.name == "apiVersion" || f.name == "kind" || f.name == "metadata":
-			continue // TypeMeta (the kind's own); the metadata below
-		case status && f.name != "status":
-			continue // the stored object's, whatever obj says
-		case !status && f.name == "status" && v.hasStatus:
-			// an update keeps the stored status: spared only when it does already
-			rejects = !sameValue(of, nf)
-		default:
-			rejects = fieldMayReject(c.root, f, of, nf)
-		}
-		if rejects {
-			break
-		}
-	}
-	if rejects {
-		return false, nil
-	}
-	if status {
-		return true, nil // the stored metadata, unchanged
-	}
-	meta, oldMeta := metaOf(obj), metaOf(old)
-	if sameMetadata(meta, oldMeta) {
-		return true, nil
-	}
-	beta := utilfeature.DefaultFeatureGate.Enabled(features.DeclarativeValidationBeta)
-	return true, withoutNamespace(metavalidation.ValidateObjectMetaDeclaratively(ctx, operation.Update, meta, oldMeta, v.namespaced,
-		nil, field.NewPath("metadata"), beta))
-}
-
-// sameMetadata compares what the API server checks of metadata on an update, leaving
-// out what every write moves on (resourceVersion, generation).
-func sameMetadata(a, b *metav1.ObjectMeta) bool {
-	return a.Name == b.Name && a.GenerateName == b.GenerateName && a.Namespace == b.Namespace && a.UID == b.UID &&
-		a.SelfLink == b.SelfLink && a.CreationTimestamp.Equal(&b.CreationTimestamp) &&
-		a.DeletionTimestamp.Equal(b.DeletionTimestamp) &&
-		reflect.DeepEqual(a.DeletionGracePeriodSeconds, b.DeletionGracePeriodSeconds) &&
-		maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations) &&
-		slices.Equal(a.Finalizers, b.Finalizers) &&
-		(len(a.OwnerReferences) == 0 && len(b.OwnerReferences) == 0 || reflect.DeepEqual(a.OwnerReferences, b.OwnerReferences)) &&
-		(len(a.ManagedFields) == 0 && len(b.ManagedFields) == 0 || reflect.DeepEqual(a.ManagedFields, b.ManagedFields))
 }
 
 // checkStatus is the status strategy's check of a write of obj's status over old's,

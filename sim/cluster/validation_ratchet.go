@@ -1,15 +1,24 @@
 package cluster
 
 import (
+	"context"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/operation"
+	metavalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/features"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Spared writes. The API server reports a validation error of an update only where
@@ -21,9 +30,10 @@ import (
 // pruned or defaulted differently: the stored object was accepted, and nothing that
 // could fail has changed. Such writes are most of a run's — a VirtualService's
 // weights at every step, a Canary's weight and failed checks every tick — and a full
-// check costs more than the rest of their tick, so the fast client spares them; the
-// others are checked in full. A test runs every library scenario with every write
-// checked in full and requires the same records.
+// check costs more than the rest of their tick, so the fast client spares them
+// (metadata that changed is still checked); the others are checked in full. A test
+// checks every spared write of every library scenario in full as well and requires
+// the same verdict and the same stored object.
 
 // goTypes are what has been learned of Go types (typeOf), each once per process:
 // a CRD version keeps those of the objects written of it (crdValidators.goType).
@@ -529,4 +539,61 @@ func valueDependent(s *structuralschema.Structural) bool {
 	}
 	v := s.ValueValidation
 	return v != nil && (len(v.Enum) > 0 || v.UniqueItems || len(v.AllOf) > 0 || len(v.OneOf) > 0 || len(v.AnyOf) > 0 || v.Not != nil)
+}
+
+// spare says whether the write of obj over old (typed, of v's kind) may skip the
+// full check (see above), and if so what the API server would still
+// find: errors in the metadata, when the write changed it.
+func (sc *serverChecks) spare(ctx context.Context, v *crdVersion, c *crdValidators, obj, old client.Object, status bool) (bool, field.ErrorList) {
+	if c.root.dependent {
+		return false, nil
+	}
+	o, n := reflect.ValueOf(old).Elem(), reflect.ValueOf(obj).Elem()
+	if o.Type() != n.Type() || o.Kind() != reflect.Struct {
+		return false, nil
+	}
+	rejects := false
+	for _, f := range c.goType(o.Type()).fields {
+		of, nf := o.Field(f.index), n.Field(f.index)
+		switch {
+		case f.name == "" || f.name == "apiVersion" || f.name == "kind" || f.name == "metadata":
+			continue // TypeMeta (the kind's own); the metadata below
+		case status && f.name != "status":
+			continue // the stored object's, whatever obj says
+		case !status && f.name == "status" && v.hasStatus:
+			// an update keeps the stored status: spared only when it does already
+			rejects = !sameValue(of, nf)
+		default:
+			rejects = fieldMayReject(c.root, f, of, nf)
+		}
+		if rejects {
+			break
+		}
+	}
+	if rejects {
+		return false, nil
+	}
+	if status {
+		return true, nil // the stored metadata, unchanged
+	}
+	meta, oldMeta := metaOf(obj), metaOf(old)
+	if sameMetadata(meta, oldMeta) {
+		return true, nil
+	}
+	beta := utilfeature.DefaultFeatureGate.Enabled(features.DeclarativeValidationBeta)
+	return true, withoutNamespace(metavalidation.ValidateObjectMetaDeclaratively(ctx, operation.Update, meta, oldMeta, v.namespaced,
+		nil, field.NewPath("metadata"), beta))
+}
+
+// sameMetadata compares what the API server checks of metadata on an update, leaving
+// out what every write moves on (resourceVersion, generation).
+func sameMetadata(a, b *metav1.ObjectMeta) bool {
+	return a.Name == b.Name && a.GenerateName == b.GenerateName && a.Namespace == b.Namespace && a.UID == b.UID &&
+		a.SelfLink == b.SelfLink && a.CreationTimestamp.Equal(&b.CreationTimestamp) &&
+		a.DeletionTimestamp.Equal(b.DeletionTimestamp) &&
+		reflect.DeepEqual(a.DeletionGracePeriodSeconds, b.DeletionGracePeriodSeconds) &&
+		maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations) &&
+		slices.Equal(a.Finalizers, b.Finalizers) &&
+		(len(a.OwnerReferences) == 0 && len(b.OwnerReferences) == 0 || reflect.DeepEqual(a.OwnerReferences, b.OwnerReferences)) &&
+		(len(a.ManagedFields) == 0 && len(b.ManagedFields) == 0 || reflect.DeepEqual(a.ManagedFields, b.ManagedFields))
 }
