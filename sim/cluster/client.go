@@ -49,8 +49,9 @@ func NewScheme() (*runtime.Scheme, error) {
 // does not and that the engine observes: metadata.generation starts at 1 and moves on
 // spec changes of Deployments (the readiness check compares it with
 // status.observedGeneration) and Canaries (the routers remember reconciles by it),
-// and a created object gets a UID. A typed read cache and typed updates sit in front
-// of it (see fastClient).
+// a created object gets a UID, and every write is judged as the API server judges it
+// (validation.go: refused with its error, pruned and defaulted). A typed read cache
+// and typed updates sit in front of it (see fastClient).
 func NewFakeClient(s *runtime.Scheme) client.Client {
 	c, tracker, checks := newFakeClient(s)
 	return newFastClient(c, tracker, checks, s)
@@ -163,7 +164,8 @@ func newObjectLike(obj client.Object) client.Object {
 //   - Updates and status updates of the kinds a run writes (statusKind) are done
 //     typed against the same tracker, with the fake client's rules: NotFound, a
 //     resourceVersion conflict, the next resourceVersion, and the status subresource
-//     (an update keeps the stored status, a status update keeps everything else);
+//     (an update keeps the stored status, a status update keeps everything else),
+//     and the API server's checks the fake client's writes pass too (serverChecks);
 //   - everything else (creates, deletes, patches, other kinds, unconditional updates)
 //     goes through the fake client itself.
 //
