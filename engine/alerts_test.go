@@ -174,9 +174,9 @@ var _ = DescribeTable("alert metadata: how traffic is routed",
 	Entry("stepWeights, printed as Flagger prints the slice", func(a *v1beta1.CanaryAnalysis) {
 		a.StepWeight, a.StepWeights, a.MaxWeight = 0, []int{1, 5, 25}, 0
 	}, "Weight steps: 1,5,25 max: 0"),
-	Entry("blue/green", func(a *v1beta1.CanaryAnalysis) { a.Iterations = 5 }, "Blue/Green"),
+	Entry("blue/green", func(a *v1beta1.CanaryAnalysis) { a.StepWeight, a.Iterations = 0, 5 }, "Blue/Green"),
 	Entry("A/B testing", func(a *v1beta1.CanaryAnalysis) {
-		a.Iterations = 5
+		a.StepWeight, a.Iterations = 0, 5
 		a.Match = []v1beta1.HTTPMatchRequest{{Headers: map[string]v1beta1.StringMatch{"x-canary": {Exact: "insider"}}}}
 	}, "A/B Testing"),
 )

@@ -278,6 +278,7 @@ var _ = Describe("confirm-promotion", func() {
 		g := newFixture(func() *v1beta1.Canary {
 			cd := canaryWithHooks(hook(v1beta1.ConfirmPromotionHook, "gate"))
 			cd.Spec.Analysis.Iterations = 3
+			cd.Spec.Analysis.StepWeight = 0 // the CRD admits iterations or stepWeight, not both
 			return cd
 		}())
 		g.startRevision()

@@ -211,7 +211,7 @@ type fixture struct {
 func newFixture(cd *v1beta1.Canary) *fixture {
 	s, err := cluster.NewScheme()
 	Expect(err).NotTo(HaveOccurred())
-	return newFixtureWithClient(cd, cluster.NewFakeClient(s))
+	return newFixtureWithClient(cd, cluster.NewFakeClient(s, nil))
 }
 
 func newFixtureWithClient(cd *v1beta1.Canary, c client.Client) *fixture {

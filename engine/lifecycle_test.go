@@ -333,7 +333,7 @@ var _ = Describe("Tick", func() {
 		func(failOn func(f *fixture) client.Client, prepare func(f *fixture), step, want string) {
 			s, err := cluster.NewScheme()
 			Expect(err).NotTo(HaveOccurred())
-			base := cluster.NewFakeClient(s)
+			base := cluster.NewFakeClient(s, nil)
 			f := newFixtureWithClient(newCanary(), base)
 			prepare(f)
 			f.engine.Client = failOn(f)

@@ -257,6 +257,7 @@ var _ = Describe("Blue/Green", func() {
 	It("goes through Flagger's DeploymentBlueGreenAnalysisPhases (iterations 1)", func() {
 		cd := newCanary()
 		cd.Spec.Analysis.Iterations = 1
+		cd.Spec.Analysis.StepWeight = 0 // the CRD admits iterations or stepWeight, not both
 		f := newFixture(cd)
 		f.initialize()
 		f.setImage(imageV2)
@@ -284,6 +285,7 @@ var _ = Describe("Blue/Green", func() {
 	It("counts iterations and runs the metrics on each but the first", func() {
 		cd := newCanary()
 		cd.Spec.Analysis.Iterations = 3
+		cd.Spec.Analysis.StepWeight = 0 // the CRD admits iterations or stepWeight, not both
 		f := newFixture(cd)
 		f.startRevision()
 		metricTicks := []int{}
@@ -304,6 +306,7 @@ var _ = Describe("Blue/Green", func() {
 	It("mirrors during the iterations when analysis.mirror is set", func() {
 		cd := newCanary()
 		cd.Spec.Analysis.Iterations, cd.Spec.Analysis.Mirror = 2, true
+		cd.Spec.Analysis.StepWeight = 0 // the CRD admits iterations or stepWeight, not both
 		f := newFixture(cd)
 		f.startRevision()
 		rec := f.step()
@@ -344,6 +347,7 @@ var _ = Describe("A/B testing", func() {
 	It("sends the matching traffic to the canary for the iterations, then promotes", func() {
 		cd := canaryWithHooks(hook(v1beta1.ConfirmPromotionHook, "gate"), hook(v1beta1.ConfirmTrafficIncreaseHook, "cti"))
 		cd.Spec.Analysis.Iterations = 3
+		cd.Spec.Analysis.StepWeight = 0 // the CRD admits iterations or stepWeight, not both
 		cd.Spec.Analysis.Match = []v1beta1.HTTPMatchRequest{{Headers: map[string]v1beta1.StringMatch{"x-canary": {Exact: "insider"}}}}
 		f := newFixture(cd)
 		f.startRevision()

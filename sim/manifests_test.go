@@ -37,7 +37,7 @@ var _ = Describe("a run of the user's own manifests", func() {
 		} else {
 			s, err := cluster.NewScheme()
 			Expect(err).NotTo(HaveOccurred())
-			opts = sim.RunOptions{Client: cluster.NewFakeClient(s), Mode: sim.ModeFast}
+			opts = sim.RunOptions{Client: cluster.NewFakeClient(s, nil), Mode: sim.ModeFast}
 		}
 		res, err := sim.Run(context.Background(), l, opts)
 		Expect(err).NotTo(HaveOccurred())

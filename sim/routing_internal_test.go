@@ -26,7 +26,7 @@ var _ = ginkgo.Describe("the traffic split of provider traefik", func() {
 		func(spec traefik.TraefikServiceSpec, want world.Routing) {
 			s, err := cluster.NewScheme()
 			Expect(err).NotTo(HaveOccurred())
-			c := cluster.NewFakeClient(s)
+			c := cluster.NewFakeClient(s, nil)
 			cd := &v1beta1.Canary{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"},
 				Spec: v1beta1.CanarySpec{Provider: "traefik", TargetRef: v1beta1.LocalObjectReference{Name: "podinfo"}}}
 			r := &run{canary: cd, client: c, namespace: "test"}

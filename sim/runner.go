@@ -47,6 +47,10 @@ type RunOptions struct {
 	// Scheme is a shared cluster.NewScheme for the fast-mode client (safe for concurrent
 	// use); nil makes one. Building it is a sizeable part of a short run.
 	Scheme *runtime.Scheme
+	// Verdicts is a memo of the API server checks' verdicts the fast-mode client shares
+	// with other runs (safe for concurrent use); nil: the run's own. The runs of a
+	// suite create the same objects: judging them once is most of what the checks cost.
+	Verdicts *cluster.Verdicts
 	// Profile, when set, accumulates where the run's wall time went (benchmarks).
 	Profile *Profile
 	// EveryTick runs the engine on every tick, even one known to repeat the previous
@@ -194,7 +198,7 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 				return nil, err
 			}
 		}
-		r.client = cluster.NewFakeClient(s)
+		r.client = cluster.NewFakeClient(s, opts.Verdicts)
 		r.mode = ModeFast
 	}
 	if r.mode == "" {

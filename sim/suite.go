@@ -20,6 +20,7 @@ func RunSuite(ctx context.Context, loaded []*scenario.Loaded, parallel int, opts
 	results = make([]*scenario.Result, len(loaded))
 	errs = make([]error, len(loaded))
 	prom := promstore.NewEngine()
+	verdicts := cluster.NewVerdicts()
 	scheme, err := cluster.NewScheme()
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -42,6 +43,9 @@ func RunSuite(ctx context.Context, loaded []*scenario.Loaded, parallel int, opts
 					return
 				}
 				o.Scheme = scheme
+			}
+			if o.Verdicts == nil {
+				o.Verdicts = verdicts
 			}
 			results[i], errs[i] = Run(ctx, l, o)
 		}()

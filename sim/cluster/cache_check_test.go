@@ -46,7 +46,7 @@ var _ = Describe("the fast client's read cache", func() {
 			Expect(err).NotTo(HaveOccurred())
 			s, err := cluster.NewScheme()
 			Expect(err).NotTo(HaveOccurred())
-			c := cluster.NewFakeClient(s)
+			c := cluster.NewFakeClient(s, nil)
 			check := &cacheChecker{c: c}
 			_, err = sim.Run(context.Background(), l, sim.RunOptions{Client: c, EveryTick: true, Observer: check})
 			Expect(err).NotTo(HaveOccurred())

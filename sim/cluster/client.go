@@ -53,25 +53,36 @@ func NewScheme() (*runtime.Scheme, error) {
 // does not and that the engine observes: metadata.generation starts at 1 and moves on
 // spec changes of Deployments (the readiness check compares it with
 // status.observedGeneration) and Canaries (the routers remember reconciles by it),
-// and a created object gets a UID. A typed read cache and typed updates sit in front
-// of it (see fastClient).
-func NewFakeClient(s *runtime.Scheme) client.Client {
-	c, tracker := newFakeClient(s)
-	return newFastClient(c, tracker, s)
+// a created object gets a UID, and every write is judged as the API server judges it
+// (validation.go: refused with its error, pruned and defaulted; verdicts, when not
+// nil, is the memo of verdicts it shares with other clients, as a suite's runs do). A
+// typed read cache and typed updates sit in front of it (see fastClient).
+func NewFakeClient(s *runtime.Scheme, verdicts *Verdicts) client.Client {
+	c, tracker, checks := newFakeClient(s, verdicts)
+	return newFastClient(c, tracker, checks, s)
 }
 
-// newFakeClient is the fake client itself, and the object tracker that holds its
-// objects.
-func newFakeClient(s *runtime.Scheme) (client.Client, clienttesting.ObjectTracker) {
+// newFakeClient is the fake client itself, the object tracker that holds its objects
+// and the API server's checks (serverChecks) that every write of the fake client
+// passes before it reaches the tracker (checkingTracker).
+func newFakeClient(s *runtime.Scheme, verdicts *Verdicts) (client.Client, clienttesting.ObjectTracker, *serverChecks) {
 	// A plain object tracker: the default field-managed tracker rebuilds a REST mapper
 	// on every write, which made it the bulk of a simulated run's cost; aviary does
 	// not use server-side apply.
 	tracker := clienttesting.NewObjectTracker(s, serializer.NewCodecFactory(s).UniversalDecoder())
+	checks := newServerChecks(verdicts)
+	withStatus := []client.Object{&v1beta1.Canary{}, &appsv1.Deployment{}}
+	checking := &checkingTracker{ObjectTracker: tracker, checks: checks, scheme: s, statusKinds: map[schema.GroupVersionKind]bool{}}
+	for _, o := range withStatus {
+		if gvk, err := apiutil.GVKForObject(o, s); err == nil {
+			checking.statusKinds[gvk] = true
+		}
+	}
 	var uids int
 	c := fake.NewClientBuilder().
 		WithScheme(s).
-		WithObjectTracker(tracker).
-		WithStatusSubresource(&v1beta1.Canary{}, &appsv1.Deployment{}).
+		WithObjectTracker(checking).
+		WithStatusSubresource(withStatus...).
 		WithInterceptorFuncs(interceptor.Funcs{
 			Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
 				if _, ok := specOf(obj); ok {
@@ -117,7 +128,7 @@ func newFakeClient(s *runtime.Scheme) (client.Client, clienttesting.ObjectTracke
 			},
 		}).
 		Build()
-	return c, tracker
+	return c, tracker, checks
 }
 
 // specOf returns the spec of an object of a kind whose metadata.generation the fast
@@ -158,7 +169,8 @@ func newObjectLike(obj client.Object) client.Object {
 //   - Updates and status updates of the kinds a run writes (statusKind) are done
 //     typed against the same tracker, with the fake client's rules: NotFound, a
 //     resourceVersion conflict, the next resourceVersion, and the status subresource
-//     (an update keeps the stored status, a status update keeps everything else);
+//     (an update keeps the stored status, a status update keeps everything else),
+//     and the API server's checks the fake client's writes pass too (serverChecks);
 //   - everything else (creates, deletes, patches, other kinds, unconditional updates)
 //     goes through the fake client itself.
 //
@@ -171,7 +183,10 @@ func newObjectLike(obj client.Object) client.Object {
 // library scenario.
 type fastClient struct {
 	client.Client
+	// tracker is the fake client's tracker without its checks: the typed writes
+	// make the API server's checks themselves (checks), knowing what they write.
 	tracker clienttesting.ObjectTracker
+	checks  *serverChecks
 	scheme  *runtime.Scheme
 	objects map[cacheKey]client.Object
 	kinds   map[reflect.Type]schema.GroupVersionKind
@@ -207,10 +222,11 @@ func keyOf(obj client.Object) cacheKey {
 }
 
 // newFastClient wraps the fake client c, whose objects tracker holds.
-func newFastClient(c client.Client, tracker clienttesting.ObjectTracker, s *runtime.Scheme) *fastClient {
+func newFastClient(c client.Client, tracker clienttesting.ObjectTracker, checks *serverChecks, s *runtime.Scheme) *fastClient {
 	return &fastClient{
 		Client:  c,
 		tracker: tracker,
+		checks:  checks,
 		scheme:  s,
 		objects: map[cacheKey]client.Object{},
 		kinds:   map[reflect.Type]schema.GroupVersionKind{},
@@ -411,12 +427,12 @@ func copyStatus(dst, src client.Object) {
 // update writes obj typed into the tracker; ok is false when the fast path does not
 // apply and the fake client must do it. kept, when not nil, is a copy of what was
 // stored that nobody else holds, for the cache to keep instead of copying obj again.
-func (c *fastClient) update(obj client.Object, status bool) (ok bool, kept client.Object, err error) {
+func (c *fastClient) update(ctx context.Context, obj client.Object, status bool) (ok bool, kept client.Object, err error) {
 	known, hasStatus := statusKind(obj)
 	if !known || obj.GetResourceVersion() == "" || (status && !hasStatus) {
 		return false, nil, nil
 	}
-	_, gvr, err := c.kind(obj)
+	gvk, gvr, err := c.kind(obj)
 	if err != nil {
 		return true, nil, err
 	}
@@ -437,6 +453,10 @@ func (c *fastClient) update(obj client.Object, status bool) (ok bool, kept clien
 	rv, err := strconv.ParseUint(old.GetResourceVersion(), 10, 64)
 	if err != nil {
 		return false, nil, nil
+	}
+	// before old is changed below; obj becomes what the API server would store
+	if err := c.checks.update(ctx, gvk, obj, old, status); err != nil {
+		return true, nil, err
 	}
 	next := obj
 	if status {
@@ -553,7 +573,7 @@ func (c *fastClient) Create(ctx context.Context, obj client.Object, opts ...clie
 // what was written.
 func (c *fastClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
 	if len(opts) == 0 {
-		if done, kept, err := c.update(obj, false); done {
+		if done, kept, err := c.update(ctx, obj, false); done {
 			return c.keep(obj, kept, err)
 		}
 	}
@@ -599,7 +619,7 @@ func (s fastSubResourceClient) Create(ctx context.Context, obj, sub client.Objec
 
 func (s fastSubResourceClient) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
 	if s.name == "status" && len(opts) == 0 {
-		if done, kept, err := s.cache.update(obj, true); done {
+		if done, kept, err := s.cache.update(ctx, obj, true); done {
 			return s.cache.keep(obj, kept, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	istioapi "istio.io/api/networking/v1alpha3"
 	istionet "istio.io/client-go/pkg/apis/networking/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -51,8 +52,8 @@ func newFCPair() *fcPair {
 	Expect(err).NotTo(HaveOccurred())
 	s2, err := NewScheme()
 	Expect(err).NotTo(HaveOccurred())
-	plain, _ := newFakeClient(s1)
-	fast, ok := NewFakeClient(s2).(*fastClient)
+	plain, _, _ := newFakeClient(s1, nil)
+	fast, ok := NewFakeClient(s2, nil).(*fastClient)
 	Expect(ok).To(BeTrue(), "NewFakeClient returns the fast client")
 	return &fcPair{plain: plain, fast: fast}
 }
@@ -585,6 +586,41 @@ var _ = ginkgo.Describe("fast client", func() {
 		ginkgo.Entry("Update of a VirtualService", func() client.Object { return vs }, "missing", "1", false),
 		ginkgo.Entry("Status().Update of a kind without a status subresource (VirtualService)", func() client.Object { return vs }, "podinfo", "1", true),
 	)
+
+	ginkgo.It("refuses alike, with the API server's error, the writes the CRDs and the Service rules do not admit", func() {
+		next := cd.DeepCopy()
+		next.Spec.Analysis.Interval = "5x"
+		_, err := p.update(next)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err).To(MatchError(ContainSubstring(`spec.analysis.interval: Invalid value: "5x"`)))
+
+		next = cd.DeepCopy()
+		next.Status.Phase = "Bogus"
+		_, err = p.updateStatus(next)
+		Expect(err).To(MatchError(ContainSubstring(`status.phase: Unsupported value: "Bogus"`)))
+
+		nvs := vs.DeepCopy()
+		nvs.Spec.Http[0].Timeout = durationpb.New(0)
+		_, err = p.update(nvs)
+		Expect(err).To(MatchError(ContainSubstring(`spec.http[0].timeout: Invalid value: "0s": must be a valid duration greater than 1ms`)))
+
+		nsvc := svc.DeepCopy()
+		nsvc.Spec.Ports[0].Port = 70000
+		_, err = p.update(nsvc)
+		Expect(err).To(MatchError(ContainSubstring(`spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive`)))
+		p.expectSameState()
+
+		// and admit alike what they do admit, spared a full check or not
+		next = cd.DeepCopy()
+		next.Status.Phase, next.Status.CanaryWeight = v1beta1.CanaryPhaseProgressing, 10
+		_, err = p.updateStatus(next)
+		Expect(err).NotTo(HaveOccurred())
+		nvs = vs.DeepCopy()
+		nvs.Spec.Http[0].Route[0].Weight, nvs.Spec.Http[0].Route[1].Weight = 90, 10
+		_, err = p.update(nvs)
+		Expect(err).NotTo(HaveOccurred())
+		p.expectSameState()
+	})
 
 	ginkgo.It("answers an Update of a missing Service as the fake client does (Services may be created on update)", func() {
 		missing := fcService()

@@ -2,7 +2,11 @@
 // what a cluster does besides the engine.
 //
 //   - fast mode's API: controller-runtime's fake client behind a typed read cache and
-//     typed updates (NewFakeClient), which counts its writes (Writes);
+//     typed updates (NewFakeClient), which counts its writes (Writes) and judges each
+//     as a kube-apiserver would: custom resources against the embedded CRDs with
+//     apiextensions-apiserver's validation (validation.go), what a scenario reaches of
+//     the built-in kinds (validation_builtin.go), sparing what cannot fail
+//     (validation_ratchet.go);
 //   - envtest mode's API: one real kube-apiserver and etcd (StartEnvtest), and a
 //     client that gives each run namespaces of its own (ScenarioClient);
 //   - the Deployment simulator: what the Deployment and ReplicaSet controllers and

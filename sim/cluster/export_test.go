@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	istionet "istio.io/client-go/pkg/apis/networking/v1beta1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -52,4 +53,13 @@ func sameObject(a, b client.Object) bool {
 		return equality.Semantic.DeepEqual(x.ObjectMeta, y.ObjectMeta) && proto.Equal(&x.Spec, &y.Spec)
 	}
 	return equality.Semantic.DeepEqual(a, b)
+}
+
+// NewAuditingFakeClient is NewFakeClient, whose spared writes (validation_ratchet.go)
+// are checked in full as well; audit says how many writes were spared and where the
+// full check disagreed.
+func NewAuditingFakeClient(s *runtime.Scheme) (c client.Client, audit func() (spared int, disagreements []string)) {
+	fast := NewFakeClient(s, nil).(*fastClient)
+	fast.checks.auditing = true
+	return fast, func() (int, []string) { return fast.checks.spared, fast.checks.audit }
 }

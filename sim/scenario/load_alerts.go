@@ -2,8 +2,9 @@ package scenario
 
 import (
 	"fmt"
-	"slices"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim/world"
@@ -75,30 +76,10 @@ func (l *loader) checkAlertKeys(s *Scenario, cd *v1beta1.Canary) {
 	}
 }
 
-// alertProviderTypes are the provider types of the AlertProvider CRD's enum.
-var alertProviderTypes = []string{"slack", "msteams", "discord", "rocket", "gchat"}
-
-// checkAlertProviders applies the rules Flagger's CRD (and aviary's) puts on an
-// AlertProvider, which an API server enforces: a type of its enum, and exactly one
-// of address and secretRef.
-func (l *loader) checkAlertProviders(ld *Loaded) {
-	for i, a := range ld.AlertProviders {
-		d := l.alertDocs[i]
-		if !slices.Contains(alertProviderTypes, a.Spec.Type) {
-			l.policyErr(d, nil, "spec.type", "%q is not an alert provider type%s; want one of %s",
-				a.Spec.Type, suggest(a.Spec.Type, slices.Clone(alertProviderTypes)), strings.Join(alertProviderTypes, ", "))
-		}
-		hasAddress, hasSecret := a.Spec.Address != "", a.Spec.SecretRef != nil
-		if hasAddress == hasSecret {
-			l.policyErr(d, nil, "spec", "give exactly one of address and secretRef (the AlertProvider CRD's oneOf)")
-		}
-	}
-}
-
 // alertWarnings reports analysis.alerts entries that Flagger would send nothing to:
 // an entry without severity (Flagger's filter admits no alert for it, although the
 // CRD calls info the default), a provider that is not among the policy objects, a
-// provider whose address comes from a Secret (a scenario has none: Flagger would
+// provider whose address comes from a Secret the policy does not hold (Flagger would
 // log the missing secret).
 func (l *loader) alertWarnings(ld *Loaded) []string {
 	cd, d := ld.Canary, l.canaryDoc
@@ -134,11 +115,21 @@ func (l *loader) alertWarnings(ld *Loaded) []string {
 		case provider == nil:
 			warn(p+".providerRef", "AlertProvider %s.%s is not among the policy objects: Flagger would log "+
 				"\"alert provider %s.%s error: ... not found\" and send alert %q nothing", entry.ProviderRef.Name, ns, entry.ProviderRef.Name, ns, entry.Name)
-		case provider.Spec.SecretRef != nil:
-			warn(p+".providerRef", "AlertProvider %s.%s takes its address from Secret %s, and a scenario has no Secrets: "+
+		case provider.Spec.SecretRef != nil && !holdsSecret(ld, ns, provider.Spec.SecretRef.Name):
+			warn(p+".providerRef", "AlertProvider %s.%s takes its address from Secret %s, which is not among the policy objects: "+
 				"Flagger would log \"alert provider %s.%s secretRef error\" and send alert %q nothing", provider.Name, ns,
 				provider.Spec.SecretRef.Name, provider.Name, ns, entry.Name)
 		}
 	}
 	return out
+}
+
+// holdsSecret reports whether the policy holds the Secret ns/name.
+func holdsSecret(ld *Loaded, ns, name string) bool {
+	for _, o := range ld.Objects {
+		if sec, ok := o.(*corev1.Secret); ok && sec.Namespace == ns && sec.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -54,7 +54,6 @@ func (l *loader) validateHooks(hooks []WebhookEndpoint) {
 // policy: spec.hooks entries and spec.expect.alerts keys.
 func (l *loader) checkAgainstPolicy(s *Scenario, ld *Loaded) {
 	l.checkHookSelection(s, ld.Canary)
-	l.checkAlertProviders(ld)
 	if s.Spec.Expect != nil {
 		l.checkAlertKeys(s, ld.Canary)
 	}

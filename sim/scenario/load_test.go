@@ -135,10 +135,6 @@ var _ = Describe("LoadFile", func() {
 		Entry("two Canaries", "two-canaries.yaml", "policies/two-canaries.yaml", 17, "", "exactly one Canary"),
 		Entry("Canary without target name", "no-target-name.yaml", "policies/no-target-name.yaml", 9,
 			"spec.targetRef.name", "required"),
-		Entry("AlertProvider without address or secretRef", "alertprovider-address.yaml", "policies/alertprovider-address.yaml", 29, "spec",
-			"AlertProvider slack: spec: give exactly one of address and secretRef"),
-		Entry("AlertProvider of a type not in the CRD's enum", "alertprovider-type.yaml", "policies/alertprovider-type.yaml", 30, "spec.type",
-			`AlertProvider slack: spec.type: "teams" is not an alert provider type (did you mean msteams?); want one of slack, msteams, discord, rocket, gchat`),
 		Entry("a kind no policy holds, with what is accepted", "other-kind.yaml", "policies/other-kind.yaml", 18, "kind",
 			`"Ingress" is not a kind a policy may hold; aviary accepts Canary (flagger.app/v1beta1 or aviary.dev/v1beta1), `+
 				`MetricTemplate (flagger.app/v1beta1 or aviary.dev/v1beta1), AlertProvider (flagger.app/v1beta1 or aviary.dev/v1beta1), `+

@@ -37,7 +37,7 @@ func (s podsOf) AppendPods(buf []world.Pod, deployment string) ([]world.Pod, str
 func newClient(objs ...client.Object) client.Client {
 	s, err := cluster.NewScheme()
 	Expect(err).NotTo(HaveOccurred())
-	c := cluster.NewFakeClient(s)
+	c := cluster.NewFakeClient(s, nil)
 	for _, o := range objs {
 		Expect(c.Create(context.Background(), o)).To(Succeed())
 	}
