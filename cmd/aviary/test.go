@@ -90,7 +90,10 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 			fmt.Fprintf(stdout, "aviary: %d scenario(s), cluster mode %s\n\n", len(loaded), cl.describe())
 			started := time.Now()
 			writeWarnings(stderr, loaded, st)
-			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, cl.suiteOptions(loaded))
+			// Baselines cost about as much PromQL again as the checks; only the
+			// artifacts show them (the HTML report draws them, and results.json is
+			// what "aviary report" draws from later).
+			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, cl.suiteOptions(loaded, rf.html != "" || rf.json != ""))
 			var ok []*scenario.Result
 			for i, err := range errs {
 				if err != nil {
