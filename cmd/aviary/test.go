@@ -81,7 +81,7 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 				}
 				return invalid(errors.New("no scenarios found (a scenario is a YAML file with kind: Scenario)"))
 			}
-			st := reports.Style{Color: colorEnabled(stdout)}
+			st := reports.Style{Color: colorEnabled(stdout), Width: terminalWidth(stdout)}
 			cl, err := startCluster(cmd.Context(), f.cluster)
 			if err != nil {
 				return err
@@ -145,6 +145,19 @@ func colorEnabled(w io.Writer) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalWidth is w's width in columns when it is a terminal, else 0.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
 }
 
 // writeWarnings prints load-time warnings (e.g. a query that does not parse), one per
