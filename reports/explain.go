@@ -418,7 +418,7 @@ type checkGroup struct {
 	name   string
 	times  []string
 	fails  []analysis.Result // the out-of-range results
-	detail string           // the first error or message
+	detail string            // the first error or message
 }
 
 // failedCheckFacts groups the failed checks of the analysis that ends at tick end

@@ -149,6 +149,10 @@ func finiteCopy(r *scenario.Result) *scenario.Result {
 		return r
 	}
 	c := *r
+	c.Baselines = append([]scenario.Baseline(nil), r.Baselines...)
+	for i := range c.Baselines {
+		c.Baselines[i].Value = clampInf(c.Baselines[i].Value)
+	}
 	c.Ticks = make([]engine.TickRecord, len(r.Ticks))
 	for i, t := range r.Ticks {
 		t.Metrics = append([]analysis.Result(nil), t.Metrics...)
@@ -162,6 +166,11 @@ func finiteCopy(r *scenario.Result) *scenario.Result {
 }
 
 func hasInfinity(r *scenario.Result) bool {
+	for _, b := range r.Baselines {
+		if b.Value != nil && math.IsInf(*b.Value, 0) {
+			return true
+		}
+	}
 	for _, t := range r.Ticks {
 		for _, m := range t.Metrics {
 			for _, p := range []*float64{m.Value, m.Min, m.Max} {
@@ -187,6 +196,11 @@ func clampInf(p *float64) *float64 {
 
 // restoreInfinities undoes clampInf.
 func restoreInfinities(r *scenario.Result) {
+	for i := range r.Baselines {
+		if p := r.Baselines[i].Value; p != nil && math.Abs(*p) == math.MaxFloat64 {
+			*p = math.Inf(int(math.Copysign(1, *p)))
+		}
+	}
 	for i := range r.Ticks {
 		for j := range r.Ticks[i].Metrics {
 			m := &r.Ticks[i].Metrics[j]

@@ -169,7 +169,7 @@ var _ = Describe("terminal output", func() {
 				n, _ := strconv.Atoi(m[1])
 				left += n
 			}
-			Expect(len(shown) + left).To(Equal(len(r.Ticks)), "every tick shown or counted")
+			Expect(len(shown)+left).To(Equal(len(r.Ticks)), "every tick shown or counted")
 			Expect(skipped[0][2]).To(Equal("11:00"), "the idle ticks after the promotion at 10:00")
 			Expect(skipped[0][5]).To(Equal("Succeeded"))
 			// The second release after the idle stretch is shown, and the rollback.

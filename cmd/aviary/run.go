@@ -31,7 +31,7 @@ Exit status as for "aviary test": 0 when every expectation holds, 1 when any
 fails, 2 on invalid input.`,
 		Example: `  aviary run scenarios/podinfo-500-burst.yaml
   aviary run scenarios/podinfo-second-release.yaml --until-decided`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := f.validate(); err != nil {
 				return err
