@@ -40,10 +40,13 @@ type HTMLOptions struct {
 // description; what was decided and why (the failed checks that led to a rollback,
 // by metric and tick); every expectation with expected and observed; a timeline of
 // canary and primary weight with phase bands and markers for new revisions, gates,
-// promotions and rollbacks; one chart per metric, its value at each analysis tick
-// against the threshold band, with NaN, no-data and error checks marked and
-// labelled; each metric's resolved PromQL; the event log; the webhook calls; the
-// alerts and where Flagger routes them; the traffic each version served. The output depends only on results and opts.
+// promotions and rollbacks, and the share of user requests the canary actually
+// served (mirrored copies apart); one chart per metric, its value at each analysis
+// tick against the threshold band, with NaN, no-data and error checks marked and
+// labelled, and the same query against the primary when the record has baselines;
+// each metric's resolved PromQL; the event log; the webhook calls; the alerts and
+// where Flagger routes them; the traffic each version served. The output depends
+// only on results and opts.
 func WriteHTML(w io.Writer, results []*scenario.Result, opts HTMLOptions) error {
 	page, err := buildPage(results, opts)
 	if err != nil {

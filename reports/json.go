@@ -29,9 +29,12 @@ const Tool = "aviary"
 // analysis.Result for the field meanings): scenario, description, file, mode,
 // warnings, ticks (time, phases, step, weights, failed checks, metrics with their
 // resolved query, value, NaN flag, bounds and outcome, webhook calls, route changes,
-// events, alerts, error), final phase, decidedAt and until (Go durations since
-// virtual time zero), routes, maxCanaryWeight, traffic per version,
-// failedUserRequests, expectations (name, expected, observed, ok) and passed.
+// events, alerts, error), exposure (per tick, the user requests each workload
+// served since the previous tick and the canary's share of them), baselines
+// (when the run evaluated them: each check's query against the primary), final
+// phase, decidedAt and until (Go durations since virtual time zero), routes,
+// maxCanaryWeight, traffic per version, failedUserRequests, expectations (name,
+// expected, observed, ok) and passed.
 //
 // Compatible additions (new fields) keep the version, so readers must ignore fields
 // they do not know. JSON has no infinities: a metric value (or bound) of +Inf or

@@ -55,8 +55,14 @@ func newTestCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run scenario files or directories and check their expectations",
 		Long: `Run every scenario under the given files or directories (recursively) and check
 what each one expects: final phase, time to decision, routes, events, webhook
-calls, blast radius. Prints one row per scenario and, for each failed
+calls, blast radius. Prints one row per scenario, ending with why in a few
+words (what the HTML report's explanation says), and, for each failed
 expectation, what was expected and what happened.
+
+With --report or --json, each metric check's query is also evaluated against the
+primary at the same virtual time (a baseline, drawn in the report next to the
+canary's values; nothing is decided on it). It costs about as much PromQL again
+as the checks, so runs without those artifacts skip it.
 
 Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 2 on invalid input (unknown keys, wrong types, bad durations, missing files, ...).`,

@@ -47,4 +47,16 @@ var _ = Describe("request duration read from Istio's histogram", func() {
 		// sigma = ln(120/15)/2.3263 = 0.8939; F(100) = 0.98310, F(250) = 0.99918.
 		Entry("p50 15ms, p99 120ms (the user-profile scenarios)", 15*time.Millisecond, 120*time.Millisecond, 164.4),
 	)
+
+	It("reads higher still from Traefik's coarser buckets (100 ms, 300 ms)", func() {
+		h := newHarness(harnessOpts{
+			spec:    world.Spec{RPS: ptr(100.0), Versions: map[string]world.Behavior{newImage: behaviour(0, 20*time.Millisecond, 120*time.Millisecond)}},
+			routing: traefikRouting(0, 100),
+		})
+		h.runTo(3 * time.Minute)
+		got := h.scalar(traefikDuration, 3*time.Minute)
+		d := world.FitLogNormal(20*time.Millisecond, 120*time.Millisecond)
+		Expect(got).To(BeNumerically("~", 100+(300-100)*(0.99-d.CDF(100))/(d.CDF(300)-d.CDF(100)), 1e-6))
+		Expect(fmt.Sprintf("%.1f", got)).To(Equal("192.0"))
+	})
 })
