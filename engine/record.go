@@ -40,6 +40,16 @@ type TickRecord struct {
 	Error string `json:"error,omitempty"`
 }
 
+// Quiet reports whether the record shows no dealings with anything but the API: no
+// metric query, webhook, route change, event, alert or error, and no phase change.
+// It is the record's half of what makes a tick idle: the simulator repeats a quiet
+// tick that also wrote nothing instead of running it again (sim/replay.go), and
+// `aviary run --until-decided` leaves quiet ticks after the decision out.
+func (r *TickRecord) Quiet() bool {
+	return r.Error == "" && len(r.Metrics) == 0 && len(r.Hooks) == 0 && len(r.Routes) == 0 &&
+		len(r.Events) == 0 && len(r.Alerts) == 0 && r.PhaseBefore == r.Phase
+}
+
 // RouteChange is one SetRoutes call.
 type RouteChange struct {
 	Primary  int  `json:"primary"`

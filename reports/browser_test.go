@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,6 +143,42 @@ var _ = Describe("the HTML report in a real browser", Ordered, func() {
 		GinkgoWriter.Println(msg)
 
 		screenshot(ctx, page, filepath.Join(dir, "suite.png"), 1280, 2000)
+	}, NodeTimeout(5*time.Minute))
+
+	It("is readable 400 px wide: nothing but wide tables and queries scrolls sideways, inside their own boxes", func(ctx SpecContext) {
+		writePage("narrow-suite.html", suite())
+		// Headless Chromium will not make a window narrower than 500 px, so the report
+		// is measured in a 400-px frame of a page of its own (same directory: the
+		// frame's document is readable with --allow-file-access-from-files), every
+		// scenario opened.
+		frame, err := filepath.Abs(filepath.Join(dir, "narrow.html"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(frame, []byte(`<!DOCTYPE html><html><head><style>body{margin:0} iframe{border:0;width:400px;height:1600px;display:block}</style></head>
+<body><iframe id="f" src="narrow-suite.html"></iframe><script>
+var f = document.getElementById("f");
+f.addEventListener("load", function () {
+  var d = f.contentDocument;
+  d.querySelectorAll("details").forEach(function (x) { x.open = true; });
+  var root = document.documentElement;
+  root.setAttribute("data-viewport", String(f.contentWindow.innerWidth));
+  root.setAttribute("data-scroll-width", String(Math.max(d.documentElement.scrollWidth, d.body.scrollWidth)));
+  root.setAttribute("data-details", String(d.querySelectorAll("details[open]").length));
+});
+</script></body></html>`), 0o644)).To(Succeed())
+		dom, _ := browse(ctx, frame, "--allow-file-access-from-files", "--window-size=500,1600", "--dump-dom")
+		attr := func(name string) int {
+			m := regexp.MustCompile(name + `="(\d+)"`).FindSubmatch(dom)
+			Expect(m).NotTo(BeNil(), "the probe did not run: no %s", name)
+			n, err := strconv.Atoi(string(m[1]))
+			Expect(err).NotTo(HaveOccurred())
+			return n
+		}
+		Expect(attr("data-viewport")).To(Equal(400), "the report was laid out 400 px wide")
+		Expect(attr("data-details")).To(Equal(len(suite())), "every scenario open")
+		width := attr("data-scroll-width")
+		AddReportEntry("400-px layout", fmt.Sprintf("document scroll width %d px in a 400-px viewport", width))
+		Expect(width).To(BeNumerically("<=", 400), "the page scrolls sideways at 400 px")
+		screenshot(ctx, frame, filepath.Join(dir, "narrow.png"), 500, 1600)
 	}, NodeTimeout(5*time.Minute))
 
 	It("renders the NaN-division report with its NaN markers", func(ctx SpecContext) {

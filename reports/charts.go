@@ -22,6 +22,7 @@ import (
 
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
+	"aviary.dev/aviary/sim/scenario"
 )
 
 // Charts are drawn with gonum/plot onto its SVG canvas and inlined in the page. The
@@ -62,6 +63,9 @@ var (
 	colPromote  = rgb(0x1a, 0x7f, 0x37)
 	colRollback = rgb(0xcf, 0x22, 0x2e)
 	colText     = rgb(0x24, 0x29, 0x2f)
+	colExposure = rgb(0x0b, 0x72, 0x85) // #0b7285
+	colMirror   = rgb(0x6e, 0x77, 0x81) // #6e7781
+	colBaseline = rgb(0x1b, 0x6e, 0xc2) // the primary's colour
 )
 
 func rgb(r, g, b uint8) color.NRGBA { return color.NRGBA{R: r, G: g, B: b, A: 0xff} }
@@ -141,6 +145,14 @@ var (
 	glyphGate     = draw.GlyphStyle{Color: colGate, Radius: vg.Points(4), Shape: ringGlyph{}}
 	glyphPromote  = draw.GlyphStyle{Color: colPromote, Radius: vg.Points(5), Shape: draw.PyramidGlyph{}}
 	glyphRollback = draw.GlyphStyle{Color: colRollback, Radius: vg.Points(4.5), Shape: crossGlyph{}}
+	glyphBaseline = draw.GlyphStyle{Color: colBaseline, Radius: vg.Points(2.5), Shape: draw.BoxGlyph{}}
+)
+
+// Line styles of the traffic chart's exposure lines and the metric charts' baseline.
+var (
+	exposureDashes = []vg.Length{vg.Points(1.5), vg.Points(2.5)}
+	mirrorDashes   = []vg.Length{vg.Points(6), vg.Points(3)}
+	baselineDashes = []vg.Length{vg.Points(4), vg.Points(2.5)}
 )
 
 var markerGlyphs = map[string]draw.GlyphStyle{
@@ -349,9 +361,50 @@ const (
 	tlTop       = 130
 )
 
+// exposureLines are the canary's share of user requests and the mirrored copies'
+// share (nil when none was mirrored), in percent, as steps: the figure recorded at
+// a tick holds from the previous tick to it. A stretch without user requests is a
+// gap.
+func exposureLines(ticks []engine.TickRecord, exposure []scenario.TickExposure) (served, mirrored []plotter.XYs) {
+	if len(exposure) != len(ticks) {
+		return nil, nil // a record from before exposure was recorded
+	}
+	anyMirrored := false
+	for _, e := range exposure {
+		anyMirrored = anyMirrored || e.MirroredRequests > 0
+	}
+	var s, m plotter.XYs
+	cut := func() {
+		if len(s) > 0 {
+			served = append(served, s)
+		}
+		if len(m) > 0 {
+			mirrored = append(mirrored, m)
+		}
+		s, m = nil, nil
+	}
+	for i := 1; i < len(ticks); i++ {
+		e := exposure[i]
+		if e.CanaryShare == nil {
+			cut()
+			continue
+		}
+		x0, x1 := minutes(at(ticks[i-1])), minutes(at(ticks[i]))
+		s = append(s, plotter.XY{X: x0, Y: *e.CanaryShare}, plotter.XY{X: x1, Y: *e.CanaryShare})
+		if anyMirrored {
+			share := math.Min(100, 100*e.MirroredRequests/(e.PrimaryRequests+e.CanaryRequests))
+			m = append(m, plotter.XY{X: x0, Y: share}, plotter.XY{X: x1, Y: share})
+		}
+	}
+	cut()
+	return served, mirrored
+}
+
 // timelineChart draws canary and primary weight over virtual time, with phase bands
-// and markers for new revisions, gates, promotions and rollbacks.
-func timelineChart(ticks []engine.TickRecord, xr timeRange, title string) (template.HTML, error) {
+// and markers for new revisions, gates, promotions and rollbacks, and the share of
+// user requests the canary served (which A/B routes, rps faults and pods that are
+// not ready make differ from its weight), and that of mirrored copies.
+func timelineChart(ticks []engine.TickRecord, exposure []scenario.TickExposure, xr timeRange, title string) (template.HTML, error) {
 	p := newPlot(xr, "traffic weight %")
 	p.Y.Min, p.Y.Max = 0, tlTop
 	p.Y.Tick.Marker = plot.TickerFunc(func(min, max float64) []plot.Tick {
@@ -392,6 +445,13 @@ func timelineChart(ticks []engine.TickRecord, xr timeRange, title string) (templ
 		cl := line(canary, colCanary, 2.2)
 		cl.StepStyle = plotter.PostStep
 		p.Add(pl, cl)
+	}
+	served, mirrored := exposureLines(ticks, exposure)
+	for _, m := range mirrored {
+		p.Add(line(m, colMirror, 1.4, mirrorDashes...))
+	}
+	for _, s := range served {
+		p.Add(line(s, colExposure, 2.4, exposureDashes...))
 	}
 	var markLabels []label
 	for _, kind := range markerOrder {
@@ -492,13 +552,21 @@ func finite(v *float64) bool { return v != nil && !math.IsNaN(*v) && !math.IsInf
 // band. Checks without a value sit in a lane under the data area, each with its own
 // marker and a text label: NaN (diamond), no data (ring), error (cross); infinite
 // values are drawn in that lane too, labelled +Inf / -Inf.
-func metricChart(points []metricPoint, xr timeRange, yLabel, title string, interval float64) (template.HTML, error) {
+//
+// baseline, when not empty, is the same query's value against the primary at each
+// tick: a dashed line with small squares, broken where a tick has none.
+func metricChart(points []metricPoint, baseline []baselinePoint, xr timeRange, yLabel, title string, interval float64) (template.HTML, error) {
 	history := thresholdHistory(points)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	extend := func(v float64) { lo, hi = math.Min(lo, v), math.Max(hi, v) }
 	for _, p := range points {
 		if finite(p.r.Value) && !p.r.NaN {
 			extend(*p.r.Value)
+		}
+	}
+	for _, b := range baseline {
+		if finite(b.value) {
+			extend(*b.value)
 		}
 	}
 	for _, h := range history {
@@ -529,9 +597,13 @@ func metricChart(points []metricPoint, xr timeRange, yLabel, title string, inter
 	p := newPlot(xr, yLabel)
 	p.Y.Min, p.Y.Max = bottom, dataHi
 	valued := hasValue(points)
+	scaled := valued
+	for _, b := range baseline {
+		scaled = scaled || finite(b.value)
+	}
 	p.Y.Tick.Marker = plot.TickerFunc(func(min, max float64) []plot.Tick {
 		var out []plot.Tick
-		if !valued && len(history) == 0 {
+		if !scaled && len(history) == 0 {
 			return nil // no scale to show
 		}
 		for _, t := range (plot.DefaultTicks{}).Ticks(dataLo, dataHi) {
@@ -613,6 +685,7 @@ func metricChart(points []metricPoint, xr timeRange, yLabel, title string, inter
 		}
 	}
 	flush()
+	addBaseline(p, baseline, interval)
 	for _, kind := range kindOrder {
 		if xys := byKind[kind]; len(xys) > 0 {
 			p.Add(scatter(xys, kindGlyphs[kind]))
@@ -637,6 +710,40 @@ func metricChart(points []metricPoint, xr timeRange, yLabel, title string, inter
 			colour: colNoData, size: 10, xAlign: draw.XCenter, yAlign: draw.YCenter}}, vg.Point{}))
 	}
 	return renderSVG(p, chartWidth, metricHeight, title)
+}
+
+// baselinePoint is a metric's query against the primary at one tick; value is nil
+// when it returned nothing usable.
+type baselinePoint struct {
+	x     float64
+	value *float64
+}
+
+// addBaseline draws the baseline: a dashed line through consecutive ticks' values
+// (broken by a tick without one, or by skipped ticks) and a small square at each.
+func addBaseline(p *plot.Plot, baseline []baselinePoint, interval float64) {
+	var run, all plotter.XYs
+	flush := func() {
+		if len(run) > 1 {
+			p.Add(line(run, colBaseline, 1.3, baselineDashes...))
+		}
+		run = nil
+	}
+	for _, b := range baseline {
+		if !finite(b.value) {
+			flush()
+			continue
+		}
+		if n := len(run); n > 0 && interval > 0 && b.x-run[n-1].X > 1.5*interval {
+			flush()
+		}
+		run = append(run, plotter.XY{X: b.x, Y: *b.value})
+		all = append(all, plotter.XY{X: b.x, Y: *b.value})
+	}
+	flush()
+	if len(all) > 0 {
+		p.Add(scatter(all, glyphBaseline))
+	}
 }
 
 // needsLane is true when some check has no finite value to plot.
@@ -724,6 +831,13 @@ var swatches = sync.OnceValue(func() map[string]template.HTML {
 	lineSwatch("canary", colCanary, 2.2)
 	lineSwatch("primary", colPrimary, 2.2)
 	lineSwatch("bound", colBound, 1.2, vg.Points(5), vg.Points(3))
+	lineSwatch("exposure", colExposure, 2.4, exposureDashes...)
+	lineSwatch("mirrored", colMirror, 1.4, mirrorDashes...)
+	c := vgsvg.New(24, 14)
+	dc := draw.New(c)
+	dc.StrokeLine2(draw.LineStyle{Color: colBaseline, Width: vg.Points(1.3), Dashes: baselineDashes}, 1, 7, 23, 7)
+	dc.DrawGlyph(glyphBaseline, vg.Point{X: 12, Y: 7})
+	out["baseline"] = mustSwatch(c)
 	box := func(key string, clr color.Color) {
 		c := vgsvg.New(14, 14)
 		dc := draw.New(c)

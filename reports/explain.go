@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -51,15 +52,20 @@ func markerOf(msg string) string {
 	return ""
 }
 
-// callout is the one-paragraph explanation of a scenario's decision.
+// callout is the explanation of a scenario's decision: one paragraph for the HTML
+// report and JUnit, and its short form for the terminal's table. Both come from the
+// same facts (explain), so that they never disagree.
 type callout struct {
 	// Kind is "rollback", "promotion" or "undecided" (CSS class).
 	Kind string
 	// Headline is e.g. "Rolled back at 7m: failed checks threshold reached (3 failed checks)".
 	Headline string
 	// Reasons are the failed checks that led there, one sentence each, e.g.
-	// "legacy-read-ratio returned NaN (treated as no data) at 4m, 5m, 6m".
+	// "legacy-read-ratio returned NaN (treated as no data) at 4m, 5m, 6m", and
+	// what else held the analysis (gates, suspension).
 	Reasons []string
+	// Short is the explanation in a few words: "rolled back: legacy-read-ratio NaN ×3".
+	Short string
 }
 
 // Text is the explanation as one sentence (for templates).
@@ -70,6 +76,26 @@ func (c callout) text() string {
 		return c.Headline + "."
 	}
 	return c.Headline + ": " + strings.Join(c.Reasons, "; ") + "."
+}
+
+// fact is one reason in its two forms: a sentence for the callout and a few words
+// for the short form.
+type fact struct{ long, short string }
+
+func longs(fs []fact) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.long
+	}
+	return out
+}
+
+func shorts(fs []fact) string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.short
+	}
+	return strings.Join(out, "; ")
 }
 
 var thresholdReachedRE = regexp.MustCompile(`failed checks threshold reached (\d+)`)
@@ -83,25 +109,27 @@ func explain(r *scenario.Result) callout {
 		}
 	}
 	if decision < 0 {
-		c := callout{Kind: "undecided", Headline: fmt.Sprintf("No decision by %s: final phase %s", shortDuration(time.Duration(r.Until)), orDash(r.Phase))}
-		if g := lastGate(r.Ticks); g != "" {
-			c.Reasons = append(c.Reasons, g)
-		}
-		c.Reasons = append(c.Reasons, failedCheckReasons(r.Ticks, len(r.Ticks)-1)...)
-		return c
+		return explainUndecided(r)
 	}
 	t := r.Ticks[decision]
 	when := shortDuration(at(t))
+	checks := failedCheckFacts(r.Ticks, decision)
 	if t.Phase == "Succeeded" {
 		c := callout{Kind: "promotion", Headline: fmt.Sprintf("Promoted at %s (max canary weight %d%%)", when, r.MaxCanaryWeight)}
-		reasons := failedCheckReasons(r.Ticks, decision)
-		if len(reasons) == 0 {
+		c.Short = "promoted: " + progressText(r.Ticks, decision)
+		if len(checks) == 0 {
 			c.Headline += ", every check passed"
+			c.Short += ", every check passed"
 		} else {
 			c.Headline += fmt.Sprintf(", with %s below the threshold", plural(countFailedChecks(r.Ticks, decision), "failed check"))
-			c.Reasons = reasons
+			c.Reasons = longs(checks)
+			c.Short += " with failed checks " + shorts(checks)
 		}
-		c.Reasons = append(c.Reasons, approvals(r.Ticks, decision)...)
+		held := append(approvals(r.Ticks, decision), suspensions(r.Ticks, decision)...)
+		c.Reasons = append(c.Reasons, longs(held)...)
+		if len(held) > 0 {
+			c.Short += "; " + shorts(held)
+		}
 		return c
 	}
 	c := callout{Kind: "rollback", Headline: "Rolled back at " + when}
@@ -118,8 +146,126 @@ func explain(r *scenario.Result) callout {
 	if len(other) > 0 && !strings.Contains(c.Headline, "threshold") {
 		c.Headline += ": " + strings.Join(other, "; ")
 	}
-	c.Reasons = failedCheckReasons(r.Ticks, decision)
+	c.Reasons = longs(checks)
+	switch {
+	case len(checks) > 0:
+		c.Short = "rolled back: " + shorts(checks)
+	case t.Step == "canary-ready":
+		c.Short = "rolled back: canary not ready within its progress deadline"
+	case len(other) > 0:
+		c.Short = "rolled back: " + other[0]
+	default:
+		c.Short = "rolled back"
+	}
 	return c
+}
+
+// explainUndecided says why a run ended without a decision: no new revision, a
+// gate, a suspension, a canary that is not ready, or an analysis still going.
+func explainUndecided(r *scenario.Result) callout {
+	c := callout{Kind: "undecided", Headline: fmt.Sprintf("No decision by %s: final phase %s", shortDuration(time.Duration(r.Until)), orDash(r.Phase))}
+	end := len(r.Ticks) - 1
+	var why fact
+	if end >= 0 {
+		why = undecidedCause(r.Ticks)
+	}
+	if why.long != "" {
+		c.Reasons = append(c.Reasons, why.long)
+	}
+	checks := failedCheckFacts(r.Ticks, end)
+	c.Reasons = append(c.Reasons, longs(checks)...)
+	c.Short = "no decision"
+	if why.short != "" {
+		c.Short += ": " + why.short
+	}
+	if len(checks) > 0 {
+		if why.short == "" {
+			c.Short += ": " + shorts(checks)
+		} else {
+			c.Short += ", " + shorts(checks)
+		}
+	}
+	return c
+}
+
+// undecidedCause is what the last ticks of an undecided run show.
+func undecidedCause(ticks []engine.TickRecord) fact {
+	last := ticks[len(ticks)-1]
+	since := func(pred func(engine.TickRecord) bool) string {
+		i := len(ticks) - 1
+		for i > 0 && pred(ticks[i-1]) {
+			i--
+		}
+		return shortDuration(at(ticks[i]))
+	}
+	revised := false
+	for _, t := range ticks {
+		for _, e := range t.Events {
+			revised = revised || markerOf(e.Message) == markNewRevision
+		}
+	}
+	switch {
+	case last.Step == "suspend":
+		from := since(func(t engine.TickRecord) bool { return t.Step == "suspend" })
+		return fact{"suspended (spec.suspend) since " + from, "suspended since " + from}
+	case lastGate(ticks) != nil:
+		g := lastGate(ticks)
+		return fact{fmt.Sprintf("held since %s: %s", shortDuration(g.since), g.msg), g.short()}
+	case last.Phase == "Initializing":
+		msg := lastWarning(last)
+		return fact{"still initializing: " + msg, "still initializing: " + msg}
+	case !revised:
+		return fact{"no new revision of the target was detected", "no new revision"}
+	case last.Step == "canary-ready":
+		from := since(func(t engine.TickRecord) bool { return t.Step == "canary-ready" })
+		return fact{"the canary has not been ready since " + from + ": " + lastWarning(last), "canary not ready since " + from}
+	case last.Phase == "Progressing" && last.Iterations > 0:
+		return sameFact(fmt.Sprintf("analysis in progress at iteration %d", last.Iterations))
+	case last.Phase == "Progressing":
+		return sameFact(fmt.Sprintf("analysis in progress at %d%%", last.CanaryWeight))
+	}
+	return fact{}
+}
+
+// sameFact is a fact whose sentence is short enough for both forms.
+func sameFact(s string) fact { return fact{s, s} }
+
+// lastWarning is the message of a tick's last Warning event, "" when none.
+func lastWarning(t engine.TickRecord) string {
+	msg := ""
+	for _, e := range t.Events {
+		if e.Type == "Warning" {
+			msg = e.Message
+		}
+	}
+	return msg
+}
+
+// progressText is how far the analysis that ends at tick end went: "5 steps to
+// 50%", "10 iterations", "analysis skipped".
+func progressText(ticks []engine.TickRecord, end int) string {
+	steps, weight, top, iterations := 0, 0, 0, 0
+	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
+		for _, e := range ticks[i].Events {
+			if strings.HasPrefix(e.Message, "Promotion completed! Canary analysis was skipped") {
+				return "analysis skipped"
+			}
+		}
+		for _, rc := range ticks[i].Routes {
+			if rc.Canary > weight {
+				steps++
+			}
+			weight, top = rc.Canary, max(top, rc.Canary)
+		}
+		iterations = max(iterations, ticks[i].Iterations)
+	}
+	switch {
+	case iterations > 0:
+		return plural(iterations, "iteration")
+	case steps == 0:
+		return "no traffic step"
+	}
+	return fmt.Sprintf("%s to %d%%", plural(steps, "step"), top)
 }
 
 var (
@@ -129,12 +275,12 @@ var (
 
 // approvals describes the approval gates the analysis that ends at tick end waited
 // at: "waited for promotion approval (gate release-manager) from 6m until 9m".
-func approvals(ticks []engine.TickRecord, end int) []string {
+func approvals(ticks []engine.TickRecord, end int) []fact {
 	type wait struct {
 		what, gate string
 		from       time.Duration
 	}
-	var out []string
+	var out []fact
 	open := map[string]*wait{}
 	var order []string
 	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
@@ -148,24 +294,59 @@ func approvals(ticks []engine.TickRecord, end int) []string {
 			}
 			if m := passedRE.FindStringSubmatch(e.Message); m != nil && open[m[1]] != nil {
 				w := open[m[1]]
-				out = append(out, fmt.Sprintf("waited for %s (gate %s) from %s until %s", w.what, w.gate, shortDuration(w.from), shortDuration(at(ticks[i]))))
+				from, until := shortDuration(w.from), shortDuration(at(ticks[i]))
+				out = append(out, fact{
+					fmt.Sprintf("waited for %s (gate %s) from %s until %s", w.what, w.gate, from, until),
+					fmt.Sprintf("gate %s held %s–%s", w.gate, from, until)})
 				delete(open, m[1])
 			}
 		}
 	}
 	for _, g := range order {
 		if w := open[g]; w != nil {
-			out = append(out, fmt.Sprintf("waited for %s (gate %s) from %s", w.what, w.gate, shortDuration(w.from)))
+			from := shortDuration(w.from)
+			out = append(out, fact{fmt.Sprintf("waited for %s (gate %s) from %s", w.what, w.gate, from),
+				fmt.Sprintf("gate %s held from %s", w.gate, from)})
 		}
 	}
 	return out
 }
 
-// lastGate describes the gate the run was last held at, if it ended held.
-func lastGate(ticks []engine.TickRecord) string {
-	if len(ticks) == 0 {
-		return ""
+// suspensions describes the stretches of the analysis that ends at tick end that
+// spec.suspend skipped: "suspended from 5m until 9m".
+func suspensions(ticks []engine.TickRecord, end int) []fact {
+	var out []fact
+	from := -1
+	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
+		suspended := ticks[i].Step == "suspend"
+		switch {
+		case suspended && from < 0:
+			from = i
+		case !suspended && from >= 0:
+			a, b := shortDuration(at(ticks[from])), shortDuration(at(ticks[i]))
+			out = append(out, fact{fmt.Sprintf("suspended from %s until %s", a, b), fmt.Sprintf("suspended %s–%s", a, b)})
+			from = -1
+		}
 	}
+	return out
+}
+
+// gate is the gate a run was last held at.
+type gate struct {
+	since time.Duration
+	msg   string
+}
+
+// short words a gate: "waiting for promotion approval (gate release-manager) since 6m".
+func (g *gate) short() string {
+	if m := waitingRE.FindStringSubmatch(g.msg); m != nil {
+		return fmt.Sprintf("waiting for %s (gate %s) since %s", m[1], m[2], shortDuration(g.since))
+	}
+	return fmt.Sprintf("held since %s: %s", shortDuration(g.since), g.msg)
+}
+
+// lastGate is the gate the run was last held at, if it ended held, else nil.
+func lastGate(ticks []engine.TickRecord) *gate {
 	var since time.Duration
 	msg := ""
 	for _, t := range ticks {
@@ -176,7 +357,9 @@ func lastGate(ticks []engine.TickRecord) string {
 			}
 		}
 		if found == "" {
-			msg = ""
+			if !t.Quiet() || t.Phase != "WaitingPromotion" && t.Phase != "Waiting" {
+				msg = ""
+			}
 			continue
 		}
 		if msg == "" {
@@ -185,9 +368,9 @@ func lastGate(ticks []engine.TickRecord) string {
 		msg = found
 	}
 	if msg == "" {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("held since %s: %s", shortDuration(since), msg)
+	return &gate{since: since, msg: msg}
 }
 
 // analysisStart is the index of the first tick of the analysis that tick end belongs
@@ -227,26 +410,34 @@ func checkFailed(ticks []engine.TickRecord, i int) bool {
 	return ticks[i].FailedChecks > prev
 }
 
-// failedCheckReasons groups the failed checks of the analysis that ends at tick end
-// by cause: "legacy-read-ratio returned NaN (treated as no data) at 4m, 5m, 6m".
-func failedCheckReasons(ticks []engine.TickRecord, end int) []string {
-	type group struct {
-		key    string
-		prefix string
-		times  []string
-		detail []string
-	}
-	var groups []*group
-	byKey := map[string]*group{}
-	add := func(key, prefix, when, detail string) {
+// checkGroup is the failed checks of one cause in one analysis: a metric out of
+// range, NaN, no data or an error, a failed webhook, or another failure.
+type checkGroup struct {
+	cause string // "fail", "nan", "nodata", "error", "hook", "other"
+	// name is the metric's, or for a hook "<type> webhook <name>".
+	name   string
+	times  []string
+	fails  []analysis.Result // the out-of-range results
+	detail string            // the first error or message
+}
+
+// failedCheckFacts groups the failed checks of the analysis that ends at tick end
+// by cause: "legacy-read-ratio returned NaN (treated as no data) at 4m, 5m, 6m",
+// in short "legacy-read-ratio NaN ×3".
+func failedCheckFacts(ticks []engine.TickRecord, end int) []fact {
+	var groups []*checkGroup
+	byKey := map[string]*checkGroup{}
+	add := func(key, cause, name, when, detail string, r *analysis.Result) {
 		g := byKey[key]
 		if g == nil {
-			g = &group{key: key, prefix: prefix}
+			g = &checkGroup{cause: cause, name: name, detail: detail}
 			byKey[key] = g
 			groups = append(groups, g)
 		}
 		g.times = append(g.times, when)
-		g.detail = append(g.detail, detail)
+		if r != nil {
+			g.fails = append(g.fails, *r)
+		}
 	}
 	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
 		t := ticks[i]
@@ -263,13 +454,13 @@ func failedCheckReasons(ticks []engine.TickRecord, end int) []string {
 			name := metricName(m)
 			switch {
 			case m.NaN:
-				add(name+"/nan", name+" returned NaN (treated as no data)", when, "")
+				add(name+"/nan", "nan", name, when, "", nil)
 			case m.Outcome == analysis.OutcomeNoData:
-				add(name+"/nodata", name+" returned no data", when, "")
+				add(name+"/nodata", "nodata", name, when, "", nil)
 			case m.Outcome == analysis.OutcomeError:
-				add(name+"/error", name+" could not be evaluated", when, m.Message)
+				add(name+"/error", "error", name, when, m.Message, nil)
 			default:
-				add(name+"/fail", name, when, outOfRange(m))
+				add(name+"/fail", "fail", name, when, "", &m)
 			}
 		}
 		for _, h := range t.Hooks {
@@ -277,30 +468,89 @@ func failedCheckReasons(ticks []engine.TickRecord, end int) []string {
 				continue
 			}
 			found = true
-			add("hook/"+h.Type+"/"+h.Name, fmt.Sprintf("%s webhook %s failed", h.Type, h.Name), when, h.Error)
+			add("hook/"+h.Type+"/"+h.Name, "hook", fmt.Sprintf("%s webhook %s", h.Type, h.Name), when, h.Error, nil)
 		}
 		if !found {
-			msg := ""
-			for _, e := range t.Events {
-				if e.Type == "Warning" {
-					msg = e.Message
-				}
-			}
-			add("other/"+msg, "check failed", when, msg)
+			msg := lastWarning(t)
+			add("other/"+msg, "other", "check", when, msg, nil)
 		}
 	}
-	var out []string
-	for _, g := range groups {
-		s := g.prefix + " at " + strings.Join(g.times, ", ")
-		switch {
-		case strings.HasSuffix(g.key, "/fail"):
-			s = failText(g.prefix, g.times, g.detail)
-		case g.detail[0] != "":
-			s += ": " + truncate(g.detail[0], 200)
-		}
-		out = append(out, s)
+	out := make([]fact, len(groups))
+	for i, g := range groups {
+		out[i] = fact{g.long(), g.short()}
 	}
 	return out
+}
+
+func (g *checkGroup) long() string {
+	at := " at " + strings.Join(g.times, ", ")
+	var s string
+	switch g.cause {
+	case "fail":
+		return failText(g.name, g.times, g.fails)
+	case "nan":
+		s = g.name + " returned NaN (treated as no data)" + at
+	case "nodata":
+		s = g.name + " returned no data" + at
+	case "error":
+		s = g.name + " could not be evaluated" + at
+	case "hook":
+		s = g.name + " failed" + at
+	default:
+		s = "check failed" + at
+	}
+	if g.detail != "" {
+		s += ": " + truncate(g.detail, 200)
+	}
+	return s
+}
+
+// short words the group in a few words: "request-success-rate 70 < 99 ×5",
+// "legacy-read-ratio NaN ×3", "pre-rollout webhook db-migration failed ×3".
+func (g *checkGroup) short() string {
+	n := fmt.Sprintf(" ×%d", len(g.times))
+	switch g.cause {
+	case "fail":
+		return g.name + " " + valueRange(g.fails) + " " + boundText(g.fails[len(g.fails)-1]) + n
+	case "nan":
+		return g.name + " NaN" + n
+	case "nodata":
+		return g.name + " no data" + n
+	case "error":
+		return g.name + " error" + n
+	case "hook":
+		return g.name + " failed" + n
+	}
+	return "check failed" + n
+}
+
+// valueRange is the failed values: "70", or "53–81.14" when they differ.
+func valueRange(rs []analysis.Result) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range rs {
+		if r.Value != nil {
+			lo, hi = math.Min(lo, *r.Value), math.Max(hi, *r.Value)
+		}
+	}
+	if lo > hi {
+		return "-"
+	}
+	if a, b := formatFloat(lo), formatFloat(hi); a != b {
+		return a + "–" + b
+	}
+	return formatFloat(lo)
+}
+
+// boundText is the side of the threshold a failed value was on: "< 99", "> 500",
+// "outside [1, 5]".
+func boundText(m analysis.Result) string {
+	switch {
+	case m.Value != nil && m.Min != nil && *m.Value < *m.Min:
+		return "< " + formatFloat(*m.Min)
+	case m.Value != nil && m.Max != nil && *m.Value > *m.Max:
+		return "> " + formatFloat(*m.Max)
+	}
+	return "outside " + bounds(m)
 }
 
 // outOfRange describes a failed value as "value|side bound", e.g. "1875|above the maximum 500".
@@ -318,10 +568,12 @@ func outOfRange(m analysis.Result) string {
 // failText words out-of-range checks: "request-duration was 1875 (above the maximum
 // 500) at 6m, 7m" when every value is the same, else "request-success-rate was below
 // the minimum 99 at 5m (93.2), 6m (92.1)".
-func failText(name string, times, details []string) string {
+func failText(name string, times []string, fails []analysis.Result) string {
+	details := make([]string, len(fails))
 	same := true
-	for _, d := range details {
-		same = same && d == details[0]
+	for i, f := range fails {
+		details[i] = outOfRange(f)
+		same = same && details[i] == details[0]
 	}
 	value, side, _ := strings.Cut(details[0], "|")
 	if same {

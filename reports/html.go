@@ -40,10 +40,13 @@ type HTMLOptions struct {
 // description; what was decided and why (the failed checks that led to a rollback,
 // by metric and tick); every expectation with expected and observed; a timeline of
 // canary and primary weight with phase bands and markers for new revisions, gates,
-// promotions and rollbacks; one chart per metric, its value at each analysis tick
-// against the threshold band, with NaN, no-data and error checks marked and
-// labelled; each metric's resolved PromQL; the event log; the webhook calls; the
-// alerts and where Flagger routes them; the traffic each version served. The output depends only on results and opts.
+// promotions and rollbacks, and the share of user requests the canary actually
+// served (mirrored copies apart); one chart per metric, its value at each analysis
+// tick against the threshold band, with NaN, no-data and error checks marked and
+// labelled, and the same query against the primary when the record has baselines;
+// each metric's resolved PromQL; the event log; the webhook calls; the alerts and
+// where Flagger routes them; the traffic each version served. The output depends
+// only on results and opts.
 func WriteHTML(w io.Writer, results []*scenario.Result, opts HTMLOptions) error {
 	page, err := buildPage(results, opts)
 	if err != nil {
@@ -106,6 +109,10 @@ type metricView struct {
 	Legend    []legendItem
 	Queries   []queryView
 	NoQuery   string
+	// Baseline says what the baseline is or why there is none; BaselineQuery is the
+	// first query sent for the primary.
+	Baseline      string
+	BaselineQuery string
 }
 
 type queryView struct {
@@ -237,11 +244,11 @@ func buildScenario(r *scenario.Result, only bool) (*scenarioView, error) {
 		xr.max = xr.min + 1
 	}
 	var err error
-	v.Timeline, err = timelineChart(r.Ticks, xr, "Traffic weights and phases of "+r.Scenario)
+	v.Timeline, err = timelineChart(r.Ticks, r.Exposure, xr, "Traffic weights, phases and the canary's share of user requests of "+r.Scenario)
 	if err != nil {
 		return nil, err
 	}
-	v.TimelineLegend = timelineLegend(r.Ticks)
+	v.TimelineLegend = timelineLegend(r.Ticks, r.Exposure)
 	if v.Metrics, err = buildMetrics(r, xr); err != nil {
 		return nil, err
 	}
@@ -291,8 +298,14 @@ func buildAlert(when string, a engine.Alert) alertView {
 	return av
 }
 
-func timelineLegend(ticks []engine.TickRecord) []legendItem {
+func timelineLegend(ticks []engine.TickRecord, exposure []scenario.TickExposure) []legendItem {
 	items := []legendItem{{swatch("primary"), "primary weight"}, {swatch("canary"), "canary weight"}}
+	if served, mirrored := exposureLines(ticks, exposure); len(served) > 0 {
+		items = append(items, legendItem{swatch("exposure"), "user requests the canary served (% since the previous tick)"})
+		if len(mirrored) > 0 {
+			items = append(items, legendItem{swatch("mirrored"), "mirrored copies to the canary (% of user requests; answers discarded, not exposure)"})
+		}
+	}
 	seen := map[string]bool{}
 	for _, t := range ticks {
 		if t.Phase == "" || seen["phase "+t.Phase] {
@@ -330,6 +343,11 @@ func buildMetrics(r *scenario.Result, xr timeRange) ([]*metricView, error) {
 	type series struct {
 		name, kind string
 		points     []metricPoint
+		baseline   []baselinePoint
+		// baselineQuery is the first query sent for the primary; missing the
+		// first reason a check had no baseline value.
+		baselineQuery, missing string
+		baselines              int
 	}
 	var order []*series
 	byKey := map[string]*series{}
@@ -355,6 +373,20 @@ func buildMetrics(r *scenario.Result, xr timeRange) ([]*metricView, error) {
 			}
 		}
 		return false
+	}
+	for _, b := range r.Baselines {
+		s := byKey[b.Name+"\x00"+b.Kind]
+		if s == nil {
+			continue
+		}
+		s.baselines++
+		s.baseline = append(s.baseline, baselinePoint{x: minutes(b.At.Sub(scenario.Epoch)), value: b.Value})
+		if s.baselineQuery == "" {
+			s.baselineQuery = b.Query
+		}
+		if b.Value == nil && s.missing == "" {
+			s.missing = b.Missing
+		}
 	}
 	sort.SliceStable(order, func(i, j int) bool { return failing(order[i]) && !failing(order[j]) })
 	interval := analysisInterval(r.Ticks)
@@ -411,14 +443,43 @@ func buildMetrics(r *scenario.Result, xr timeRange) ([]*metricView, error) {
 				}
 			}
 		}
+		mv.Baseline, mv.BaselineQuery = baselineText(s.baseline, s.baselineQuery, s.missing, len(r.Baselines) > 0)
+		if mv.BaselineQuery != "" {
+			mv.Legend = append(mv.Legend, legendItem{swatch("baseline"), "primary: the same query at the same time (baseline)"})
+		}
 		var err error
-		mv.Chart, err = metricChart(s.points, xr, unitLabel(s.kind), fmt.Sprintf("%s of %s at each analysis tick", title, r.Scenario), interval)
+		mv.Chart, err = metricChart(s.points, s.baseline, xr, unitLabel(s.kind), fmt.Sprintf("%s of %s at each analysis tick", title, r.Scenario), interval)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, mv)
 	}
 	return out, nil
+}
+
+// baselineText says what a metric's baseline is, or why it has none; recorded is
+// false for a record made without baselines.
+func baselineText(points []baselinePoint, query, missing string, recorded bool) (text, shownQuery string) {
+	if !recorded {
+		return "", ""
+	}
+	valued := 0
+	for _, p := range points {
+		if finite(p.value) {
+			valued++
+		}
+	}
+	switch {
+	case len(points) == 0:
+		return "", ""
+	case valued == 0 && query == "":
+		return missing, ""
+	case valued == 0:
+		return "the query against the primary returned no value (" + missing + ")", query
+	case valued < len(points):
+		return fmt.Sprintf("the same query against the primary, %d of %d ticks with a value", valued, len(points)), query
+	}
+	return "the same query against the primary at each tick", query
 }
 
 // analysisInterval is the most common spacing of consecutive ticks, in minutes.

@@ -262,11 +262,21 @@ var _ = Describe("the HTML report", func() {
 		nanLabels := findAll(chart, func(n *html.Node) bool { return n.Data == "text" && textOf(n) == "NaN" })
 		Expect(nanLabels).To(HaveLen(3))
 		Expect(textOf(chart)).To(ContainSubstring("no check returned a value"))
-		// The resolved query, as sent.
+		// The resolved query, as sent, then the same against the primary.
 		pre := findAll(ratio, elem("pre", "promql"))
-		Expect(pre).To(HaveLen(1))
-		Expect(textOf(pre[0])).To(HavePrefix(`sum(rate(user_profile_legacy_record_reads_total{namespace="profiles"`))
+		Expect(pre).To(HaveLen(2))
+		Expect(textOf(pre[0])).To(HavePrefix(`sum(rate(user_profile_legacy_record_reads_total{namespace="profiles", pod=~"user-profile-service-[0-9a-zA-Z]+`))
 		Expect(textOf(pre[0])).To(HaveSuffix("or on() vector(0)"))
+		Expect(hasClass(pre[1], "baseline")).To(BeTrue())
+		Expect(textOf(pre[1])).To(HavePrefix(`sum(rate(user_profile_legacy_record_reads_total{namespace="profiles", pod=~"user-profile-service-primary-[0-9a-zA-Z]+`))
+		// The primary's values are drawn and labelled: the old version reads 30% from the legacy store.
+		Expect(textOf(ratio)).To(ContainSubstring("baseline: the same query against the primary at each tick"))
+		Expect(textOf(ratio)).To(ContainSubstring("primary: the same query at the same time (baseline)"))
+		var ticks []string
+		for _, t := range findAll(chart, elem("text")) {
+			ticks = append(ticks, textOf(t))
+		}
+		Expect(ticks).To(ContainElement("0.3"), "the value axis is scaled to the primary's values")
 	})
 
 	It("marks no-data, NaN, error and out-of-range checks distinctly, and shows a changed query", func() {
@@ -298,6 +308,38 @@ var _ = Describe("the HTML report", func() {
 		Expect(findAll(fig, elem("pre", "promql"))).To(HaveLen(2))
 		Expect(text).To(ContainSubstring("Query changed at 3m"))
 		Expect(textOf(findAll(doc, elem("div", "callout"))[0])).To(HavePrefix("No decision by 10m: final phase Progressing"))
+	})
+
+	It("draws the share of user requests the canary served, which in A/B testing is not its route's weight", func() {
+		share := func(f float64) *float64 { return &f }
+		var ticks []engine.TickRecord
+		var exposure []scenario.TickExposure
+		for min := 0; min <= 6; min++ {
+			t := engine.TickRecord{At: scenario.Epoch.Add(time.Duration(min) * time.Minute), Phase: "Progressing", PhaseBefore: "Progressing",
+				PrimaryWeight: 0, CanaryWeight: 100, Iterations: min}
+			e := scenario.TickExposure{At: t.At, PrimaryRequests: 5400, CanaryRequests: 600, CanaryShare: share(10)}
+			if min == 0 {
+				e = scenario.TickExposure{At: t.At}
+			}
+			if min == 3 {
+				e.MirroredRequests = 3000
+			}
+			ticks, exposure = append(ticks, t), append(exposure, e)
+		}
+		r := &scenario.Result{Scenario: "ab", Mode: "fast", Phase: "Progressing", Until: scenario.Offset(6 * time.Minute), Ticks: ticks, Exposure: exposure}
+		_, doc := renderHTML([]*scenario.Result{r}, reports.HTMLOptions{})
+		timeline := findAll(doc, elem("figure", "timeline"))[0]
+		Expect(textOf(timeline)).To(ContainSubstring("user requests the canary served (% since the previous tick)"))
+		Expect(textOf(timeline)).To(ContainSubstring("mirrored copies to the canary (% of user requests; answers discarded, not exposure)"))
+		svg := renderedText(timeline)
+		Expect(svg).To(ContainSubstring("stroke:#0B7285"), "the exposure line")
+
+		// A record written before exposure was recorded has neither line nor legend.
+		r.Exposure = nil
+		_, doc = renderHTML([]*scenario.Result{r}, reports.HTMLOptions{})
+		timeline = findAll(doc, elem("figure", "timeline"))[0]
+		Expect(textOf(timeline)).NotTo(ContainSubstring("user requests the canary served"))
+		Expect(renderedText(timeline)).NotTo(ContainSubstring("stroke:#0B7285"))
 	})
 
 	It("references nothing outside itself", func() {
@@ -405,4 +447,11 @@ func externalReferences(doc *html.Node) []string {
 		}
 	}
 	return out
+}
+
+// renderedText is n rendered back to HTML.
+func renderedText(n *html.Node) string {
+	var b strings.Builder
+	Expect(html.Render(&b, n)).To(Succeed())
+	return b.String()
 }

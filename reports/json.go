@@ -29,9 +29,12 @@ const Tool = "aviary"
 // analysis.Result for the field meanings): scenario, description, file, mode,
 // warnings, ticks (time, phases, step, weights, failed checks, metrics with their
 // resolved query, value, NaN flag, bounds and outcome, webhook calls, route changes,
-// events, alerts, error), final phase, decidedAt and until (Go durations since
-// virtual time zero), routes, maxCanaryWeight, traffic per version,
-// failedUserRequests, expectations (name, expected, observed, ok) and passed.
+// events, alerts, error), exposure (per tick, the user requests each workload
+// served since the previous tick and the canary's share of them), baselines
+// (when the run evaluated them: each check's query against the primary), final
+// phase, decidedAt and until (Go durations since virtual time zero), routes,
+// maxCanaryWeight, traffic per version, failedUserRequests, expectations (name,
+// expected, observed, ok) and passed.
 //
 // Compatible additions (new fields) keep the version, so readers must ignore fields
 // they do not know. JSON has no infinities: a metric value (or bound) of +Inf or
@@ -149,6 +152,10 @@ func finiteCopy(r *scenario.Result) *scenario.Result {
 		return r
 	}
 	c := *r
+	c.Baselines = append([]scenario.Baseline(nil), r.Baselines...)
+	for i := range c.Baselines {
+		c.Baselines[i].Value = clampInf(c.Baselines[i].Value)
+	}
 	c.Ticks = make([]engine.TickRecord, len(r.Ticks))
 	for i, t := range r.Ticks {
 		t.Metrics = append([]analysis.Result(nil), t.Metrics...)
@@ -162,6 +169,11 @@ func finiteCopy(r *scenario.Result) *scenario.Result {
 }
 
 func hasInfinity(r *scenario.Result) bool {
+	for _, b := range r.Baselines {
+		if b.Value != nil && math.IsInf(*b.Value, 0) {
+			return true
+		}
+	}
 	for _, t := range r.Ticks {
 		for _, m := range t.Metrics {
 			for _, p := range []*float64{m.Value, m.Min, m.Max} {
@@ -187,6 +199,11 @@ func clampInf(p *float64) *float64 {
 
 // restoreInfinities undoes clampInf.
 func restoreInfinities(r *scenario.Result) {
+	for i := range r.Baselines {
+		if p := r.Baselines[i].Value; p != nil && math.Abs(*p) == math.MaxFloat64 {
+			*p = math.Inf(int(math.Copysign(1, *p)))
+		}
+	}
 	for i := range r.Ticks {
 		for j := range r.Ticks[i].Metrics {
 			m := &r.Ticks[i].Metrics[j]

@@ -52,14 +52,16 @@ var _ = Describe("JSON results", func() {
 				{Name: "ratio", Kind: "query", Value: &inf, Min: &lo, Outcome: analysis.OutcomePass},
 				{Name: "delta", Kind: "query", Value: &negInf, Min: &lo, Outcome: analysis.OutcomeFail},
 			},
-		}}}
+		}}, Baselines: []scenario.Baseline{{At: scenario.Epoch.Add(time.Minute), Name: "ratio", Kind: "query", Query: "q", Value: &negInf}}}
 		var buf bytes.Buffer
 		Expect(reports.WriteJSON(&buf, []*scenario.Result{r})).To(Succeed())
 		Expect(*r.Ticks[0].Metrics[0].Value).To(Equal(inf), "the input is not modified")
+		Expect(*r.Baselines[0].Value).To(Equal(negInf), "the input is not modified")
 		back, err := reports.ReadJSON(&buf)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(math.IsInf(*back[0].Ticks[0].Metrics[0].Value, 1)).To(BeTrue())
 		Expect(math.IsInf(*back[0].Ticks[0].Metrics[1].Value, -1)).To(BeTrue())
+		Expect(math.IsInf(*back[0].Baselines[0].Value, -1)).To(BeTrue())
 	})
 
 	DescribeTable("rejects what it cannot read, saying why",

@@ -23,7 +23,19 @@ import (
 type Style struct {
 	// Color enables ANSI colours (only when writing to a terminal, NO_COLOR unset).
 	Color bool
+	// Width is the terminal's width in columns, 0 when not writing to a terminal:
+	// the summary's last column is cut to fit it.
+	Width int
 }
+
+// reasonMax is how long the summary's WHY column may be when the width is unknown
+// (a pipe, a CI log): the short forms are far shorter; this only bounds a message
+// quoted from an event.
+const reasonMax = 120
+
+// reasonMin is the least of the WHY column a narrow terminal still gets: below it
+// the line wraps rather than say nothing.
+const reasonMin = 24
 
 // Paint wraps text in an ANSI colour code when colours are on.
 func (s Style) Paint(code, text string) string {
@@ -41,28 +53,44 @@ func (s Style) verdict(ok bool) string {
 }
 
 // WriteSummary writes one row per scenario (name, verdict, final phase, time of the
-// decision, max canary weight, failed user requests), then, for each failed
-// scenario, what each failed expectation wanted and what happened.
+// decision, max canary weight, failed user requests, and why in a few words: the
+// HTML report's explanation in short), then, for each failed scenario, what each
+// failed expectation wanted and what happened. On a terminal too narrow for the
+// WHY column, each row's reason goes on a line of its own under it.
 func WriteSummary(w io.Writer, results []*scenario.Result, st Style) error {
-	// Align plain text first: tabwriter would count colour codes as width.
-	var table bytes.Buffer
-	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tRESULT\tPHASE\tDECIDED\tMAX WEIGHT\tFAILED REQUESTS")
+	reasons := make([]string, len(results))
 	passed := 0
-	for _, r := range results {
+	for i, r := range results {
+		reasons[i] = explain(r).Short
 		if r.Passed {
 			passed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Scenario, Style{}.verdict(r.Passed), orDash(r.Phase), decided(r), r.MaxCanaryWeight, thousands(r.FailedUserRequests))
 	}
-	if err := tw.Flush(); err != nil {
+	lines, err := summaryTable(results, reasons, true)
+	if err != nil {
 		return err
 	}
-	lines := strings.SplitAfter(table.String(), "\n")
+	why := utf8.RuneCountInString(lines[0][:strings.Index(lines[0], "WHY")])
+	room, below := reasonMax, false
+	if st.Width > 0 {
+		room = st.Width - why
+		if room < reasonMin {
+			if lines, err = summaryTable(results, reasons, false); err != nil {
+				return err
+			}
+			room, below = max(st.Width-4, reasonMin), true
+		}
+	}
 	col := utf8.RuneCountInString(lines[0][:strings.Index(lines[0], "RESULT")])
 	for i, line := range lines {
 		if i > 0 && i <= len(results) {
+			if !below {
+				line = cutLine(line, why+room)
+			}
 			line = paintColumn(line, col, st.verdict(results[i-1].Passed))
+			if below {
+				line += cutLine("    "+reasons[i-1]+"\n", room+4)
+			}
 		}
 		if _, err := io.WriteString(w, line); err != nil {
 			return err
@@ -88,6 +116,40 @@ func WriteSummary(w io.Writer, results []*scenario.Result, st Style) error {
 	return nil
 }
 
+// summaryTable aligns the summary's header and rows, with the WHY column or
+// without it; the lines keep their newlines. Plain text: tabwriter would count
+// colour codes as width.
+func summaryTable(results []*scenario.Result, reasons []string, withWhy bool) ([]string, error) {
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	header := "SCENARIO\tRESULT\tPHASE\tDECIDED\tMAX WEIGHT\tFAILED REQUESTS"
+	if withWhy {
+		header += "\tWHY"
+	}
+	fmt.Fprintln(tw, header)
+	for i, r := range results {
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s", r.Scenario, Style{}.verdict(r.Passed), orDash(r.Phase), decided(r),
+			r.MaxCanaryWeight, thousands(r.FailedUserRequests))
+		if withWhy {
+			row += "\t" + reasons[i]
+		}
+		fmt.Fprintln(tw, row)
+	}
+	if err := tw.Flush(); err != nil {
+		return nil, err
+	}
+	return strings.SplitAfter(table.String(), "\n"), nil
+}
+
+// cutLine cuts a table line to n runes, marking the cut with "…".
+func cutLine(line string, n int) string {
+	body := strings.TrimSuffix(line, "\n")
+	if utf8.RuneCountInString(body) <= n {
+		return line
+	}
+	return truncate(body, n-1) + "\n"
+}
+
 // paintColumn replaces the 4-rune verdict that starts at rune col of an aligned line
 // with its painted form.
 func paintColumn(line string, col int, painted string) string {
@@ -98,17 +160,48 @@ func paintColumn(line string, col int, painted string) string {
 	return string(r[:col]) + painted + string(r[col+4:])
 }
 
+// RunView chooses which ticks WriteRun shows.
+type RunView struct {
+	// UntilDecided leaves out the idle ticks after the first decision (Succeeded or
+	// Failed): those whose record is quiet (engine.TickRecord.Quiet, what the
+	// simulator repeats instead of running), saying how many. Ticks after the
+	// decision that do something (a new revision, an event) are still shown.
+	UntilDecided bool
+}
+
 // WriteRun writes a run tick by tick: time, phase, weights, every metric's value
 // against its threshold, hook calls, events and alerts; then the expectations.
-func WriteRun(w io.Writer, r *scenario.Result, st Style) error {
+func WriteRun(w io.Writer, r *scenario.Result, st Style, view RunView) error {
 	fmt.Fprintf(w, "scenario %s (%s mode)\n", r.Scenario, r.Mode)
 	if r.Description != "" {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(r.Description))
 	}
 	fmt.Fprintln(w)
-	for _, t := range r.Ticks {
-		writeTick(w, t, st)
+	decided := false
+	var idle []engine.TickRecord
+	flush := func() {
+		if len(idle) == 0 {
+			return
+		}
+		first, last := idle[0], idle[len(idle)-1]
+		span := clockTime(at(first))
+		if len(idle) > 1 {
+			span += " to " + clockTime(at(last))
+		}
+		fmt.Fprintf(w, "%s (%s, %s, weights %d/%d)\n", st.Paint("2", "… "+plural(len(idle), "idle tick")+" not shown"),
+			span, orDash(last.Phase), last.PrimaryWeight, last.CanaryWeight)
+		idle = idle[:0]
 	}
+	for _, t := range r.Ticks {
+		if decided && view.UntilDecided && t.Quiet() {
+			idle = append(idle, t)
+			continue
+		}
+		flush()
+		writeTick(w, t, st)
+		decided = decided || t.PhaseBefore != t.Phase && (t.Phase == "Succeeded" || t.Phase == "Failed")
+	}
+	flush()
 	fmt.Fprintf(w, "\nfinal phase %s", orDash(r.Phase))
 	if r.DecidedAt != nil {
 		fmt.Fprintf(w, " at %s", clockTime(time.Duration(*r.DecidedAt)))

@@ -116,7 +116,8 @@ var _ = Describe("the scenario library", func() {
 		}
 		GinkgoT().Chdir("..") // the fixture is written from the repository root: its files and warnings say scenarios/...
 		for _, file := range files {
-			_, res := runFile(filepath.Join("scenarios", file))
+			// The fixture holds baselines, as "aviary test --json" writes them.
+			_, res := runFileWith(filepath.Join("scenarios", file), sim.RunOptions{Baselines: true})
 			held, ok := byName[res.Scenario]
 			Expect(ok).To(BeTrue(), "%s is not in the fixture: run `make report-fixture`", file)
 			Expect(recordJSON(held)).To(Equal(recordJSON(res)), "%s: the fixture is stale: run `make report-fixture` and review the report tests", file)

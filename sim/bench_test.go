@@ -18,13 +18,18 @@ import (
 // Prometheus' PromQL engine ("promql-%") next to ns/op and allocs/op, and where
 // the rest went: the engine's own work ("engine-%"), the world model's scrapes and
 // the Deployment simulator; what is left is setup and the event loop.
-func BenchmarkRollout30m(b *testing.B) { benchRollout(b, false) }
+func BenchmarkRollout30m(b *testing.B) { benchRollout(b, sim.RunOptions{}) }
 
 // BenchmarkRollout30mEveryTick is the same workload with every tick run in full,
 // idle ones included (RunOptions.EveryTick): what repeating idle ticks saves.
-func BenchmarkRollout30mEveryTick(b *testing.B) { benchRollout(b, true) }
+func BenchmarkRollout30mEveryTick(b *testing.B) { benchRollout(b, sim.RunOptions{EveryTick: true}) }
 
-func benchRollout(b *testing.B, everyTick bool) {
+// BenchmarkRollout30mBaselines is the same workload with each check's query also
+// evaluated against the primary (RunOptions.Baselines, what aviary test --report
+// and --json ask for): what baselines cost ("baselines-%").
+func BenchmarkRollout30mBaselines(b *testing.B) { benchRollout(b, sim.RunOptions{Baselines: true}) }
+
+func benchRollout(b *testing.B, opts sim.RunOptions) {
 	l, err := scenario.LoadFile(filepath.Join("testdata", "bench", "rollout-30m.yaml"))
 	if err != nil {
 		b.Fatal(err)
@@ -47,7 +52,8 @@ func benchRollout(b *testing.B, everyTick bool) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := sim.Run(context.Background(), l, sim.RunOptions{PromEngine: prom, Scheme: scheme, Verdicts: verdicts, Profile: &prof, EveryTick: everyTick})
+		opts.PromEngine, opts.Scheme, opts.Verdicts, opts.Profile = prom, scheme, verdicts, &prof
+		res, err := sim.Run(context.Background(), l, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -60,6 +66,9 @@ func benchRollout(b *testing.B, everyTick bool) {
 	b.ReportMetric(share(prof.Engine-prof.PromQL), "engine-%")
 	b.ReportMetric(share(prof.Scrape), "scrape-%")
 	b.ReportMetric(share(prof.Deployments), "deployments-%")
+	if opts.Baselines {
+		b.ReportMetric(share(prof.Baselines), "baselines-%")
+	}
 }
 
 // BenchmarkScenarioSuite runs the whole scenario library (scenarios/) once per op,

@@ -26,7 +26,8 @@ import (
 //     (its controllers, repair loops), so envtest mode has no count and runs every
 //     tick.
 //  3. A tick is idle when its record shows no dealings with anything but the API (no
-//     metric query, webhook, route change, event, alert or error; quiet), it wrote
+//     metric query, webhook, route change, event, alert, error or phase change:
+//     engine.TickRecord.Quiet; a phase change is a status write anyway), it wrote
 //     nothing, and it read the clock exactly once.
 //
 // `make test` runs every library scenario both ways (RunOptions.EveryTick) and
@@ -83,15 +84,8 @@ func (r *run) tick(ctx context.Context) (time.Duration, error) {
 	if err != nil || !replaying || r.writes.Writes().All != writes || r.engineClock.reads != reads+1 {
 		return interval, err
 	}
-	if rec := r.ticks.records[len(r.ticks.records)-1]; quiet(rec) {
+	if rec := r.ticks.records[len(r.ticks.records)-1]; rec.Quiet() {
 		r.idle = &idleTick{rec: rec, interval: interval, writes: writes}
 	}
 	return interval, nil
-}
-
-// quiet reports whether a tick's record shows no dealings with anything but the API:
-// the record's half of contract 3.
-func quiet(rec engine.TickRecord) bool {
-	return rec.Error == "" && len(rec.Metrics) == 0 && len(rec.Hooks) == 0 && len(rec.Routes) == 0 &&
-		len(rec.Events) == 0 && len(rec.Alerts) == 0
 }

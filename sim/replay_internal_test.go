@@ -41,9 +41,10 @@ var _ = ginkgo.Describe("repeating idle ticks", func() {
 		Expect(p.Replayed).To(BeZero())
 	})
 
-	ginkgo.DescribeTable("a record is quiet only without metrics, calls, routes, events, alerts or errors",
-		func(rec engine.TickRecord, want bool) { Expect(quiet(rec)).To(Equal(want)) },
-		ginkgo.Entry("bare", engine.TickRecord{Phase: "Succeeded", Step: "should-advance"}, true),
+	ginkgo.DescribeTable("a record is quiet only without metrics, calls, routes, events, alerts, errors or a phase change",
+		func(rec engine.TickRecord, want bool) { Expect(rec.Quiet()).To(Equal(want)) },
+		ginkgo.Entry("bare", engine.TickRecord{PhaseBefore: "Succeeded", Phase: "Succeeded", Step: "should-advance"}, true),
+		ginkgo.Entry("a phase change", engine.TickRecord{PhaseBefore: "Progressing", Phase: "Succeeded"}, false),
 		ginkgo.Entry("a metric", engine.TickRecord{Metrics: []analysis.Result{{}}}, false),
 		ginkgo.Entry("a webhook", engine.TickRecord{Hooks: []hooks.Call{{}}}, false),
 		ginkgo.Entry("a route change", engine.TickRecord{Routes: []engine.RouteChange{{}}}, false),

@@ -59,13 +59,20 @@ func (r *run) routing(ctx context.Context) (world.Routing, error) {
 		return r.routingWithoutMesh(ctx)
 	}
 	weights := func(i int) (p, c int) {
-		for _, d := range http[i].GetRoute() {
+		route := http[i].GetRoute()
+		for _, d := range route {
+			w := int(d.GetWeight())
+			if len(route) == 1 {
+				// Istio sends all of a route's traffic to its only destination, whatever
+				// its weight: Flagger's A/B default route is the primary at weight 0.
+				w = 100
+			}
 			host := d.GetDestination().GetHost()
 			switch {
 			case hostIs(host, primarySvc, r.namespace):
-				p += int(d.GetWeight())
+				p += w
 			case hostIs(host, canarySvc, r.namespace):
-				c += int(d.GetWeight())
+				c += w
 			}
 		}
 		return p, c

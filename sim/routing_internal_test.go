@@ -8,6 +8,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	istioapi "istio.io/api/networking/v1beta1"
+	istionet "istio.io/client-go/pkg/apis/networking/v1beta1"
+
 	traefik "aviary.dev/aviary/api/traefik/v1alpha1"
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim/cluster"
@@ -55,5 +58,38 @@ var _ = ginkgo.Describe("the traffic split of provider traefik", func() {
 		ginkgo.Entry("no weighted round robin: nothing routed",
 			traefik.TraefikServiceSpec{Mirroring: &traefik.Mirroring{LoadBalancerSpec: traefik.LoadBalancerSpec{Name: "podinfo-primary"}}},
 			world.Routing{}),
+	)
+})
+
+var _ = ginkgo.Describe("the traffic split of provider istio", func() {
+	ctx := context.Background()
+	dest := func(host string, weight int32) *istioapi.HTTPRouteDestination {
+		return &istioapi.HTTPRouteDestination{Destination: &istioapi.Destination{Host: host}, Weight: weight}
+	}
+
+	ginkgo.DescribeTable("is the VirtualService's, as Istio applies it",
+		func(http []*istioapi.HTTPRoute, want world.Routing) {
+			s, err := cluster.NewScheme()
+			Expect(err).NotTo(HaveOccurred())
+			c := cluster.NewFakeClient(s, nil)
+			cd := &v1beta1.Canary{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"},
+				Spec: v1beta1.CanarySpec{TargetRef: v1beta1.LocalObjectReference{Name: "podinfo"}}}
+			r := &run{canary: cd, client: c, namespace: "test"}
+			vs := &istionet.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"}}
+			vs.Spec.Http = http
+			Expect(c.Create(ctx, vs)).To(Succeed())
+			got, err := r.routing(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(got).To(Equal(want))
+		},
+		ginkgo.Entry("weighted primary and canary",
+			[]*istioapi.HTTPRoute{{Route: []*istioapi.HTTPRouteDestination{dest("podinfo-primary", 90), dest("podinfo-canary", 10)}}},
+			world.Routing{PrimaryWeight: 90, CanaryWeight: 10}),
+		ginkgo.Entry("Flagger's A/B routes: the default route's only destination takes all its traffic, though Flagger writes it at weight 0",
+			[]*istioapi.HTTPRoute{
+				{Match: []*istioapi.HTTPMatchRequest{{Name: "x"}},
+					Route: []*istioapi.HTTPRouteDestination{dest("podinfo-primary", 0), dest("podinfo-canary", 100)}},
+				{Route: []*istioapi.HTTPRouteDestination{dest("podinfo-primary", 0)}}},
+			world.Routing{PrimaryWeight: 100, HasMatch: true, MatchCanaryWeight: 100}),
 	)
 })

@@ -59,6 +59,12 @@ type RunOptions struct {
 	// Observer, when set, also receives the record of every tick, replayed ones
 	// included, as the tick ends; for tests and tools that watch a run as it goes.
 	Observer engine.TickObserver
+	// Baselines evaluates each metric check's query against the primary too, at the
+	// same virtual time, into the result's Baselines (baseline.go): for reports,
+	// which draw them next to the canary's values. It changes nothing else in the
+	// run and costs about as much PromQL again as the checks, so it is off unless
+	// asked for (aviary test --report or --json).
+	Baselines bool
 }
 
 // InEnvtest returns the options of a run of l against e's API server, in namespaces
@@ -85,6 +91,9 @@ type Profile struct {
 	Deployments time.Duration
 	// Total is the whole run's, setup included.
 	Total time.Duration
+	// Baselines is the time spent evaluating baselines (RunOptions.Baselines); it
+	// is not part of Engine or PromQL.
+	Baselines time.Duration
 	// Ticks counts the engine's ticks, Replayed those of them repeated from the
 	// previous tick's record instead of run (replay.go).
 	Ticks, Replayed int
@@ -144,6 +153,14 @@ type run struct {
 	engine      *engine.Engine
 	ticks       tickLog
 	observer    engine.TickObserver
+	// exposure is what reached users since the previous tick, one per tick record;
+	// exposed is the world's count at the last tick.
+	exposure []scenario.TickExposure
+	exposed  world.Exposure
+	// baselines evaluates checks against the primary (nil: RunOptions.Baselines
+	// off); baselined counts the tick records it has looked at.
+	baselines *baseliner
+	baselined int
 
 	// writes counts the client's writes: the fast client's, nil with a real API
 	// server, whose objects others change too (replay.go).
@@ -171,9 +188,11 @@ type tickLog struct{ records []engine.TickRecord }
 
 func (l *tickLog) ObserveTick(r engine.TickRecord) { l.records = append(l.records, r) }
 
-// observe records a tick and shows it to RunOptions.Observer.
+// observe records a tick, with what reached users since the previous one, and shows
+// it to RunOptions.Observer.
 func (r *run) observe(rec engine.TickRecord) {
 	r.ticks.ObserveTick(rec)
+	r.noteExposure(rec.At)
 	if r.observer != nil {
 		r.observer.ObserveTick(rec)
 	}
@@ -236,7 +255,8 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 	r.world = w
 	r.routesStale = true
 	r.webhooks = cluster.NewWebhookSimulator(webhookScript(r.sc.Spec.Hooks), r.clock, scenario.Epoch)
-	metrics := timedSource{src: &promstore.Source{Engine: prom, Storage: r.store, Clock: r.clock}, spent: &r.profile.PromQL}
+	source := &promstore.Source{Engine: prom, Storage: r.store, Clock: r.clock}
+	metrics := timedSource{src: source, spent: &r.profile.PromQL}
 	r.engine = &engine.Engine{
 		Client:   r.client,
 		Clock:    r.engineClock,
@@ -247,6 +267,9 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 	if r.mode == ModeEnvtest {
 		// A real API server also gets Kubernetes Events, as from Flagger in a cluster.
 		r.engine.Events = &cluster.EventWriter{Client: r.client, Clock: r.clock}
+	}
+	if opts.Baselines {
+		r.baselines = newBaseliner(r.client, source, r.engine.MeshProvider, r.engine.MetricsServer)
 	}
 	return r, nil
 }
@@ -459,6 +482,9 @@ func (r *run) loop(ctx context.Context) error {
 				return fmt.Errorf("canary %s disappeared at %s", r.key, now.Sub(scenario.Epoch))
 			}
 			nextTick = now.Add(interval)
+			if err := r.noteBaselines(ctx); err != nil {
+				return err
+			}
 			if r.deploymentsChanged() {
 				wake, err := r.syncDeployments(ctx, now)
 				if err != nil {
@@ -568,8 +594,12 @@ func (r *run) result() *scenario.Result {
 		Mode:        r.mode,
 		Warnings:    r.l.Warnings,
 		Ticks:       r.ticks.records,
+		Exposure:    r.exposure,
 		Until:       scenario.Offset(r.sc.Spec.Until.Duration),
 		Traffic:     r.world.Traffic(),
+	}
+	if r.baselines != nil {
+		res.Baselines = r.baselines.results
 	}
 	res.FailedUserRequests = r.world.FailedUserRequests()
 	if n := len(res.Ticks); n > 0 {

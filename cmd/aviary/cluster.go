@@ -96,12 +96,17 @@ func (c *kubeAPI) describe() string {
 	return fmt.Sprintf("%s (kube-apiserver %s ready in %s)", c.mode, cluster.EnvtestK8sVersion, c.env.Startup.Total().Round(100*time.Millisecond))
 }
 
-// suiteOptions is sim.RunSuite's opts: nil (fast mode) or the per-scenario envtest options.
-func (c *kubeAPI) suiteOptions(loaded []*scenario.Loaded) func(i int) sim.RunOptions {
-	if c.env == nil {
-		return nil
+// suiteOptions is sim.RunSuite's opts: the per-scenario options of the mode, with
+// baselines evaluated when asked (sim.RunOptions.Baselines).
+func (c *kubeAPI) suiteOptions(loaded []*scenario.Loaded, baselines bool) func(i int) sim.RunOptions {
+	return func(i int) sim.RunOptions {
+		o := sim.RunOptions{}
+		if c.env != nil {
+			o = sim.InEnvtest(c.env, loaded[i])
+		}
+		o.Baselines = baselines
+		return o
 	}
-	return sim.InEnvtestSuite(c.env, loaded)
 }
 
 // runOptions are the options of a single run of l.

@@ -22,7 +22,7 @@ type reportFlags struct {
 func (f *reportFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.html, "report", "", "write a self-contained HTML report to this file")
 	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report (one testcase per scenario) to this file")
-	cmd.Flags().StringVar(&f.json, "json", "", `write the full run records as JSON to this file (render it later with "aviary report")`)
+	cmd.Flags().StringVar(&f.json, "json", "", `write the full run records, baselines included, as JSON to this file (render it later with "aviary report")`)
 	// Fail before running anything when an artifact cannot be written where asked.
 	prev := cmd.PreRunE
 	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {

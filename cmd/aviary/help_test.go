@@ -25,7 +25,7 @@ var _ = Describe("help", func() {
 		Entry("aviary help test", []string{"help", "test"}, "aviary test PATH... [flags]", []string{"Exit status: 0"}),
 		Entry("aviary run --help", []string{"run", "--help"}, "aviary run FILE [flags]",
 			[]string{"Exit status as for \"aviary test\": 0 when every expectation holds, 1 when any\nfails, 2 on invalid input.",
-				"--cluster", "aviary run scenarios/podinfo-500-burst.yaml"}),
+				"--cluster", "--until-decided", "aviary run scenarios/podinfo-500-burst.yaml"}),
 		Entry("aviary run -h with a file", []string{"run", "-h", "../../scenarios/podinfo-500-burst.yaml"}, "aviary run FILE [flags]",
 			[]string{"Exit status"}),
 	)

@@ -25,7 +25,7 @@ var _ = Describe("a MetricTemplate whose PromQL does not parse", func() {
 		Expect(res.stderr).To(ContainSubstring("unclosed left parenthesis"))
 		Expect(res.stderr).To(ContainSubstring("Flagger would fail this check at run time"))
 		Expect(strings.Count(res.stderr, "\n")).To(Equal(1), "one warning, once")
-		Expect(res.stdout).To(MatchRegexp(`(?m)^unparseable-query\s+PASS\s+Failed\s+7m0s\s+10\s+0$`))
+		Expect(res.stdout).To(MatchRegexp(`(?m)^unparseable-query\s+PASS\s+Failed\s+7m0s\s+10\s+0\s+rolled back: error-rate error ×3$`))
 		Expect(res.stdout).To(HaveSuffix("\n1 passed, 0 failed\n"))
 	})
 

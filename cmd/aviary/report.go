@@ -20,9 +20,11 @@ func newReportCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Render saved run results as an HTML report (and JUnit XML)",
 		Long: `Render the results saved by "aviary test --json FILE" as one self-contained
 HTML page: a suite summary, and per scenario what was decided and why, every
-expectation, a timeline of traffic weights and phases, one chart per metric
-against its threshold (NaN, no-data and error checks marked), the resolved
-PromQL, the event log and the webhook calls. The page needs no network access.
+expectation, a timeline of traffic weights and phases with the share of user
+requests the canary actually served, one chart per metric against its threshold
+(NaN, no-data and error checks marked) with the same query against the primary
+as a baseline, the resolved PromQL, the event log and the webhook calls. The
+page needs no network access.
 
 RESULTS.json "-" reads standard input. Without -o the page is written next to
 RESULTS.json with the extension .html.

@@ -12,6 +12,7 @@ import (
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 	var f suiteFlags
+	var view reports.RunView
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run one scenario and print it tick by tick",
@@ -19,10 +20,18 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 weights, each metric's value against its threshold, webhook calls and events;
 then the expectations.
 
+--until-decided prints the ticks up to and including the one that decides
+(Succeeded or Failed), then only the ticks after it that do something (a new
+revision, events, checks, route changes); each stretch of idle ticks left out is
+one line that says how many. An idle tick is one whose record shows nothing but
+reading the API: the ticks the simulator repeats instead of running again.
+The expectations are checked on the whole run either way.
+
 Exit status as for "aviary test": 0 when every expectation holds, 1 when any
 fails, 2 on invalid input.`,
-		Example: `  aviary run scenarios/podinfo-500-burst.yaml`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  aviary run scenarios/podinfo-500-burst.yaml
+  aviary run scenarios/podinfo-second-release.yaml --until-decided`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := f.validate(); err != nil {
 				return err
@@ -41,7 +50,7 @@ fails, 2 on invalid input.`,
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
-			if err := reports.WriteRun(stdout, res, reports.Style{Color: colorEnabled(stdout)}); err != nil {
+			if err := reports.WriteRun(stdout, res, reports.Style{Color: colorEnabled(stdout)}, view); err != nil {
 				return err
 			}
 			if !res.Passed {
@@ -51,5 +60,6 @@ fails, 2 on invalid input.`,
 		},
 	}
 	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, clusterModeHelp)
+	cmd.Flags().BoolVar(&view.UntilDecided, "until-decided", false, "after the decision, leave out the idle ticks (saying how many)")
 	return cmd
 }

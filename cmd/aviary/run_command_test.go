@@ -128,6 +128,45 @@ var _ = Describe("aviary run", func() {
 		})
 	})
 
+	Describe("--until-decided", func() {
+		second := filepath.Join(scenarioDir, "podinfo-second-release.yaml")
+
+		It("prints the ticks up to the decision, then only those that do something, and counts the rest", func() {
+			all := invokeCLI("run", second)
+			res := invokeCLI("run", second, "--until-decided")
+			Expect(res.code).To(Equal(exitOK), "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+			every, shown := parseTicks(all.stdout), parseTicks(res.stdout)
+			Expect(len(shown)).To(BeNumerically("<", len(every)))
+			// Every tick up to the first decision (promoted at 10:00) is printed as without the flag.
+			for i, t := range every {
+				if t.at > "10:00" {
+					break
+				}
+				Expect(shown[i]).To(Equal(t))
+			}
+			// After it, the ticks that do something are printed, the idle ones counted.
+			skipped := regexp.MustCompile(`(?m)^… (\d+) idle ticks? not shown \((\d\d:\d\d)`).FindAllStringSubmatch(res.stdout, -1)
+			Expect(skipped).NotTo(BeEmpty())
+			Expect(skipped[0][2]).To(Equal("11:00"))
+			left := 0
+			for _, m := range skipped {
+				n, _ := strconv.Atoi(m[1])
+				left += n
+			}
+			Expect(len(shown) + left).To(Equal(len(every)))
+			release := tickAt(shown, "22:00")
+			Expect(release.lines).To(ContainElement(HavePrefix("fail   request-success-rate")))
+			Expect(tickAt(shown, "27:00").phase).To(Equal("Progressing -> Failed"))
+			for _, t := range shown {
+				if t.at > "10:00" && t.phase == "Succeeded" {
+					Expect(t.lines).NotTo(BeEmpty(), "an idle tick after the decision was printed at %s", t.at)
+				}
+			}
+			// The end of the output is the same: decision and expectations.
+			Expect(res.stdout[strings.Index(res.stdout, "\nfinal phase"):]).To(Equal(all.stdout[strings.Index(all.stdout, "\nfinal phase"):]))
+		})
+	})
+
 	Describe("determinism", func() {
 		It("gives byte-identical output for two runs of the same file", func() {
 			a := invokeCLI("run", burst)

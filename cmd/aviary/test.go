@@ -55,8 +55,14 @@ func newTestCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run scenario files or directories and check their expectations",
 		Long: `Run every scenario under the given files or directories (recursively) and check
 what each one expects: final phase, time to decision, routes, events, webhook
-calls, blast radius. Prints one row per scenario and, for each failed
+calls, blast radius. Prints one row per scenario, ending with why in a few
+words (what the HTML report's explanation says), and, for each failed
 expectation, what was expected and what happened.
+
+With --report or --json, each metric check's query is also evaluated against the
+primary at the same virtual time (a baseline, drawn in the report next to the
+canary's values; nothing is decided on it). It costs about as much PromQL again
+as the checks, so runs without those artifacts skip it.
 
 Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 2 on invalid input (unknown keys, wrong types, bad durations, missing files, ...).`,
@@ -81,7 +87,7 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 				}
 				return invalid(errors.New("no scenarios found (a scenario is a YAML file with kind: Scenario)"))
 			}
-			st := reports.Style{Color: colorEnabled(stdout)}
+			st := reports.Style{Color: colorEnabled(stdout), Width: terminalWidth(stdout)}
 			cl, err := startCluster(cmd.Context(), f.cluster)
 			if err != nil {
 				return err
@@ -90,7 +96,10 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 			fmt.Fprintf(stdout, "aviary: %d scenario(s), cluster mode %s\n\n", len(loaded), cl.describe())
 			started := time.Now()
 			writeWarnings(stderr, loaded, st)
-			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, cl.suiteOptions(loaded))
+			// Baselines cost about as much PromQL again as the checks; only the
+			// artifacts show them (the HTML report draws them, and results.json is
+			// what "aviary report" draws from later).
+			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, cl.suiteOptions(loaded, rf.html != "" || rf.json != ""))
 			var ok []*scenario.Result
 			for i, err := range errs {
 				if err != nil {
@@ -142,6 +151,19 @@ func colorEnabled(w io.Writer) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalWidth is w's width in columns when it is a terminal, else 0.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
 }
 
 // writeWarnings prints load-time warnings (e.g. a query that does not parse), one per

@@ -39,6 +39,10 @@ import (
 // "file" fields are these relative paths, as "aviary test scenarios/" writes them.
 const library = "scenarios"
 
+// fixtureOptions are the runs' options: baselines evaluated, as "aviary test --json"
+// does, so that the reports have them to draw.
+var fixtureOptions = sim.RunOptions{Baselines: true}
+
 // minLibrary is the fewest scenarios the library may hold: fewer means the wrong
 // directory or a loader problem, not a smaller library.
 const minLibrary = 12
@@ -113,7 +117,7 @@ func run(ctx context.Context, out string) error {
 	if len(loaded) < minLibrary {
 		return fmt.Errorf("%s holds %d scenarios, want at least %d", library, len(loaded), minLibrary)
 	}
-	lib, errs := sim.RunSuite(ctx, loaded, 0, nil)
+	lib, errs := sim.RunSuite(ctx, loaded, 0, func(int) sim.RunOptions { return fixtureOptions })
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -148,7 +152,7 @@ func runWrong(ctx context.Context, v variant) (*scenario.Result, error) {
 		l.Scenario.Spec.Expect = &scenario.Expectations{}
 	}
 	v.change(l.Scenario.Spec.Expect)
-	res, err := sim.Run(ctx, l, sim.RunOptions{})
+	res, err := sim.Run(ctx, l, fixtureOptions)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", v.name, err)
 	}

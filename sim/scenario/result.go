@@ -27,6 +27,13 @@ type Result struct {
 
 	// Ticks is every engine tick, in order.
 	Ticks []engine.TickRecord `json:"ticks"`
+	// Exposure is, for every tick, what reached users since the previous tick:
+	// Exposure[i] belongs to Ticks[i].
+	Exposure []TickExposure `json:"exposure"`
+	// Baselines are the metric checks' queries evaluated against the primary, at
+	// the same virtual time as the check, in the order of the ticks and their
+	// metrics; only when the run was asked for them (sim.RunOptions.Baselines).
+	Baselines []Baseline `json:"baselines,omitempty"`
 
 	// Phase is the Canary's final phase.
 	Phase string `json:"phase"`
@@ -52,6 +59,48 @@ type Result struct {
 	Expectations []ExpectationResult `json:"expectations"`
 	// Passed is true when every expectation holds.
 	Passed bool `json:"passed"`
+}
+
+// TickExposure is what users were exposed to between the previous tick (the start,
+// for the first) and a tick: the user requests each workload served, whatever the
+// router's weights say. In A/B testing the canary's route has weight 100 but only
+// the requests that match it (spec.world.matchFraction) reach the canary.
+type TickExposure struct {
+	// At is the tick's time.
+	At time.Time `json:"at"`
+	// PrimaryRequests and CanaryRequests are the user requests <target>-primary and
+	// the canary (<target>) served (answered, or failed for want of a ready pod).
+	PrimaryRequests float64 `json:"primaryRequests"`
+	CanaryRequests  float64 `json:"canaryRequests"`
+	// MirroredRequests are copies of user requests the mesh also sent to the
+	// canary; their answers are discarded, so they are not exposure.
+	MirroredRequests float64 `json:"mirroredRequests,omitempty"`
+	// CanaryShare is the canary's share of the user requests, in percent; nil when
+	// no user request was served.
+	CanaryShare *float64 `json:"canaryShare,omitempty"`
+}
+
+// Baseline is one metric check's query evaluated against the primary: the same
+// metric rendered with the template variable target set to <target>-primary
+// (every other variable as for the canary), and a query that names the canary's
+// Service as <target>-canary (Flagger's Traefik queries) pointed at
+// <target>-primary. It is for reading the check's value against, never a check:
+// nothing is decided on it.
+type Baseline struct {
+	// At is the tick's time; Name and Kind are the check's (analysis.Result's).
+	At   time.Time `json:"at"`
+	Name string    `json:"name"`
+	Kind string    `json:"kind"`
+	// Query is the query sent for the primary, "" when none was.
+	Query string `json:"query,omitempty"`
+	// Value is what it returned (request-duration in milliseconds, as the check's),
+	// nil when nothing usable came back.
+	Value *float64 `json:"value,omitempty"`
+	// NaN is true when the query returned NaN.
+	NaN bool `json:"nan,omitempty"`
+	// Missing says why there is no value: no data, an error, or why the check has no
+	// baseline (its query does not change with target, or none was sent).
+	Missing string `json:"missing,omitempty"`
 }
 
 // Offset is a virtual time since Epoch; it marshals as a Go duration string.

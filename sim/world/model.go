@@ -139,6 +139,7 @@ type Model struct {
 
 	traffic      []VersionTraffic
 	trafficIndex map[string]int
+	exposure     Exposure
 
 	// scratch buffers reused across scrapes
 	podBuf []Pod
@@ -213,6 +214,8 @@ type unit struct {
 	// none; then the mesh's routing is not Traefik's).
 	traefik              *traefikService
 	user, mirror, direct float64 // requests per second
+	// canary: the unit is the canary workload's (<target>), else the primary's.
+	canary bool
 }
 
 type resolvedBehaviour struct {
@@ -416,8 +419,8 @@ func (w *Model) serve(r Routing, a, b time.Time, nPrimary int, primaryImage stri
 	canaryDirect := w.spec.DirectRPS
 
 	w.units = w.units[:0]
-	w.addUnits(w.podBuf[:nPrimary], primaryImage, primaryKnown, w.traefikPrimary, primaryUser, 0, 0)
-	w.addUnits(w.podBuf[nPrimary:], canaryImage, canaryKnown, w.traefikCanary, canaryUser, canaryMirror, canaryDirect)
+	w.addUnits(w.podBuf[:nPrimary], primaryImage, primaryKnown, w.traefikPrimary, primaryUser, 0, 0, false)
+	w.addUnits(w.podBuf[nPrimary:], canaryImage, canaryKnown, w.traefikCanary, canaryUser, canaryMirror, canaryDirect, true)
 
 	// Behaviour per version at a (constant over the segment).
 	w.behavBuf = w.behavBuf[:0]
@@ -463,6 +466,7 @@ func (w *Model) serve(r Routing, a, b time.Time, nPrimary int, primaryImage stri
 		vt := w.versionTraffic(u.image)
 		if u.pod == nil {
 			failed := w.draw(u.user * dt)
+			w.exposure.add(u.canary, failed)
 			vt.Requests += failed
 			vt.Failed += failed
 			if u.traefik != nil {
@@ -472,6 +476,11 @@ func (w *Model) serve(r Routing, a, b time.Time, nPrimary int, primaryImage stri
 		}
 		user := w.servePod(u.pod, rb, u.user*dt, u.traefik, vt)
 		other := w.servePod(u.pod, rb, (u.mirror+u.direct)*dt, nil, nil)
+		w.exposure.add(u.canary, user)
+		if u.mirror > 0 {
+			// Mirrored copies and direct load are drawn together; the copies are their share.
+			w.exposure.Mirrored += other * u.mirror / (u.mirror + u.direct)
+		}
 		served := user + other
 		for c := range u.pod.counters {
 			u.pod.counters[c].value += served * u.pod.counters[c].perRequest
@@ -482,7 +491,7 @@ func (w *Model) serve(r Routing, a, b time.Time, nPrimary int, primaryImage stri
 // addUnits spreads a workload's traffic evenly over its ready pods; a workload without
 // ready pods gets one pod-less unit (its user requests fail) under its template image.
 // tr is the Service Traefik sends the workload's user traffic through, if any.
-func (w *Model) addUnits(pods []Pod, image string, known bool, tr *traefikService, user, mirror, direct float64) {
+func (w *Model) addUnits(pods []Pod, image string, known bool, tr *traefikService, user, mirror, direct float64, canary bool) {
 	ready := 0
 	for i := range pods {
 		if pods[i].Ready {
@@ -491,14 +500,14 @@ func (w *Model) addUnits(pods []Pod, image string, known bool, tr *traefikServic
 	}
 	if ready == 0 {
 		if known && user+mirror+direct > 0 {
-			w.units = append(w.units, unit{image: image, traefik: tr, user: user, mirror: mirror, direct: direct})
+			w.units = append(w.units, unit{image: image, traefik: tr, user: user, mirror: mirror, direct: direct, canary: canary})
 		}
 		return
 	}
 	n := float64(ready)
 	for i := range pods {
 		if pods[i].Ready {
-			w.units = append(w.units, unit{pod: w.pods[pods[i].Name], image: pods[i].Image, traefik: tr, user: user / n, mirror: mirror / n, direct: direct / n})
+			w.units = append(w.units, unit{pod: w.pods[pods[i].Name], image: pods[i].Image, traefik: tr, user: user / n, mirror: mirror / n, direct: direct / n, canary: canary})
 		}
 	}
 }
@@ -661,6 +670,31 @@ func (w *Model) Traffic() []VersionTraffic {
 	slices.SortFunc(out, func(a, b VersionTraffic) int { return cmp.Compare(a.Image, b.Image) })
 	return out
 }
+
+// Exposure counts, since the start, the user requests each workload served, and
+// the copies of user requests the mesh mirrored to the canary.
+type Exposure struct {
+	// Primary and Canary are the user requests that reached <target>-primary and
+	// <target> (the canary): what users were exposed to, whatever the router's
+	// weights say (an A/B match route sends only the matching share; an rps fault
+	// changes a version's rate; a workload without ready pods fails what reaches it).
+	Primary, Canary float64
+	// Mirrored are copies of user requests the mesh also sent to the canary. Their
+	// answers are discarded: no user sees them, so they are not exposure.
+	Mirrored float64
+}
+
+func (e *Exposure) add(canary bool, n float64) {
+	if canary {
+		e.Canary += n
+	} else {
+		e.Primary += n
+	}
+}
+
+// Exposure returns the user requests each workload served so far (cumulative; the
+// difference of two readings is what was served between them).
+func (w *Model) Exposure() Exposure { return w.exposure }
 
 // FailedUserRequests is the blast radius: failed user requests of new versions (every
 // image other than the initial one), rounded to the nearest integer.

@@ -1,0 +1,50 @@
+package reports
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"gonum.org/v1/plot/plotter"
+
+	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/sim/scenario"
+)
+
+var _ = Describe("the exposure lines of the traffic chart", func() {
+	tick := func(min int) engine.TickRecord {
+		return engine.TickRecord{At: scenario.Epoch.Add(time.Duration(min) * time.Minute), CanaryWeight: 100}
+	}
+	exposure := func(min int, primary, canary, mirrored float64) scenario.TickExposure {
+		e := scenario.TickExposure{At: tick(min).At, PrimaryRequests: primary, CanaryRequests: canary, MirroredRequests: mirrored}
+		if primary+canary > 0 {
+			share := 100 * canary / (primary + canary)
+			e.CanaryShare = &share
+		}
+		return e
+	}
+
+	It("holds each tick's share from the previous tick to it, breaks where no user request was served, and shows mirrored copies apart", func() {
+		ticks := []engine.TickRecord{tick(0), tick(1), tick(2), tick(3), tick(4)}
+		served, mirrored := exposureLines(ticks, []scenario.TickExposure{
+			exposure(0, 0, 0, 0), exposure(1, 900, 100, 0), exposure(2, 450, 50, 250), exposure(3, 0, 0, 0), exposure(4, 0, 1000, 0)})
+		Expect(served).To(Equal([]plotter.XYs{
+			{{X: 0, Y: 10}, {X: 1, Y: 10}, {X: 1, Y: 10}, {X: 2, Y: 10}},
+			{{X: 3, Y: 100}, {X: 4, Y: 100}},
+		}))
+		Expect(mirrored).To(Equal([]plotter.XYs{
+			{{X: 0, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 50}, {X: 2, Y: 50}},
+			{{X: 3, Y: 0}, {X: 4, Y: 0}},
+		}))
+	})
+
+	It("draws nothing for a record without exposure, or without mirrored copies", func() {
+		ticks := []engine.TickRecord{tick(0), tick(1)}
+		served, mirrored := exposureLines(ticks, nil)
+		Expect(served).To(BeNil())
+		Expect(mirrored).To(BeNil())
+		served, mirrored = exposureLines(ticks, []scenario.TickExposure{exposure(0, 0, 0, 0), exposure(1, 10, 10, 0)})
+		Expect(served).To(HaveLen(1))
+		Expect(mirrored).To(BeNil())
+	})
+})
