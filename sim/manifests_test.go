@@ -66,6 +66,10 @@ var _ = Describe("a run of the user's own manifests", func() {
 			Expect(target.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command).To(Equal([]string{"podcli", "check", "http", "localhost:9898/readyz"}),
 				"the manifest as written")
 			Expect(target.Spec.MinReadySeconds).To(BeEquivalentTo(5))
+
+			ns := &corev1.Namespace{}
+			get(c, "", "test", ns)
+			Expect(ns.Labels).To(HaveKeyWithValue("istio-injection", "enabled"), "the article's namespace manifest, as written")
 		})
 
 		It("takes the Service over and copies the changed ConfigMap to the primary ("+mode+")", func() {

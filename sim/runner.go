@@ -322,16 +322,30 @@ func (r *run) readyOverride(image string, now time.Time) (ready bool, overridden
 	return ready, overridden
 }
 
-// setup creates the namespaces, the policy's other objects (ConfigMaps, Secrets,
-// Services, HPAs, ...), the target Deployment, the MetricTemplates, AlertProviders
-// and the Canary, each in its own namespace, as given.
+// setup creates the namespaces (the policy's own Namespace objects as given, bare
+// ones for the others), the policy's other objects (ConfigMaps, Secrets, Services,
+// HPAs, ...), the target Deployment, the MetricTemplates, AlertProviders and the
+// Canary, each in its own namespace, as given.
 func (r *run) setup(ctx context.Context) error {
+	written := map[string]*corev1.Namespace{}
+	for _, o := range r.l.Objects {
+		if n, ok := o.(*corev1.Namespace); ok {
+			written[n.Name] = n
+		}
+	}
 	for _, ns := range r.namespaces() {
-		if err := r.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+		if n, ok := written[ns]; ok {
+			obj = n.DeepCopy()
+		}
+		if err := r.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create namespace %s: %w", ns, err)
 		}
 	}
 	for _, o := range r.l.Objects {
+		if _, ok := o.(*corev1.Namespace); ok {
+			continue
+		}
 		o = o.DeepCopyObject().(client.Object)
 		if err := r.client.Create(ctx, o); err != nil {
 			return fmt.Errorf("create %T %s.%s: %w", o, o.GetName(), o.GetNamespace(), err)
@@ -366,6 +380,10 @@ func (r *run) namespaces() []string {
 		}
 	}
 	for _, o := range r.l.Objects {
+		if n, ok := o.(*corev1.Namespace); ok {
+			add(n.Name)
+			continue
+		}
 		add(o.GetNamespace())
 	}
 	for _, t := range r.l.Templates {

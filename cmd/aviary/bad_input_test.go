@@ -99,7 +99,7 @@ var _ = Describe("bad input", func() {
 		}),
 		Entry("a v1alpha1 Canary: Flagger 1.x no longer serves it", badInput{
 			args: []string{"test", badFile("v1alpha1-canary.yaml")},
-			file: "testdata/convert/podinfo-2018.yaml", line: 76, field: "apiVersion",
+			file: "testdata/convert/podinfo-2018.yaml", line: 103, field: "apiVersion",
 			says: []string{"Canary podinfo", "flagger.app/v1alpha1: Flagger 1.x no longer serves this API",
 				`"aviary convert testdata/convert/podinfo-2018.yaml" prints the v1beta1 equivalent`},
 		}),

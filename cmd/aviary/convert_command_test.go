@@ -20,12 +20,13 @@ var _ = Describe("aviary convert", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.stdout).To(Equal(string(want)), "scenarios/policies/podinfo-2018.yaml is `aviary convert %s`", oldTutorial)
 		for _, note := range []string{
-			oldTutorial + ":57: HorizontalPodAutoscaler podinfo: autoscaling/v2beta1 is no longer served by Kubernetes",
-			oldTutorial + ":76: Canary podinfo: flagger.app/v1alpha1 is no longer served by Flagger 1.x: now flagger.app/v1beta1",
-			oldTutorial + ":98: Canary podinfo: spec.canaryAnalysis is now spec.analysis",
-			oldTutorial + ":106: Canary podinfo: spec.analysis.metrics[0]: metric istio_requests_total is called request-success-rate in Flagger 1.x",
-			oldTutorial + ":107: Canary podinfo: spec.analysis.metrics[0]: threshold is now thresholdRange.min (a percentage",
-			oldTutorial + ":111: Canary podinfo: spec.analysis.metrics[1]: threshold is now thresholdRange.max (milliseconds",
+			oldTutorial + ":83: HorizontalPodAutoscaler podinfo: autoscaling/v2beta1 is no longer served by Kubernetes",
+			oldTutorial + ":103: Canary podinfo: flagger.app/v1alpha1 is no longer served by Flagger 1.x: now flagger.app/v1beta1",
+			oldTutorial + ":119: Canary podinfo: spec.autoscalerRef.apiVersion autoscaling/v2beta1 is no longer served: now autoscaling/v2",
+			oldTutorial + ":131: Canary podinfo: spec.canaryAnalysis is now spec.analysis",
+			oldTutorial + ":141: Canary podinfo: spec.analysis.metrics[0]: metric istio_requests_total is called request-success-rate in Flagger 1.x",
+			oldTutorial + ":144: Canary podinfo: spec.analysis.metrics[0]: threshold is now thresholdRange.min (a percentage",
+			oldTutorial + ":149: Canary podinfo: spec.analysis.metrics[1]: threshold is now thresholdRange.max (milliseconds",
 		} {
 			Expect(res.stderr).To(ContainSubstring("aviary: note: " + note))
 		}
@@ -33,9 +34,9 @@ var _ = Describe("aviary convert", func() {
 
 	It("keeps comments, key order and objects it does not convert", func() {
 		res := invokeCLI("convert", oldTutorial)
-		Expect(res.stdout).To(ContainSubstring("  # a canary that makes no progress for a minute is rolled back\n  progressDeadlineSeconds: 60\n"))
-		Expect(res.stdout).To(ContainSubstring("        # above 99% of the requested CPU, add a replica\n        target:\n          type: Utilization\n          averageUtilization: 99\n"))
-		Expect(strings.Count(res.stdout, "\n---\n")).To(Equal(2), "three documents")
+		Expect(res.stdout).To(ContainSubstring("  # to make progress before it is rollback (default 600s)\n  progressDeadlineSeconds: 60\n"))
+		Expect(res.stdout).To(ContainSubstring("        # 99% of the requested CPU (100m)\n        target:\n          type: Utilization\n          averageUtilization: 99\n"))
+		Expect(strings.Count(res.stdout, "\n---\n")).To(Equal(3), "four documents")
 		Expect(res.stdout).NotTo(ContainSubstring("apiVersion: flagger.app/v1alpha1"))
 		Expect(res.stdout).NotTo(ContainSubstring("apiVersion: autoscaling/v2beta1"))
 	})
@@ -56,7 +57,7 @@ var _ = Describe("aviary convert", func() {
 	It("prints several files one after the other", func() {
 		res := invokeCLI("convert", oldTutorial, filepath.Join(scenarioDir, "policies", "podinfo.yaml"))
 		Expect(res.code).To(Equal(exitOK))
-		Expect(strings.Count(res.stdout, "\n---\n")).To(Equal(3), "three documents, then one")
+		Expect(strings.Count(res.stdout, "\n---\n")).To(Equal(4), "four documents, then one")
 		Expect(res.stdout).To(ContainSubstring("name: acceptance-test"))
 	})
 

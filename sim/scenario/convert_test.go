@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 
 	"aviary.dev/aviary/sim/scenario"
 )
@@ -182,7 +183,12 @@ spec:
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ld.Warnings).To(BeEmpty(), "converted to autoscaling/v2 already")
 		Expect(ld.Canary.Spec.Analysis.Metrics[1].ThresholdRange.Max).To(HaveValue(Equal(500.0)))
-		Expect(ld.Target.Spec.Template.Spec.Containers[0].Image).To(Equal("quay.io/stefanprodan/podinfo:1.2.0"))
-		Expect(ld.Objects).To(HaveLen(1))
+		Expect(ld.Target.Spec.Template.Spec.Containers[0].Image).To(Equal("quay.io/stefanprodan/podinfo:1.3.0"))
+		Expect(ld.Objects).To(HaveLen(2), "the namespace and the HPA")
+		ns, ok := ld.Objects[0].(*corev1.Namespace)
+		Expect(ok).To(BeTrue(), "%T", ld.Objects[0])
+		Expect(ns.Name).To(Equal("test"))
+		Expect(ns.Namespace).To(BeEmpty(), "a Namespace is in no namespace")
+		Expect(ns.Labels).To(Equal(map[string]string{"istio-injection": "enabled"}))
 	})
 })

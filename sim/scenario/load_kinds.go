@@ -32,6 +32,9 @@ type policyKind struct {
 	// Flagger: an object of Flagger's API, decoded as aviary.dev/v1beta1 (the same
 	// schema; flagger.app/v1beta1 marks the run Flagger-exact).
 	Flagger bool
+	// ClusterScoped: the kind has no namespace (a Namespace); the loader does not put
+	// it in the Canary's, and drops a namespace written on it, as the API server does.
+	ClusterScoped bool
 	// New returns the typed object a document of apiVersion is decoded into (one Go
 	// type per group: Traefik's two groups have a type each).
 	New func(apiVersion string) client.Object
@@ -93,6 +96,10 @@ var policyKinds = []*policyKind{
 			}
 			return &traefikio.IngressRoute{}
 		}},
+	// A repository's namespace manifest (often with labels such as istio-injection):
+	// the run creates it, as given, instead of a bare namespace of that name.
+	{Kind: "Namespace", APIVersions: []string{"v1"}, ClusterScoped: true,
+		New: func(string) client.Object { return &corev1.Namespace{} }},
 }
 
 // flaggerVersions are the apiVersions of Flagger's kinds.

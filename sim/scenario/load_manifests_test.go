@@ -105,6 +105,18 @@ var _ = Describe("the user's own manifests", func() {
 		Expect(ld.Warnings).To(BeEmpty(), "both templateRefs resolve")
 	})
 
+	It("takes Namespace manifests as written, in no namespace, as the API server stores them", func() {
+		ld, err := scenario.LoadFile(filepath.Join(loadData, "namespaces.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		ns := objectsOf[*corev1.Namespace](ld)
+		Expect(ns).To(HaveLen(2))
+		Expect(ns[0].Name).To(Equal("profiles"))
+		Expect(ns[0].Namespace).To(BeEmpty(), "not put in the Canary's namespace")
+		Expect(ns[0].Labels).To(Equal(map[string]string{"istio-injection": "enabled"}))
+		Expect(ns[1].Name).To(Equal("flagger-system"))
+		Expect(ns[1].Namespace).To(BeEmpty(), "a namespace written on a cluster-scoped object is dropped")
+	})
+
 	It("warns about what loads but would not run as meant", func() {
 		ld, err := scenario.LoadFile(filepath.Join(loadData, "manifest-warnings.yaml"))
 		Expect(err).NotTo(HaveOccurred())

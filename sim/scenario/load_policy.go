@@ -93,7 +93,10 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 	ns := ld.Canary.Namespace
 	names := map[string]*policyDoc{}
 	for _, d := range decoded {
-		if d.obj.GetNamespace() == "" {
+		switch {
+		case d.kind.ClusterScoped:
+			d.obj.SetNamespace("")
+		case d.obj.GetNamespace() == "":
 			d.obj.SetNamespace(ns)
 		}
 		key := d.kind.Kind + "/" + d.obj.GetNamespace() + "/" + d.obj.GetName()
