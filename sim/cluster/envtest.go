@@ -34,6 +34,9 @@ import (
 // bin/k8s/<version>/; it equals K8S_VERSION in hack/envtest-assets.sh (a test checks).
 const EnvtestK8sVersion = "v1.36.3"
 
+// envtestServiceRange is the ClusterIP range of the envtest API server's Services.
+const envtestServiceRange = "10.0.0.0/16"
+
 // envtestBinaries are the files an assets directory must hold.
 var envtestBinaries = []string{"kube-apiserver", "etcd"}
 
@@ -190,6 +193,11 @@ func StartEnvtest(ctx context.Context, opts EnvtestOptions) (*Envtest, error) {
 	// are consistent either way), but a LIST no longer waits for the cache to catch up
 	// with etcd: about 20 ms each, which made envtest runs ~40% slower.
 	env.ControlPlane.GetAPIServer().Configure().Set("watch-cache", "false")
+	// envtest's default Service range is a /24: 254 ClusterIPs for every run of one
+	// invocation, and a run creates three or four Services that stay (envtest runs no
+	// namespace controller to clean up). The library alone took 164; benchmarks run it
+	// several times on one server. A /16 holds 65,534.
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", envtestServiceRange)
 	e := &Envtest{AssetsDir: dir, env: env}
 
 	start := time.Now()
