@@ -259,13 +259,4 @@ func (t *tick) stopWith(err error) error {
 // syncAutoscaler brings the primary's autoscaler in line with the target's (Flagger's
 // ReconcilePrimaryScaler(cd, false), while promoting and after a skipped analysis's
 // promotion). A failure is a Warning and ends the tick.
-func (t *tick) syncAutoscaler(ctx context.Context) error {
-	if t.autoscaler == nil {
-		return nil
-	}
-	if err := t.autoscaler.ReconcilePrimary(ctx, t.cd, false); err != nil {
-		t.warning("%v", err)
-		return errStop
-	}
-	return nil
-}
+func (t *tick) syncAutoscaler(ctx context.Context) error { return t.reconcilePrimaryScaler(ctx, false) }
