@@ -390,7 +390,9 @@ func (t *tick) initPrimary(ctx context.Context) error {
 // reconcileAutoscaler is step 9: with autoscalerRef, create the primary's autoscaler
 // when absent (Flagger's ReconcilePrimaryScaler(cd, true); its PauseTargetScaler does
 // nothing for an HPA).
-func (t *tick) reconcileAutoscaler(ctx context.Context) error { return t.reconcilePrimaryScaler(ctx, true) }
+func (t *tick) reconcileAutoscaler(ctx context.Context) error {
+	return t.reconcilePrimaryScaler(ctx, true)
+}
 
 // reconcilePrimaryScaler is Flagger's ReconcilePrimaryScaler(cd, init), when the
 // canary has an autoscaler: a failure is a Warning and ends the tick.
