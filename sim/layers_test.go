@@ -17,12 +17,13 @@ const module = "aviary.dev/aviary/"
 // forbidden lists, per package directory (relative to the module root; a trailing
 // "/..." covers the subdirectories), the project packages its non-test code must not
 // import: layers only point down (cmd → sim → sim/scenario, sim/world, sim/promstore,
-// sim/cluster → engine → api; docs/architecture.md), and the parts of a simulation
-// meet only in the runner.
+// sim/cluster → engine → api, with sim/apicheck under sim/scenario and sim/cluster;
+// docs/architecture.md), and the parts of a simulation meet only in the runner.
 var forbidden = map[string][]string{
 	"api/...":       {"engine/...", "sim/...", "reports/...", "cmd/..."},
 	"engine/...":    {"sim/...", "reports/...", "cmd/..."},
 	"sim/scenario":  {"sim", "sim/cluster", "sim/promstore", "reports/...", "cmd/..."},
+	"sim/apicheck":  {"engine/...", "sim", "sim/cluster", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
 	"sim/world":     {"sim", "sim/cluster", "sim/scenario", "engine/...", "reports/...", "cmd/..."},
 	"sim/promstore": {"sim", "sim/cluster", "sim/scenario", "sim/world", "reports/...", "cmd/..."},
 	"sim/cluster":   {"sim", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},

@@ -5,7 +5,7 @@
 //     typed updates (NewFakeClient), which counts its writes (Writes) and judges each
 //     as a kube-apiserver would: custom resources against the embedded CRDs with
 //     apiextensions-apiserver's validation (validation.go), what a scenario reaches of
-//     the built-in kinds (validation_builtin.go), sparing what cannot fail
+//     the built-in kinds (sim/apicheck), sparing what cannot fail
 //     (validation_ratchet.go);
 //   - envtest mode's API: one real kube-apiserver and etcd (StartEnvtest), and a
 //     client that gives each run namespaces of its own (ScenarioClient);

@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"aviary.dev/aviary/fixtures"
+	"aviary.dev/aviary/sim/apicheck"
 )
 
 // crdSchemas are the schemas of every version of every CRD in fixtures/, as a
@@ -351,6 +352,12 @@ func (v *crdVersion) validateMetadata(ctx context.Context, u, old request) field
 	}
 	return withoutNamespace(metavalidation.ValidateObjectMetaDeclaratively(ctx, operation.Update, meta, oldMeta, v.namespaced,
 		nil, field.NewPath("metadata"), beta))
+}
+
+// builtinErrors is what the API server finds wrong with a write of a built-in kind
+// (apicheck.Errors), but for the namespace, which is not the scenario's in envtest mode.
+func builtinErrors(obj, old client.Object) field.ErrorList {
+	return withoutNamespace(apicheck.Errors(obj, old))
 }
 
 // withoutNamespace drops the errors about metadata.namespace (see validateMetadata).

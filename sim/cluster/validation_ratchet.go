@@ -2,12 +2,11 @@ package cluster
 
 import (
 	"context"
-	"maps"
 	"math"
 	"reflect"
-	"slices"
 	"strings"
 
+	"aviary.dev/aviary/sim/apicheck"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
@@ -576,24 +575,11 @@ func (sc *serverChecks) spare(ctx context.Context, v *crdVersion, c *crdValidato
 	if status {
 		return true, nil // the stored metadata, unchanged
 	}
-	meta, oldMeta := metaOf(obj), metaOf(old)
-	if sameMetadata(meta, oldMeta) {
+	meta, oldMeta := apicheck.ObjectMetaOf(obj), apicheck.ObjectMetaOf(old)
+	if apicheck.SameMetadata(meta, oldMeta) {
 		return true, nil
 	}
 	beta := utilfeature.DefaultFeatureGate.Enabled(features.DeclarativeValidationBeta)
 	return true, withoutNamespace(metavalidation.ValidateObjectMetaDeclaratively(ctx, operation.Update, meta, oldMeta, v.namespaced,
 		nil, field.NewPath("metadata"), beta))
-}
-
-// sameMetadata compares what the API server checks of metadata on an update, leaving
-// out what every write moves on (resourceVersion, generation).
-func sameMetadata(a, b *metav1.ObjectMeta) bool {
-	return a.Name == b.Name && a.GenerateName == b.GenerateName && a.Namespace == b.Namespace && a.UID == b.UID &&
-		a.SelfLink == b.SelfLink && a.CreationTimestamp.Equal(&b.CreationTimestamp) &&
-		a.DeletionTimestamp.Equal(b.DeletionTimestamp) &&
-		reflect.DeepEqual(a.DeletionGracePeriodSeconds, b.DeletionGracePeriodSeconds) &&
-		maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations) &&
-		slices.Equal(a.Finalizers, b.Finalizers) &&
-		(len(a.OwnerReferences) == 0 && len(b.OwnerReferences) == 0 || reflect.DeepEqual(a.OwnerReferences, b.OwnerReferences)) &&
-		(len(a.ManagedFields) == 0 && len(b.ManagedFields) == 0 || reflect.DeepEqual(a.ManagedFields, b.ManagedFields))
 }

@@ -1,6 +1,8 @@
-package cluster
+package apicheck
 
 import (
+	"maps"
+	"reflect"
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,16 +15,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// builtinErrors is what a kube-apiserver would find wrong with a create (old nil) or
-// an update of a Deployment or a Service, as far as aviary can tell: the API server
-// validates the built-in kinds with k8s.io/kubernetes' own code, which aviary cannot
-// import, so only the fields a scenario reaches are checked, with apimachinery's
-// rules and the API server's field paths and messages — the object's name (from
-// targetRef.name and service.name), its labels and annotations (service.apex and
-// the like), container and Service port numbers and names (service.port,
-// targetPort, portName). Everything else is left to the fake client; the envtest
-// parity test compares the decisions of every library scenario in both modes.
-func builtinErrors(obj, old client.Object) field.ErrorList {
+// Errors is what a kube-apiserver would find wrong with a create (old nil) or an
+// update of a Deployment or a Service, as far as aviary can tell: the object's name
+// (from targetRef.name and service.name), its labels and annotations (service.apex
+// and the like), container and Service port numbers and names (service.port,
+// targetPort, portName). Other kinds get nil. Everything else is left to the fake
+// client; the envtest parity test compares the decisions of every library scenario
+// in both modes.
+func Errors(obj, old client.Object) field.ErrorList {
 	var nameFn metavalidation.ValidateNameFunc
 	var spec func() field.ErrorList
 	sameSpec := false // an update that leaves the checked fields as they were
@@ -48,7 +48,7 @@ func builtinErrors(obj, old client.Object) field.ErrorList {
 	switch {
 	case old == nil:
 		errs = metavalidation.ValidateObjectMetaAccessor(obj, true, nameFn, field.NewPath("metadata"))
-	case !sameMetadata(metaOf(obj), metaOf(old)):
+	case !SameMetadata(ObjectMetaOf(obj), ObjectMetaOf(old)):
 		errs = metavalidation.ValidateObjectMetaAccessorUpdate(obj, old, field.NewPath("metadata"))
 	}
 	// What an update leaves as it was passed when it was written: a value's errors
@@ -56,17 +56,30 @@ func builtinErrors(obj, old client.Object) field.ErrorList {
 	if !sameSpec {
 		errs = append(errs, spec()...)
 	}
-	return withoutNamespace(errs)
+	return errs
 }
 
-// metaOf is a typed object's metadata.
-func metaOf(obj client.Object) *metav1.ObjectMeta {
+// ObjectMetaOf is a typed object's metadata.
+func ObjectMetaOf(obj client.Object) *metav1.ObjectMeta {
 	if a, ok := obj.(metav1.ObjectMetaAccessor); ok {
 		if m, ok := a.GetObjectMeta().(*metav1.ObjectMeta); ok {
 			return m
 		}
 	}
 	return &metav1.ObjectMeta{}
+}
+
+// SameMetadata compares what the API server checks of metadata on an update, leaving
+// out what every write moves on (resourceVersion, generation).
+func SameMetadata(a, b *metav1.ObjectMeta) bool {
+	return a.Name == b.Name && a.GenerateName == b.GenerateName && a.Namespace == b.Namespace && a.UID == b.UID &&
+		a.SelfLink == b.SelfLink && a.CreationTimestamp.Equal(&b.CreationTimestamp) &&
+		a.DeletionTimestamp.Equal(b.DeletionTimestamp) &&
+		reflect.DeepEqual(a.DeletionGracePeriodSeconds, b.DeletionGracePeriodSeconds) &&
+		maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations) &&
+		slices.Equal(a.Finalizers, b.Finalizers) &&
+		(len(a.OwnerReferences) == 0 && len(b.OwnerReferences) == 0 || reflect.DeepEqual(a.OwnerReferences, b.OwnerReferences)) &&
+		(len(a.ManagedFields) == 0 && len(b.ManagedFields) == 0 || reflect.DeepEqual(a.ManagedFields, b.ManagedFields))
 }
 
 // sameContainers says whether two pod specs' containers have the same names and
@@ -108,8 +121,9 @@ func podSpecErrors(pod *corev1.PodSpec, path *field.Path) field.ErrorList {
 	return errs
 }
 
-// servicePortErrors checks a Service's port names and numbers; a zero targetPort is
-// the port, as the API server defaults it before validating.
+// servicePortErrors checks a Service's port names and numbers. A zero targetPort (0
+// or "") is the port, as the API server defaults it before it validates: so a port
+// out of range is reported twice, as port and as targetPort.
 func servicePortErrors(ports []corev1.ServicePort, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	names := map[string]bool{}
@@ -128,6 +142,7 @@ func servicePortErrors(ports []corev1.ServicePort, path *field.Path) field.Error
 		errs = append(errs, invalidEach(p.Child("port"), sp.Port, validation.IsValidPortNum(int(sp.Port)))...)
 		switch tp := sp.TargetPort; {
 		case tp.Type == intstr.Int && tp.IntVal == 0, tp.Type == intstr.String && tp.StrVal == "":
+			errs = append(errs, invalidEach(p.Child("targetPort"), sp.Port, validation.IsValidPortNum(int(sp.Port)))...)
 		case tp.Type == intstr.Int:
 			errs = append(errs, invalidEach(p.Child("targetPort"), tp.IntValue(), validation.IsValidPortNum(tp.IntValue()))...)
 		default:
