@@ -76,26 +76,23 @@ func (t *tick) alertRecipient(entry v1beta1.CanaryAlert) AlertRecipient {
 	}
 	spec := provider.Spec
 	r.Type = spec.Type
-	address := spec.Address
+	var secretData map[string][]byte
 	if spec.SecretRef != nil {
 		secret := &corev1.Secret{}
 		if err := t.e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: spec.SecretRef.Name}, secret); err != nil {
 			return fail("secretRef error: %v", err)
 		}
-		a, ok := secret.Data["address"]
-		if !ok {
-			return fail("secret does not contain an address")
-		}
-		address = string(a)
+		secretData = secret.Data
 	}
-	if address == "" {
+	address, problem := AlertAddress(spec, secretData)
+	switch {
+	case problem != "":
+		return fail("%s", problem)
+	case address == "":
 		// notifier.Factory builds a NopNotifier for an empty address, before it
 		// looks at the type: nothing is posted and nothing is logged.
 		r.Error = "empty address: Flagger's notifier posts nothing"
 		return r
-	}
-	if err := checkNotifier(spec.Type, address); err != nil {
-		return fail("error: %v", err)
 	}
 	switch spec.Type {
 	case "slack", "discord", "rocket":
@@ -111,6 +108,30 @@ func (t *tick) alertRecipient(entry v1beta1.CanaryAlert) AlertRecipient {
 		}
 	}
 	return r
+}
+
+// AlertAddress is where Flagger's notifier for an AlertProvider posts: spec.address,
+// or with secretRef the Secret's "address" (secret is its data). problem is why
+// Flagger sends nothing there, as its log line says it after "alert provider
+// <name>.<namespace> " (no address in the Secret, a notifier the type cannot build
+// for the address); an empty address with no problem is a notifier that posts
+// nothing and logs nothing.
+func AlertAddress(spec v1beta1.AlertProviderSpec, secret map[string][]byte) (address, problem string) {
+	address = spec.Address
+	if spec.SecretRef != nil {
+		a, ok := secret["address"]
+		if !ok {
+			return "", "secret does not contain an address"
+		}
+		address = string(a)
+	}
+	if address == "" {
+		return "", ""
+	}
+	if err := checkNotifier(spec.Type, address); err != nil {
+		return address, fmt.Sprintf("error: %v", err)
+	}
+	return address, ""
 }
 
 // checkNotifier is what notifier.Factory.Notifier checks when it builds the notifier

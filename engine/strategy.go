@@ -33,6 +33,19 @@ func nextStepWeight(cd *v1beta1.Canary, canaryWeight int) int {
 	return maxStep
 }
 
+// stepWeights are runCanary's weights after a step of step (no mirroring): the
+// canary gains it, the primary loses it, each kept within 0 and 100.
+func stepWeights(primary, canary, step int) (int, int) {
+	return max(primary-step, 0), min(canary+step, totalWeight)
+}
+
+// promotionWeights are runPromotionTrafficShift's weights after a step of
+// stepWeightPromotion: the primary gains it (up to 100), the canary loses it (down to
+// 0); neither is bounded on the other side, as in Flagger.
+func promotionWeights(primary, canary, step int) (int, int) {
+	return min(primary+step, totalWeight), max(canary-step, 0)
+}
+
 // advanceCanary is Flagger's runCanary: one weight step (a mirroring step first when
 // mirror is set), or, at maxWeight, the promotion gate and the promotion. The weight
 // can overshoot maxWeight because the check happens before the step (Flagger quirk).
@@ -47,8 +60,7 @@ func (t *tick) advanceCanary(ctx context.Context) error {
 				primary, canary, mirrored = totalWeight-step, step, false
 			}
 		} else {
-			primary = max(primary-step, 0)
-			canary = min(canary+step, totalWeight)
+			primary, canary = stepWeights(primary, canary, step)
 		}
 		if err := t.setRoutes(ctx, primary, canary, mirrored); err != nil {
 			return errStop
@@ -166,8 +178,7 @@ func (t *tick) shiftPromotionTraffic(ctx context.Context) error {
 	if t.canaryWeight <= 0 {
 		return errStop
 	}
-	primary := min(t.primaryWeight+step, totalWeight)
-	canary := max(t.canaryWeight-step, 0)
+	primary, canary := promotionWeights(t.primaryWeight, t.canaryWeight, step)
 	if err := t.setRoutes(ctx, primary, canary, false); err != nil {
 		return errStop
 	}

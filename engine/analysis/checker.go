@@ -428,6 +428,35 @@ func noData(r Result, err error, format string, args ...any) Result {
 	return warning(withOutcome(r, OutcomeNoData), format, args...)
 }
 
+// Kinds are the checks Run makes of metric, in its order: request-success-rate or
+// request-duration for a builtin name, then its inline query, then its template (a
+// metric that has none of them fails with no check made).
+func Kinds(metric v1beta1.CanaryMetric) []string {
+	var out []string
+	switch metric.Name {
+	case MetricRequestSuccessRate:
+		out = append(out, KindSuccessRate)
+	case MetricRequestDuration:
+		out = append(out, KindDuration)
+	}
+	if metric.Query != "" {
+		out = append(out, KindQuery)
+	}
+	if metric.TemplateRef != nil {
+		out = append(out, KindTemplate)
+	}
+	return out
+}
+
+// Bounds are the bounds a check of kind holds metric's value against (nil: none):
+// its thresholdRange, else its deprecated threshold, a minimum for
+// request-success-rate and a maximum for the others; request-duration's in whole
+// milliseconds. A value below min or above max fails the check.
+func Bounds(metric v1beta1.CanaryMetric, kind string) (lo, hi *float64) {
+	r := newResult(metric, kind)
+	return r.Min, r.Max
+}
+
 // newResult starts a metric's record with the bounds its value will be held against,
 // so that a check without a value (no data, NaN, error) still shows its threshold.
 func newResult(metric v1beta1.CanaryMetric, kind string) Result {

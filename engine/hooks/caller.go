@@ -34,6 +34,12 @@ func Timeout(hook v1beta1.CanaryWebhook) (time.Duration, error) {
 	return time.ParseDuration(timeout)
 }
 
+// Attempts is how many times Flagger tries one call of hook at most: retryablehttp's
+// RetryMax is hook.retries, and it stops when no retry remains, so a negative count
+// is 0 (one attempt). Call does not use it (retryablehttp counts); a test holds the
+// two together.
+func Attempts(hook v1beta1.CanaryWebhook) int { return max(hook.Retries, 0) + 1 }
+
 // Caller calls webhooks over HTTP, like Flagger's callWebhook: a JSON POST through
 // go-retryablehttp with RetryMax = hook.retries, an HTTP client timeout (per
 // attempt) of hook.timeout, retryablehttp's default retry policy (connection

@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -174,6 +175,20 @@ var _ = Describe("Caller", func() {
 		Expect(s.calls()).To(Equal(1))
 	})
 })
+
+var _ = DescribeTable("Attempts: as many as the caller makes",
+	func(retries int) {
+		s := newServer(0, "", 503)
+		hook := v1beta1.CanaryWebhook{URL: s.URL, Retries: retries}
+		n := hooks.Attempts(hook)
+		Expect(fast.Call(context.Background(), hook, payload)).To(MatchError(fmt.Sprintf("POST %s giving up after %d attempt(s)", s.URL, n)))
+		Expect(s.calls()).To(Equal(n))
+	},
+	Entry("no retries", 0),
+	Entry("two retries", 2),
+	Entry("-1: as 0", -1),
+	Entry("-5: as 0", -5),
+)
 
 var _ = DescribeTable("Timeout: Flagger's per-attempt timeout of a webhook",
 	func(typ v1beta1.HookType, timeout string, want time.Duration, wantErr string) {

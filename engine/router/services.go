@@ -45,12 +45,11 @@ type KubernetesServices struct {
 // Initialize creates or updates <svc>-canary (selector label=value) and <svc>-primary
 // (selector label=value-primary). The engine calls it on every tick.
 func (k *KubernetesServices) Initialize(ctx context.Context, cd *v1beta1.Canary) error {
-	_, primaryName, canaryName := cd.GetServiceNames()
-	if err := k.reconcileService(ctx, cd, canaryName, k.LabelValue, cd.Spec.Service.Canary); err != nil {
-		return fmt.Errorf("reconcileService failed: %w", err)
-	}
-	if err := k.reconcileService(ctx, cd, primaryName, k.LabelValue+"-primary", cd.Spec.Service.Primary); err != nil {
-		return fmt.Errorf("reconcileService failed: %w", err)
+	canary, primary, _ := k.roles(cd)
+	for _, r := range []serviceRole{canary, primary} {
+		if err := k.reconcileService(ctx, cd, r); err != nil {
+			return fmt.Errorf("reconcileService failed: %w", err)
+		}
 	}
 	return nil
 }
@@ -58,11 +57,58 @@ func (k *KubernetesServices) Initialize(ctx context.Context, cd *v1beta1.Canary)
 // Reconcile creates or updates the apex Service <svc>, selecting the primary's pods.
 // Like Flagger, it leaves the -canary and -primary Services to Initialize.
 func (k *KubernetesServices) Reconcile(ctx context.Context, cd *v1beta1.Canary) error {
-	apexName, _, _ := cd.GetServiceNames()
-	if err := k.reconcileService(ctx, cd, apexName, k.LabelValue+"-primary", cd.Spec.Service.Apex); err != nil {
+	_, _, apex := k.roles(cd)
+	if err := k.reconcileService(ctx, cd, apex); err != nil {
 		return fmt.Errorf("reconcileService failed: %w", err)
 	}
 	return nil
+}
+
+// serviceRole is one generated Service: its name, the value of the selector label
+// of the pods it selects, and the metadata the Canary gives it.
+type serviceRole struct {
+	name, podSelector string
+	custom            *v1beta1.CustomMetadata
+}
+
+// roles are the canary's Service, the primary's, and the apex Service, which
+// selects the primary's pods.
+func (k *KubernetesServices) roles(cd *v1beta1.Canary) (canary, primary, apex serviceRole) {
+	apexName, primaryName, canaryName := cd.GetServiceNames()
+	svc := &cd.Spec.Service
+	return serviceRole{canaryName, k.LabelValue, svc.Canary},
+		serviceRole{primaryName, k.LabelValue + "-primary", svc.Primary},
+		serviceRole{apexName, k.LabelValue + "-primary", svc.Apex}
+}
+
+// GeneratedServices are the Services Flagger creates for cd (the canary's, the
+// primary's and the apex), as it creates them, for a target whose pods carry the
+// selector label key=value; without the ports port discovery adds. The scenario
+// loader holds them against the API server's rules before a run.
+func GeneratedServices(cd *v1beta1.Canary, key, value string) []*corev1.Service {
+	k := &KubernetesServices{LabelKey: key, LabelValue: value}
+	canary, primary, apex := k.roles(cd)
+	return []*corev1.Service{k.newService(cd, canary), k.newService(cd, primary), k.newService(cd, apex)}
+}
+
+// newService is a generated Service as it is created.
+func (k *KubernetesServices) newService(cd *v1beta1.Canary, r serviceRole) *corev1.Service {
+	labels, annotations := map[string]string{}, map[string]string{}
+	if r.custom != nil {
+		maps.Copy(labels, r.custom.Labels)
+		maps.Copy(annotations, r.custom.Annotations)
+	}
+	labels[k.LabelKey] = r.name
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            r.name,
+			Namespace:       cd.Namespace,
+			Labels:          labels,
+			Annotations:     filterMetadata(annotations),
+			OwnerReferences: []metav1.OwnerReference{ownerRef(cd)},
+		},
+		Spec: k.serviceSpec(cd, r.podSelector),
+	}
 }
 
 // serviceSpec is the desired spec of a generated Service.
@@ -130,47 +176,27 @@ func (k *KubernetesServices) verifiedInputs() string {
 	return k.inputs
 }
 
-func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.Canary, name, podSelector string, custom *v1beta1.CustomMetadata) error {
-	key := types.NamespacedName{Namespace: cd.Namespace, Name: name}
+func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.Canary, r serviceRole) error {
+	key := types.NamespacedName{Namespace: cd.Namespace, Name: r.name}
 	if isVerified(k.Memo, viewed(ctx, k.Client, key, &corev1.Service{}), cd, k.verifiedInputs()) {
 		return nil
 	}
-	var (
-		desired             *corev1.ServiceSpec
-		labels, annotations map[string]string
-	)
+	var wanted *corev1.Service
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		svc := &corev1.Service{}
 		err := k.Client.Get(ctx, key, svc)
-		if desired == nil {
-			spec := k.serviceSpec(cd, podSelector)
-			desired = &spec
-			labels, annotations = map[string]string{}, map[string]string{}
-			if custom != nil {
-				maps.Copy(labels, custom.Labels)
-				maps.Copy(annotations, custom.Annotations)
-			}
-			labels[k.LabelKey] = name
-			annotations = filterMetadata(annotations)
+		if wanted == nil {
+			wanted = k.newService(cd, r)
 		}
+		desired, labels, annotations := &wanted.Spec, wanted.Labels, wanted.Annotations
 		if apierrors.IsNotFound(err) {
-			svc = &corev1.Service{
-				ObjectMeta: metav1.ObjectMeta{
-					Name:            name,
-					Namespace:       cd.Namespace,
-					Labels:          labels,
-					Annotations:     annotations,
-					OwnerReferences: []metav1.OwnerReference{ownerRef(cd)},
-				},
-				Spec: *desired,
-			}
-			if err := k.Client.Create(ctx, svc); err != nil {
-				return fmt.Errorf("service %s.%s create error: %w", name, cd.Namespace, err)
+			if err := k.Client.Create(ctx, wanted.DeepCopy()); err != nil {
+				return fmt.Errorf("service %s.%s create error: %w", r.name, cd.Namespace, err)
 			}
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("service %s get query error: %w", name, err)
+			return fmt.Errorf("service %s get query error: %w", r.name, err)
 		}
 
 		// keep the node ports the API server allocated
@@ -208,7 +234,7 @@ func (k *KubernetesServices) reconcileService(ctx context.Context, cd *v1beta1.C
 			return nil
 		}
 		if err := k.Client.Update(ctx, svc); err != nil {
-			return fmt.Errorf("service %s update error: %w", name, err)
+			return fmt.Errorf("service %s update error: %w", r.name, err)
 		}
 		return nil
 	})

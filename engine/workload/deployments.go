@@ -361,15 +361,26 @@ func (d *Deployments) labels() []string {
 // selectorLabel returns the first selector label found in the Deployment's
 // spec.selector.matchLabels, and its value.
 func (d *Deployments) selectorLabel(dep *appsv1.Deployment) (string, string, error) {
-	if dep.Spec.Selector != nil {
-		for _, l := range d.labels() {
-			if v, ok := dep.Spec.Selector.MatchLabels[l]; ok {
-				return l, v, nil
-			}
-		}
+	if key, value, ok := SelectorLabel(dep.Spec.Selector, d.labels()); ok {
+		return key, value, nil
 	}
 	return "", "", fmt.Errorf("deployment %s.%s spec.selector.matchLabels must contain one of %v",
 		dep.Name, dep.Namespace, d.labels())
+}
+
+// SelectorLabel is the first of labels (Flagger's -selector-labels) among a
+// selector's matchLabels, and its value: the label Flagger selects the target's pods
+// by. ok is false when the selector has none of them.
+func SelectorLabel(sel *metav1.LabelSelector, labels []string) (key, value string, ok bool) {
+	if sel == nil {
+		return "", "", false
+	}
+	for _, l := range labels {
+		if v, found := sel.MatchLabels[l]; found {
+			return l, v, true
+		}
+	}
+	return "", "", false
 }
 
 func (d *Deployments) now() clock.PassiveClock {

@@ -71,9 +71,7 @@ func (d *Deployments) isDeploymentReady(dep *appsv1.Deployment, deadline, readyT
 		}
 	}
 
-	// Flagger computes the threshold in float32; kept for identical rounding.
-	ratio := float32(readyThreshold) / float32(100)
-	thresholdReplicas := int32(float32(dep.Status.UpdatedReplicas) * ratio)
+	thresholdReplicas := ReadyThresholdReplicas(dep.Status.UpdatedReplicas, readyThreshold)
 
 	switch {
 	case progress != nil && progress.Reason == "ProgressDeadlineExceeded":
@@ -89,6 +87,14 @@ func (d *Deployments) isDeploymentReady(dep *appsv1.Deployment, deadline, readyT
 			dep.Status.AvailableReplicas, thresholdReplicas, readyThreshold)
 	}
 	return true, nil
+}
+
+// ReadyThresholdReplicas is how many of a Deployment's updated replicas must be
+// available for it to be ready at readyThreshold percent. Flagger computes it in
+// float32, truncated; kept for identical rounding.
+func ReadyThresholdReplicas(updated int32, readyThreshold int) int32 {
+	ratio := float32(readyThreshold) / float32(100)
+	return int32(float32(updated) * ratio)
 }
 
 func deploymentCondition(status appsv1.DeploymentStatus, t appsv1.DeploymentConditionType) *appsv1.DeploymentCondition {
