@@ -186,7 +186,7 @@ func timeTicks(min, max float64) []plot.Tick {
 	}
 	var ticks []plot.Tick
 	for v := math.Ceil(min/step) * step; v <= max+1e-9; v += step {
-		lbl := shortDuration(time.Duration(v * float64(time.Minute)))
+		lbl := engine.FormatDuration(time.Duration(v * float64(time.Minute)))
 		if v == 0 {
 			lbl = "0"
 		}

@@ -15,18 +15,6 @@ import (
 // at is a tick's virtual time.
 func at(t engine.TickRecord) time.Duration { return t.At.Sub(scenario.Epoch) }
 
-// shortDuration renders a virtual time compactly: "0s", "4m", "6m30s", "1h2m".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // Marker kinds on the timeline.
 const (
 	markNewRevision = "new revision"
@@ -112,7 +100,7 @@ func explain(r *scenario.Result) callout {
 		return explainUndecided(r)
 	}
 	t := r.Ticks[decision]
-	when := shortDuration(at(t))
+	when := engine.FormatDuration(at(t))
 	checks := failedCheckFacts(r.Ticks, decision)
 	if t.Phase == "Succeeded" {
 		c := callout{Kind: "promotion", Headline: fmt.Sprintf("Promoted at %s (max canary weight %d%%)", when, r.MaxCanaryWeight)}
@@ -163,7 +151,7 @@ func explain(r *scenario.Result) callout {
 // explainUndecided says why a run ended without a decision: no new revision, a
 // gate, a suspension, a canary that is not ready, or an analysis still going.
 func explainUndecided(r *scenario.Result) callout {
-	c := callout{Kind: "undecided", Headline: fmt.Sprintf("No decision by %s: final phase %s", shortDuration(time.Duration(r.Until)), orDash(r.Phase))}
+	c := callout{Kind: "undecided", Headline: fmt.Sprintf("No decision by %s: final phase %s", engine.FormatDuration(time.Duration(r.Until)), orDash(r.Phase))}
 	end := len(r.Ticks) - 1
 	var why fact
 	if end >= 0 {
@@ -196,7 +184,7 @@ func undecidedCause(ticks []engine.TickRecord) fact {
 		for i > 0 && pred(ticks[i-1]) {
 			i--
 		}
-		return shortDuration(at(ticks[i]))
+		return engine.FormatDuration(at(ticks[i]))
 	}
 	revised := false
 	for _, t := range ticks {
@@ -210,7 +198,7 @@ func undecidedCause(ticks []engine.TickRecord) fact {
 		return fact{"suspended (spec.suspend) since " + from, "suspended since " + from}
 	case lastGate(ticks) != nil:
 		g := lastGate(ticks)
-		return fact{fmt.Sprintf("held since %s: %s", shortDuration(g.since), g.msg), g.short()}
+		return fact{fmt.Sprintf("held since %s: %s", engine.FormatDuration(g.since), g.msg), g.short()}
 	case last.Phase == "Initializing":
 		msg := lastWarning(last)
 		return fact{"still initializing: " + msg, "still initializing: " + msg}
@@ -294,7 +282,7 @@ func approvals(ticks []engine.TickRecord, end int) []fact {
 			}
 			if m := passedRE.FindStringSubmatch(e.Message); m != nil && open[m[1]] != nil {
 				w := open[m[1]]
-				from, until := shortDuration(w.from), shortDuration(at(ticks[i]))
+				from, until := engine.FormatDuration(w.from), engine.FormatDuration(at(ticks[i]))
 				out = append(out, fact{
 					fmt.Sprintf("waited for %s (gate %s) from %s until %s", w.what, w.gate, from, until),
 					fmt.Sprintf("gate %s held %s–%s", w.gate, from, until)})
@@ -304,7 +292,7 @@ func approvals(ticks []engine.TickRecord, end int) []fact {
 	}
 	for _, g := range order {
 		if w := open[g]; w != nil {
-			from := shortDuration(w.from)
+			from := engine.FormatDuration(w.from)
 			out = append(out, fact{fmt.Sprintf("waited for %s (gate %s) from %s", w.what, w.gate, from),
 				fmt.Sprintf("gate %s held from %s", w.gate, from)})
 		}
@@ -323,7 +311,7 @@ func suspensions(ticks []engine.TickRecord, end int) []fact {
 		case suspended && from < 0:
 			from = i
 		case !suspended && from >= 0:
-			a, b := shortDuration(at(ticks[from])), shortDuration(at(ticks[i]))
+			a, b := engine.FormatDuration(at(ticks[from])), engine.FormatDuration(at(ticks[i]))
 			out = append(out, fact{fmt.Sprintf("suspended from %s until %s", a, b), fmt.Sprintf("suspended %s–%s", a, b)})
 			from = -1
 		}
@@ -340,9 +328,9 @@ type gate struct {
 // short words a gate: "waiting for promotion approval (gate release-manager) since 6m".
 func (g *gate) short() string {
 	if m := waitingRE.FindStringSubmatch(g.msg); m != nil {
-		return fmt.Sprintf("waiting for %s (gate %s) since %s", m[1], m[2], shortDuration(g.since))
+		return fmt.Sprintf("waiting for %s (gate %s) since %s", m[1], m[2], engine.FormatDuration(g.since))
 	}
-	return fmt.Sprintf("held since %s: %s", shortDuration(g.since), g.msg)
+	return fmt.Sprintf("held since %s: %s", engine.FormatDuration(g.since), g.msg)
 }
 
 // lastGate is the gate the run was last held at, if it ended held, else nil.
@@ -444,7 +432,7 @@ func failedCheckFacts(ticks []engine.TickRecord, end int) []fact {
 		if !checkFailed(ticks, i) {
 			continue
 		}
-		when := shortDuration(at(t))
+		when := engine.FormatDuration(at(t))
 		found := false
 		for _, m := range t.Metrics {
 			if m.Outcome == analysis.OutcomePass {

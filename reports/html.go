@@ -219,7 +219,7 @@ func buildScenario(r *scenario.Result, only bool) (*scenarioView, error) {
 		Open:            !r.Passed || only,
 		Phase:           orDash(r.Phase),
 		Decided:         "-",
-		Until:           shortDuration(time.Duration(r.Until)),
+		Until:           engine.FormatDuration(time.Duration(r.Until)),
 		MaxCanaryWeight: r.MaxCanaryWeight,
 		FailedRequests:  thousands(r.FailedUserRequests),
 		Callout:         explain(r),
@@ -228,7 +228,7 @@ func buildScenario(r *scenario.Result, only bool) (*scenarioView, error) {
 		Routes:          routesText(r.Routes),
 	}
 	if r.DecidedAt != nil {
-		v.Decided = shortDuration(time.Duration(*r.DecidedAt))
+		v.Decided = engine.FormatDuration(time.Duration(*r.DecidedAt))
 	}
 	for _, e := range r.Expectations {
 		v.ExpectationsTotal++
@@ -416,7 +416,7 @@ func buildMetrics(r *scenario.Result, xr timeRange) ([]*metricView, error) {
 			for i, h := range history {
 				t := thresholdText(h)
 				if i > 0 {
-					t += " from " + shortDuration(time.Duration(h.x*float64(time.Minute)))
+					t += " from " + engine.FormatDuration(time.Duration(h.x*float64(time.Minute)))
 				}
 				parts = append(parts, t)
 			}
@@ -432,7 +432,7 @@ func buildMetrics(r *scenario.Result, xr timeRange) ([]*metricView, error) {
 			if n := len(mv.Queries); n > 0 && mv.Queries[n-1].Query == p.r.Query {
 				continue
 			}
-			mv.Queries = append(mv.Queries, queryView{From: shortDuration(time.Duration(p.x * float64(time.Minute))), Query: p.r.Query})
+			mv.Queries = append(mv.Queries, queryView{From: engine.FormatDuration(time.Duration(p.x * float64(time.Minute))), Query: p.r.Query})
 		}
 		if len(mv.Queries) == 0 {
 			mv.NoQuery = "No query was sent"
