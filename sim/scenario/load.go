@@ -68,10 +68,13 @@ type Loaded struct {
 	// FlaggerExact is true when the Canary was written as flagger.app/v1beta1: the run
 	// reproduces Flagger 1.44 exactly ("Flagger-exact mode").
 	FlaggerExact bool
-	// Warnings are problems that do not stop the run: queries Flagger would trip on at
-	// run time (a query that does not render or parse, a missing template, ...) and
-	// alerts it would send nowhere (no severity, a missing provider), each naming
-	// file, line and object; then expectations that cannot fail (an events
+	// Warnings are problems that do not stop the run: values Flagger would read
+	// otherwise than written (an interval it cannot parse, weights that never reach
+	// maxWeight, a webhook timeout it cannot parse, ...), queries Flagger would trip on
+	// at run time (a query that does not render or parse, a missing template, ...) and
+	// alerts it would send nowhere (no severity, a missing provider, an address its
+	// notifier refuses), each naming file, line and object; then expectations that
+	// cannot fail (an events
 	// pattern that matches any message, a count range that admits every reachable
 	// count, a within not before until), each naming file, line and spec.expect field.
 	Warnings []string
@@ -380,6 +383,7 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 	}
 	ld.ReadinessFromProbes = !l.present("spec.target.startupDelay")
 	applyDefaults(s, l.present)
+	l.fallbackWarnings(s, ld)
 	ld.Warnings = append(append(append(l.warnings, l.queryWarnings(ld)...), l.alertWarnings(ld)...), l.expectWarnings(s)...)
 	return ld, nil
 }

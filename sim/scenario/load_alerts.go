@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim/world"
 )
@@ -115,21 +113,15 @@ func (l *loader) alertWarnings(ld *Loaded) []string {
 		case provider == nil:
 			warn(p+".providerRef", "AlertProvider %s.%s is not among the policy objects: Flagger would log "+
 				"\"alert provider %s.%s error: ... not found\" and send alert %q nothing", entry.ProviderRef.Name, ns, entry.ProviderRef.Name, ns, entry.Name)
-		case provider.Spec.SecretRef != nil && !holdsSecret(ld, ns, provider.Spec.SecretRef.Name):
+		case provider.Spec.SecretRef != nil && secretOf(ld, ns, provider.Spec.SecretRef.Name) == nil:
 			warn(p+".providerRef", "AlertProvider %s.%s takes its address from Secret %s, which is not among the policy objects: "+
 				"Flagger would log \"alert provider %s.%s secretRef error\" and send alert %q nothing", provider.Name, ns,
 				provider.Spec.SecretRef.Name, provider.Name, ns, entry.Name)
+		default:
+			if why := alertProviderWarning(ld, provider, entry.Name); why != "" {
+				warn(p+".providerRef", "AlertProvider %s.%s: %s", provider.Name, ns, why)
+			}
 		}
 	}
 	return out
-}
-
-// holdsSecret reports whether the policy holds the Secret ns/name.
-func holdsSecret(ld *Loaded, ns, name string) bool {
-	for _, o := range ld.Objects {
-		if sec, ok := o.(*corev1.Secret); ok && sec.Namespace == ns && sec.Name == name {
-			return true
-		}
-	}
-	return false
 }

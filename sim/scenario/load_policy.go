@@ -134,6 +134,9 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 	if ld.Target != nil {
 		l.checkTarget(s, ld)
 	}
+	if len(l.errs) == 0 {
+		l.checkServices(ld)
+	}
 	l.checkAutoscaler(ld)
 	l.checkTimelineConfigs(s, ld)
 }
@@ -208,23 +211,32 @@ func (l *loader) checkCanary(ld *Loaded) {
 	if a == nil {
 		return
 	}
-	for i, m := range a.Metrics {
-		if m.TemplateRef == nil {
-			continue
-		}
-		tns := m.TemplateRef.Namespace
-		if tns == "" {
-			tns = cd.Namespace
-		}
-		for j, t := range ld.Templates {
-			if t.Name != m.TemplateRef.Name || t.Namespace != tns || analysis.IsPrometheusProvider(t.Spec.Provider) {
-				continue
+	if cd.Spec.Analysis != nil {
+		// Typed, a missing interval or threshold is "" or 0, which the API server would
+		// judge as written; a Canary applied without them is refused as required.
+		for _, f := range []struct{ key, what string }{
+			{"interval", "the time between two analysis ticks, e.g. 1m"},
+			{"threshold", "how many failed checks roll the canary back"},
+		} {
+			if p := "spec.analysis." + f.key; !docHas(d, p) {
+				l.policyErr(d, nil, p, "required: Flagger's CRD requires it (%s)", f.what)
 			}
-			l.policyErr(l.templateDocs[j], nil, "spec.provider.type",
+		}
+	}
+	for i, m := range a.Metrics {
+		if t, td, _ := l.templateOf(ld, m); t != nil && !analysis.IsPrometheusProvider(t.Spec.Provider) {
+			l.policyErr(td, nil, "spec.provider.type",
 				"metric provider type %q is not supported by aviary yet: the simulator answers Prometheus queries only (type prometheus, or a type Flagger handles as Prometheus); metric %q of Canary %s uses this template (spec.analysis.metrics[%d])",
 				t.Spec.Provider.Type, m.Name, cd.Name, i)
 		}
 	}
+}
+
+// docHas reports whether a policy document writes the field at path (null is not
+// writing it).
+func docHas(d *policyDoc, path string) bool {
+	n, ok := d.nodes[path]
+	return ok && !isNull(n)
 }
 
 // checkAutoscaler warns when autoscalerRef names an HPA that is not among the policy

@@ -16,8 +16,8 @@ import (
 // ---------------------------------------------------------------------------------
 // Query warnings
 
-// queryWarnings renders every MetricTemplate query and inline query the way the
-// engine will and parses the PromQL ones; problems become warnings.
+// queryWarnings renders every MetricTemplate query, inline query and builtin metric's
+// query the way the engine will and parses the PromQL ones; problems become warnings.
 func (l *loader) queryWarnings(ld *Loaded) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -49,22 +49,25 @@ func (l *loader) queryWarnings(ld *Loaded) []string {
 		if cd.Spec.Analysis == nil {
 			base = "spec.canaryAnalysis"
 		}
+		observer := analysis.ObserverFor(analysis.MetricsProvider(v1beta1.DefaultMeshProvider, cd))
 		for i := range a.Metrics {
 			m := &a.Metrics[i]
 			mp := fmt.Sprintf("%s.metrics[%d]", base, i)
+			if builtin := builtinQuery(observer, m.Name); builtin != nil {
+				// Flagger's own query, with the metric's interval in it
+				model := analysis.Model(cd, m.GetMetricInterval(), m.TemplateVariables)
+				q, err := builtin(model)
+				if err == nil {
+					_, err = parser.ParseExpr(q)
+				}
+				if err != nil {
+					warn(cdDoc.file, lineIn(cdDoc, mp+".interval"), "%s: %s: %s query with interval %q does not parse: %s%s",
+						cdDoc.object, mp, m.Name, model.Interval, oneLine(err.Error()), atRunTime)
+				}
+			}
 			switch {
 			case m.TemplateRef != nil:
-				ns := m.TemplateRef.Namespace
-				if ns == "" {
-					ns = cd.Namespace
-				}
-				var t *v1beta1.MetricTemplate
-				var td *policyDoc
-				for j, cand := range ld.Templates {
-					if cand.Name == m.TemplateRef.Name && cand.Namespace == ns {
-						t, td = cand, l.templateDocs[j]
-					}
-				}
+				t, td, ns := l.templateOf(ld, *m)
 				if t == nil {
 					warn(cdDoc.file, lineIn(cdDoc, mp+".templateRef"), "%s: %s.templateRef: MetricTemplate %s.%s is not among the policy objects%s",
 						cdDoc.object, mp, m.TemplateRef.Name, ns, atRunTime)
@@ -96,6 +99,17 @@ func (l *loader) queryWarnings(ld *Loaded) []string {
 			analysis.Model(cd, v1beta1.MetricInterval, nil))
 	}
 	return out
+}
+
+// builtinQuery renders a builtin metric's query (nil for other metrics).
+func builtinQuery(o *analysis.Observer, metric string) func(v1beta1.MetricTemplateModel) (string, error) {
+	switch metric {
+	case analysis.MetricRequestSuccessRate:
+		return o.SuccessRateQuery
+	case analysis.MetricRequestDuration:
+		return o.DurationQuery
+	}
+	return nil
 }
 
 // lineIn is the line of a field path in a policy document (or of the nearest
