@@ -73,11 +73,16 @@ func writeScenario(body string) string {
 
 // analysisScenario is a minimal podinfo scenario whose analysis block is given.
 func analysisScenario(name, analysis string) string {
+	return podinfoScenario(name, analysis, "until: 5m\nexpect:\n  phase: Succeeded")
+}
+
+// podinfoScenario is a podinfo scenario whose Canary has the given analysis block, a
+// new revision at 2m, and the rest of spec (YAML at spec's indentation).
+func podinfoScenario(name, analysis, rest string) string {
 	return fmt.Sprintf(`apiVersion: aviary.dev/v1alpha1
 kind: Scenario
 metadata:
   name: %s
-  description: An analysis block the CRD schema rejects.
 spec:
   policy:
     objects:
@@ -90,10 +95,8 @@ spec:
           analysis: %s
   timeline:
     - {at: 2m, image: podinfo:6.0.1}
-  until: 5m
-  expect:
-    phase: Succeeded
-`, name, analysis)
+%s
+`, name, analysis, indent(rest, "  "))
 }
 
 // decisions is a result without its mode, as JSON: what must be equal in both modes.

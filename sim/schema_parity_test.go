@@ -31,6 +31,16 @@ const (
 	validAnalysis = `{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10}`
 )
 
+// podinfoDeployment is the target Deployment as a policy object.
+const podinfoDeployment = `- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: podinfo, namespace: test}
+  spec:
+    selector: {matchLabels: {app: podinfo}}
+    template:
+      metadata: {labels: {app: podinfo}}
+      spec: {containers: [{name: podinfod, image: "podinfo:6.0.0", ports: [{containerPort: 9898}]}]}`
+
 // withAnalysis is a valid Canary spec with the given analysis block.
 func withAnalysis(analysis string) string { return `{` + validTarget + `, analysis: ` + analysis + `}` }
 
@@ -97,6 +107,7 @@ const (
 	rejectedByLoad               // the loader's error (before any API call, so in both modes alike)
 	rejectedByAPI                // the run's error, from the API at setup or at a timeline action
 	refusedInRun                 // an event of the run: the engine's write was refused, and it says so
+	warned                       // the run goes on, as Flagger would run it; the loader warns at the field
 )
 
 // Invalid policies, and a few valid ones near them, judged in both cluster modes:
@@ -110,11 +121,18 @@ var _ = Describe("fast and envtest mode judge a policy alike", func() {
 		func(c policyCase, how judged, field string) {
 			l, err := scenario.LoadFile(writeScenario(policyScenario("schema-case", c)))
 			if how == rejectedByLoad {
+				// before any API call: the same error in both modes
 				Expect(err).To(HaveOccurred())
 				Expect(err.Error()).To(ContainSubstring(field))
 				return
 			}
 			Expect(err).NotTo(HaveOccurred())
+			switch how {
+			case warned:
+				Expect(l.Warnings).To(ContainElement(ContainSubstring(field)))
+			case admitted:
+				Expect(l.Warnings).To(BeEmpty())
+			}
 			env := envtestOrFail()
 			fastErr, fastRun := outcome(l, sim.RunOptions{})
 			realErr, realRun := outcome(l, sim.InEnvtest(env, l))
@@ -127,7 +145,7 @@ var _ = Describe("fast and envtest mode judge a policy alike", func() {
 			case refusedInRun:
 				Expect(fastErr).To(BeEmpty())
 				Expect(fastRun).To(ContainSubstring(field))
-			case admitted:
+			case admitted, warned:
 				Expect(fastErr).To(BeEmpty())
 				Expect(fastRun).NotTo(ContainSubstring(` is invalid: `))
 			}
@@ -172,9 +190,7 @@ var _ = Describe("fast and envtest mode judge a policy alike", func() {
 		Entry("a timeline patch the schema refuses", policyCase{timeline: `- {at: 3m, patch: {spec: {analysis: {interval: 5x}}}}`},
 			rejectedByAPI, `spec.timeline[1].patch: Canary.aviary.dev "podinfo" is invalid: spec.analysis.interval`),
 
-		// what the CRDs do not bound
-		Entry("a negative threshold (unbounded)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: -1, maxWeight: 20, stepWeight: 10}`)}, admitted, ""),
-		Entry("maxWeight 150 (unbounded)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 150, stepWeight: 10}`)}, admitted, ""),
+		// what the CRDs admit
 		Entry("a valid policy with a template and a provider", policyCase{objects: `- apiVersion: flagger.app/v1beta1
   kind: MetricTemplate
   metadata: {name: t, namespace: test}
@@ -185,14 +201,74 @@ var _ = Describe("fast and envtest mode judge a policy alike", func() {
   spec: {type: slack, secretRef: {}}`}, admitted, ""),
 
 		// built-in kinds and Istio's CRDs: what the policy puts into the objects made from it
-		Entry("service.port -1 (the target Deployment's container port)", policyCase{canary: withSpec(`targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, service: {port: -1}`)},
-			rejectedByAPI, `Deployment.apps "podinfo" is invalid: spec.template.spec.containers[0].ports[0].containerPort: Invalid value: -1: must be between 1 and 65535, inclusive`),
-		Entry("targetRef.name with a dot (the container's name)", policyCase{canary: withSpec(`targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo.v2}, service: {port: 9898}`)},
-			rejectedByAPI, `spec.template.spec.containers[0].name: Invalid value: "podinfo.v2"`),
+		Entry("service.port -1 (the Services Flagger generates; the loader says so)", policyCase{canary: withSpec(`targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, service: {port: -1}`)},
+			rejectedByLoad, `spec.service.port: the API server refuses the Services Flagger generates from it (podinfo-canary, podinfo-primary, podinfo), so Flagger would retry on every tick and never initialize: `+
+				`Service "podinfo-canary" is invalid: [spec.ports[0].port: Invalid value: -1: must be between 1 and 65535, inclusive, spec.ports[0].targetPort: Invalid value: -1: must be between 1 and 65535, inclusive]`),
+		Entry("service.port 0", policyCase{canary: withSpec(`targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, service: {port: 0}`)},
+			rejectedByLoad, `spec.service.port: the API server refuses the Services`),
+		Entry("service.port 65536", policyCase{canary: withSpec(`targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, service: {port: 65536}`)},
+			rejectedByLoad, `spec.ports[0].port: Invalid value: 65536: must be between 1 and 65535, inclusive`),
+		Entry("service.port -1 with the policy's own target Deployment", policyCase{canary: withSpec(`targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, service: {port: -1}`), objects: podinfoDeployment},
+			rejectedByLoad, `spec.service.port: the API server refuses the Services`),
+		Entry("service.targetPort 70000", policyCase{canary: withSpec(validTarget[:len(validTarget)-1] + `, targetPort: 70000}`)},
+			rejectedByLoad, `spec.service.targetPort: the API server refuses the Services Flagger generates from it (podinfo-canary, podinfo-primary, podinfo), so Flagger would retry on every tick and never initialize: `+
+				`Service "podinfo-canary" is invalid: spec.ports[0].targetPort: Invalid value: 70000: must be between 1 and 65535, inclusive`),
+		Entry("service.targetPort HTTP_X (no port name)", policyCase{canary: withSpec(validTarget[:len(validTarget)-1] + `, targetPort: HTTP_X}`)},
+			rejectedByLoad, `spec.service.targetPort: the API server refuses the Services`),
 		Entry("service.portName HTTP_1 (the generated Services' port name)", policyCase{canary: withSpec(validTarget[:len(validTarget)-1] + `, portName: HTTP_1}`)},
-			refusedInRun, `Service \"podinfo-canary\" is invalid: spec.ports[0].name: Invalid value: \"HTTP_1\"`),
+			rejectedByLoad, `spec.service.portName: the API server refuses the Services Flagger generates from it (podinfo-canary, podinfo-primary, podinfo)`),
+		Entry("targetRef.name with a dot (the generated Services' names)", policyCase{canary: withSpec(`targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo.v2}, service: {port: 9898}`)},
+			rejectedByLoad, `spec.targetRef.name: the API server refuses the Services Flagger generates from it (podinfo.v2-canary, podinfo.v2-primary, podinfo.v2)`),
+		Entry("service.apex.labels with a bad key", policyCase{canary: withSpec(validTarget[:len(validTarget)-1] + `, apex: {labels: {"a b": x}}}`)},
+			rejectedByLoad, `spec.service.apex.labels: the API server refuses the Services Flagger generates from it (podinfo)`),
+		Entry("a timeline patch to service.port 0 (the engine's Service update, refused alike)", policyCase{timeline: `- {at: 3m, patch: {spec: {service: {port: 0}}}}`},
+			refusedInRun, `Service \"podinfo-canary\" is invalid: [spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive, spec.ports[0].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive]`),
 		Entry("service.timeout 0s (Istio's VirtualService: CEL)", policyCase{canary: withSpec(validTarget[:len(validTarget)-1] + `, timeout: 0s}`)},
 			refusedInRun, `must be a valid duration greater than 1ms`),
+
+		// values the CRD admits and Flagger reads otherwise: run as Flagger runs them, with a warning
+		Entry(`analysis.interval "" (pattern)`, policyCase{canary: withAnalysis(`{interval: "", threshold: 2, maxWeight: 20, stepWeight: 10}`)},
+			rejectedByAPI, `spec.analysis.interval: Invalid value: "": spec.analysis.interval in body should match '^[0-9]+(m|s)'`),
+		Entry("analysis.interval ∞ (pattern)", policyCase{canary: withAnalysis(`{interval: ∞, threshold: 2, maxWeight: 20, stepWeight: 10}`)},
+			rejectedByAPI, `spec.analysis.interval: Invalid value: "∞"`),
+		Entry("analysis.interval 9999999999999h (pattern)", policyCase{canary: withAnalysis(`{interval: 9999999999999h, threshold: 2, maxWeight: 20, stepWeight: 10}`)},
+			rejectedByAPI, `spec.analysis.interval: Invalid value: "9999999999999h"`),
+		Entry("analysis.interval 9999999999999m (out of range: Flagger uses 1m)", policyCase{canary: withAnalysis(`{interval: 9999999999999m, threshold: 2, maxWeight: 20, stepWeight: 10}`)},
+			warned, `spec.analysis.interval: "9999999999999m" is not a Go duration (time: invalid duration "9999999999999m"): Flagger uses 1m`),
+		Entry("analysis.interval 10sec (Flagger uses 1m)", policyCase{canary: withAnalysis(`{interval: 10sec, threshold: 2, maxWeight: 20, stepWeight: 10}`)},
+			warned, `spec.analysis.interval: "10sec" is not a Go duration`),
+		Entry("analysis.interval 5s (Flagger ticks every 10s)", policyCase{canary: withAnalysis(`{interval: 5s, threshold: 2, maxWeight: 20, stepWeight: 10}`)},
+			warned, `spec.analysis.interval: 5s is shorter than Flagger's shortest analysis interval: it ticks every 10s`),
+		Entry("a metric's interval 10sec (its query does not parse)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10, metrics: [{name: request-success-rate, interval: 10sec, thresholdRange: {min: 99}}]}`)},
+			warned, `spec.analysis.metrics[0]: request-success-rate query with interval "10sec" does not parse`),
+		Entry("a metric's interval -1m (pattern)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10, metrics: [{name: request-success-rate, interval: -1m, thresholdRange: {min: 99}}]}`)},
+			rejectedByAPI, `spec.analysis.metrics[0].interval: Invalid value: "-1m"`),
+		Entry("a webhook's timeout -1s (pattern)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10, webhooks: [{name: t, url: "http://t/", timeout: -1s}]}`)},
+			rejectedByAPI, `spec.analysis.webhooks[0].timeout: Invalid value: "-1s"`),
+		Entry("a webhook's timeout 5x (pattern)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10, webhooks: [{name: t, url: "http://t/", timeout: 5x}]}`)},
+			rejectedByAPI, `spec.analysis.webhooks[0].timeout: Invalid value: "5x"`),
+		Entry("a webhook's timeout 5sec (every call fails unsent)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10, webhooks: [{name: t, url: "http://t/", timeout: 5sec}]}`)},
+			warned, `spec.analysis.webhooks[0].timeout: "5sec" is not a Go duration (time: unknown unit "sec" in duration "5sec"): Flagger fails every call of webhook "t" without sending it`),
+		Entry("a webhook's timeout 0s (none)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10, webhooks: [{name: t, url: "http://t/", timeout: 0s}]}`)},
+			warned, `spec.analysis.webhooks[0].timeout: 0s: Flagger's HTTP client takes a timeout of 0 or less as none`),
+		Entry("a webhook's retries -1", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10, webhooks: [{name: t, url: "http://t/", retries: -1}]}`)},
+			warned, `spec.analysis.webhooks[0].retries: -1 is negative: Flagger makes 1 attempt(s)`),
+		Entry("thresholdRange min above max", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10, metrics: [{name: request-success-rate, thresholdRange: {min: 99, max: 1}}]}`)},
+			warned, `spec.analysis.metrics[0].thresholdRange: min 99 is above max 1`),
+		Entry("a negative threshold (Flagger uses 1)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: -1, maxWeight: 20, stepWeight: 10}`)},
+			warned, `spec.analysis.threshold: -1 is below 1: Flagger uses 1`),
+		Entry("maxWeight -20 (Flagger uses 100)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: -20, stepWeight: 10}`)},
+			warned, `spec.analysis.maxWeight: -20 is not positive: Flagger uses 100`),
+		Entry("maxWeight 150 (never reached)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 150, stepWeight: 10}`)},
+			warned, `spec.analysis.maxWeight: Flagger's canary weights go 10, 20, 30, 40, 50, 60, 70, 80, 90, 100 and stop there, short of the max weight 150`),
+		Entry("stepWeight -10 (never moves)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: -10}`)},
+			warned, `spec.analysis.stepWeight: -10: Flagger never moves traffic to the canary`),
+		Entry("stepWeights falling", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, stepWeights: [20, 10]}`)},
+			warned, `spec.analysis.stepWeights: Flagger's canary weights go 20 and stop there: the next step (-10) is not positive, so it never promotes the canary`),
+		Entry("iterations -1 (a canary by weights, without a step)", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, iterations: -1}`)},
+			warned, `spec.analysis.iterations: -1 is not positive`),
+		Entry("stepWeightPromotion -10", policyCase{canary: withAnalysis(`{interval: 1m, threshold: 2, maxWeight: 20, stepWeight: 10, stepWeightPromotion: -10}`)},
+			warned, `spec.analysis.stepWeightPromotion: -10: while promoting`),
 	)
 })
 

@@ -53,8 +53,6 @@ var _ = Describe("invalid policies in both cluster modes", func() {
 			"alert-provider-type": {canary: `{` + target + `, analysis: ` + analysis + `}`,
 				objects: "      - {apiVersion: flagger.app/v1beta1, kind: AlertProvider, metadata: {name: a, namespace: test}, spec: {type: pager, address: http://alerts}}",
 				field:   `spec.type: Unsupported value: "pager"`},
-			"port-minus-one": {canary: `{targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, service: {port: -1}, analysis: ` + analysis + `}`,
-				field: `spec.template.spec.containers[0].ports[0].containerPort: Invalid value: -1`},
 			"patch-interval": {canary: `{` + target + `, analysis: ` + analysis + `}`,
 				timeline: "    - {at: 3m, patch: {spec: {analysis: {interval: 5x}}}}",
 				field:    `spec.timeline[1].patch: Canary.aviary.dev "podinfo" is invalid: spec.analysis.interval`},
@@ -86,6 +84,17 @@ var _ = Describe("invalid policies in both cluster modes", func() {
 			Expect(fastLines[name]).To(Equal(realLines[name]), name)
 		}
 		Expect(fast.stderr + real.stderr).NotTo(ContainSubstring("goroutine "))
+
+		// what the API server refuses of the Services Flagger generates: at load time, so
+		// alike in both modes, before anything runs
+		port := filepath.Join(GinkgoT().TempDir(), "port-minus-one.yaml")
+		Expect(os.WriteFile(port, []byte(policyScenario("port-minus-one",
+			`{targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, service: {port: -1}, analysis: `+analysis+`}`, "", "")), 0o644)).To(Succeed())
+		fast, real = invokeCLI("test", port), invokeCLI("test", "--cluster", "envtest", port)
+		Expect(fast.code).To(Equal(exitInvalid), fast.stderr)
+		Expect(real.code).To(Equal(exitInvalid), real.stderr)
+		Expect(fast.stderr).To(ContainSubstring(port + `:12: spec.policy.objects[0] (Canary podinfo): spec.service.port: the API server refuses the Services Flagger generates from it`))
+		Expect(fast.stderr).To(Equal(real.stderr))
 
 		// aviary run too (in envtest mode it is the same run: envtest_command_test.go)
 		r := invokeCLI("run", filepath.Join(dir, "interval-1-minute.yaml"))
