@@ -105,6 +105,7 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 			continue
 		}
 		names[key] = d
+		l.checkObjectReplicas(d)
 		switch o := d.obj.(type) {
 		case *v1beta1.Canary:
 		case *v1beta1.MetricTemplate:
@@ -147,12 +148,12 @@ func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 			p = filepath.Join(filepath.Dir(l.file), f)
 		}
 		field := fmt.Sprintf("spec.policy.files[%d]", i)
-		data, err := readRegular(p)
+		data, err := ReadFile(p)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				l.errAt(field, "policy file %s not found (paths are relative to the scenario file)", p)
 			} else {
-				l.errAt(field, "policy file %s: %v", p, err)
+				l.errAt(field, "policy file %s: %s", p, withoutPath(err))
 			}
 			continue
 		}
@@ -164,6 +165,10 @@ func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 		}
 		if len(nodes) == 0 {
 			l.errAt(field, "policy file %s holds no objects", p)
+		}
+		if n := len(docs) + len(nodes) + len(s.Spec.Policy.Objects); n > MaxPolicyObjects {
+			l.errAt(field, "%s", objectsLimit.Msg("policy file %s brings the policy to %d objects, more than %d", p, n, MaxPolicyObjects))
+			return nil
 		}
 		for _, n := range nodes {
 			docs = append(docs, &policyDoc{file: p, node: n})
@@ -224,6 +229,23 @@ func (l *loader) checkCanary(ld *Loaded) {
 				"metric provider type %q is not supported by aviary yet: the simulator answers Prometheus queries only (type prometheus, or a type Flagger handles as Prometheus); metric %q of Canary %s uses this template (spec.analysis.metrics[%d])",
 				t.Spec.Provider.Type, m.Name, cd.Name, i)
 		}
+	}
+}
+
+// checkObjectReplicas checks the replicas a policy object gives a simulated
+// Deployment: a Deployment's spec.replicas, a HorizontalPodAutoscaler's
+// spec.minReplicas (the target's replicas when it scales from zero).
+func (l *loader) checkObjectReplicas(d *policyDoc) {
+	var r *int32
+	path := "spec.replicas"
+	switch o := d.obj.(type) {
+	case *appsv1.Deployment:
+		r = o.Spec.Replicas
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		r, path = o.Spec.MinReplicas, "spec.minReplicas"
+	}
+	if r != nil {
+		checkReplicas(*r, func(format string, args ...any) { l.policyErr(d, nil, path, format, args...) })
 	}
 }
 
