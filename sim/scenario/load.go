@@ -65,6 +65,11 @@ type Loaded struct {
 	// FlaggerExact is true when the Canary was written as flagger.app/v1beta1: the run
 	// reproduces Flagger 1.44 exactly ("Flagger-exact mode").
 	FlaggerExact bool
+	// lineOf is the line of a scenario field and docs the policy document each
+	// object was decoded from: where run-time problems are (FieldError, ObjectError).
+	lineOf func(path string) int
+	docs   map[client.Object]*policyDoc
+
 	// Warnings are problems that do not stop the run: queries Flagger would trip on at
 	// run time (a query that does not render or parse, a missing template, ...) and
 	// alerts it would send nowhere (no severity, a missing provider), each naming
@@ -96,7 +101,13 @@ type LoadError struct {
 	Path string
 	// Msg says what is wrong.
 	Msg string
+
+	// err is the run-time error Msg says, if any (FieldError, ObjectError).
+	err error
 }
+
+// Unwrap is the run-time error the problem was made from, nil for a load error.
+func (e *LoadError) Unwrap() error { return e.err }
 
 func (e *LoadError) Error() string {
 	var b strings.Builder
@@ -359,7 +370,7 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 	if len(l.errs) > 0 {
 		return nil, l.err()
 	}
-	ld := &Loaded{Scenario: s}
+	ld := &Loaded{Scenario: s, lineOf: l.lineOf, docs: map[client.Object]*policyDoc{}}
 	l.loadPolicy(s, ld)
 	if len(l.errs) > 0 {
 		return nil, l.err()

@@ -105,6 +105,7 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 			continue
 		}
 		names[key] = d
+		ld.docs[d.obj] = d
 		l.checkObjectReplicas(d)
 		switch o := d.obj.(type) {
 		case *v1beta1.Canary:
