@@ -95,12 +95,10 @@ var (
 func Limits() []Limit {
 	out := []Limit{untilLimit, replicasLimit, objectsLimit, timelineLimit, hooksLimit, patternsLimit}
 	for _, wl := range world.Limits() {
-		if wl.Field != "every duration" {
-			wl.Field = "spec.world." + wl.Field
-		}
+		wl.Field = "spec.world." + wl.Field
 		out = append(out, wl)
 	}
-	return append(out, ticksLimit, samplesLimit, podSeriesLimit)
+	return append(out, world.DurationLimit(), ticksLimit, samplesLimit, podSeriesLimit)
 }
 
 // checkLengths checks the length of every list the limits bound, on the YAML nodes,
@@ -164,7 +162,7 @@ func (l *loader) checkWork(s *Scenario, ld *Loaded) {
 	if samples := scrapes * perScrape; samples > MaxSamples {
 		l.errAt(l.firstPresent("spec.until", "spec.world.scrapeInterval", "spec.target.replicas"),
 			"%s; shorten spec.until, lengthen spec.world.scrapeInterval or lower spec.target.replicas",
-			samplesLimit.Msg("%s at scrapeInterval %s is %s scrapes of %s series (%d pods × %d series, and %d series): %s samples, more than %s",
+			samplesLimit.Msg("%s at scrapeInterval %s is %s scrapes of %s series (%d pods × %d series, and %d of spec.world.series): %s samples, more than %s",
 				world.FormatDuration(until), world.FormatDuration(interval), world.FormatCount(scrapes), world.FormatCount(perScrape),
 				pods, perPod, len(sp.World.Series), world.FormatCount(samples), world.FormatCount(MaxSamples)))
 	}

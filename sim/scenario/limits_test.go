@@ -185,10 +185,10 @@ var _ = Describe("limits", func() {
 		// (until / 15s + 1) scrapes × 2 × 1000 pods × 37 series (one code, 200)
 		Entry("samples at the bound: 13,513 scrapes of 74,000 series", limitCase{spec: []string{"  target: {replicas: 1000}", "  until: 56h18m"}}),
 		Entry("samples past the bound", limitCase{spec: []string{"  target: {replicas: 1000}", "  until: 56h18m15s"}, line: limitsLine + 1, field: "spec.until",
-			msg: "56h18m15s at scrapeInterval 15s is 13,514 scrapes of 74,000 series (2000 pods × 37 series, and 0 series): 1,000,036,000 samples, more than 1,000,000,000 " +
+			msg: "56h18m15s at scrapeInterval 15s is 13,514 scrapes of 74,000 series (2000 pods × 37 series, and 0 of spec.world.series): 1,000,036,000 samples, more than 1,000,000,000 " +
 				whySamples + "; shorten spec.until, lengthen spec.world.scrapeInterval or lower spec.target.replicas"}),
 		Entry("a year at 1s scrapes", limitCase{spec: []string{"  until: 8760h", "  world: {scrapeInterval: 1s}"}, line: limitsLine, field: "spec.until",
-			msg: "8760h at scrapeInterval 1s is 31,536,001 scrapes of 74 series (2 pods × 37 series, and 0 series): 2,333,664,074 samples, more than 1,000,000,000 " +
+			msg: "8760h at scrapeInterval 1s is 31,536,001 scrapes of 74 series (2 pods × 37 series, and 0 of spec.world.series): 2,333,664,074 samples, more than 1,000,000,000 " +
 				whySamples + "; shorten spec.until, lengthen spec.world.scrapeInterval or lower spec.target.replicas"}),
 		// 2 × 1000 pods × (1 + timeline entries) × 37 series
 		Entry("pod series at the bound: 12 rollouts of 1000 replicas", limitCase{spec: []string{"  target: {replicas: 1000}",

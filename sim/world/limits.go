@@ -2,8 +2,6 @@ package world
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 )
 
@@ -48,12 +46,15 @@ func (l Limit) Msg(format string, args ...any) string {
 	return fmt.Sprintf(format, args...) + " (" + l.Why + ")"
 }
 
+// durationLimit bounds every duration of a scenario, the world's and the scenario's
+// alike (Duration's parser applies it).
+var durationLimit = Limit{
+	Field: "every duration",
+	Range: fmt.Sprintf("0 to %s (one year)", FormatDuration(MaxDuration)),
+	Why:   "a run lasts at most a year of virtual time (spec.until), and nothing in it lies beyond its end",
+}
+
 var (
-	durationLimit = Limit{
-		Field: "every duration",
-		Range: fmt.Sprintf("0 to %s (one year)", FormatDuration(MaxDuration)),
-		Why:   "a run lasts at most a year of virtual time (spec.until), and nothing in it lies beyond its end",
-	}
 	scrapeIntervalLimit = Limit{
 		Field: "scrapeInterval",
 		Range: fmt.Sprintf("%s or more, in whole milliseconds (%s)", FormatDuration(MinScrapeInterval), FormatDuration(DefaultScrapeInterval)),
@@ -86,9 +87,13 @@ var (
 	}
 )
 
-// Limits are the world's documented bounds, fields relative to the world.
+// DurationLimit is the bound on every duration of a scenario.
+func DurationLimit() Limit { return durationLimit }
+
+// Limits are the bounds on the world's fields, relative to the world (DurationLimit
+// aside).
 func Limits() []Limit {
-	return []Limit{scrapeIntervalLimit, rpsLimit, perRequestLimit, faultsLimit, countersLimit, seriesLimit, durationLimit}
+	return []Limit{scrapeIntervalLimit, rpsLimit, perRequestLimit, faultsLimit, countersLimit, seriesLimit}
 }
 
 // ListLimit is a bound on the length of one of the world's lists, for a loader that
@@ -145,9 +150,9 @@ func checkRate(v, max float64, lim Limit) string {
 	return ""
 }
 
-// ResponseCodes are the response codes a pod of this world may answer with: 200 and
-// every code of a version's or fault's mix with a share above 0, sorted.
-func (s Spec) ResponseCodes() []string {
+// responseCodeCount is how many response codes a pod of this world may answer with:
+// 200, and every code of a version's or fault's mix with a share above 0.
+func (s Spec) responseCodeCount() int {
 	set := map[string]bool{SuccessCode: true}
 	add := func(errorRate *float64, codes map[string]float64) {
 		if errorRate != nil && *errorRate > 0 {
@@ -165,13 +170,14 @@ func (s Spec) ResponseCodes() []string {
 	for _, f := range s.Faults {
 		add(f.ErrorRate, f.Codes)
 	}
-	return slices.Sorted(maps.Keys(set))
+	return len(set)
 }
 
 // SeriesPerPod is the most series one pod of this world writes:
-// SeriesPerResponseCode for each of its ResponseCodes, and one per counter.
+// SeriesPerResponseCode for each response code it may answer with (200, and every
+// code of a version's or fault's mix with a share above 0), and one per counter.
 func (s Spec) SeriesPerPod() int {
-	return SeriesPerResponseCode*len(s.ResponseCodes()) + len(s.Counters)
+	return SeriesPerResponseCode*s.responseCodeCount() + len(s.Counters)
 }
 
 // FormatDuration writes a duration as a scenario would: "60m", "8760h", "15s"

@@ -154,9 +154,10 @@ func (s Spec) Validate() []FieldError {
 			add(path, "%s", msg)
 		}
 	}
+	lists := ListLimits()
 	for i, n := range s.listLengths() {
-		if msg := ListLimits()[i].Check(n); msg != "" {
-			add(ListLimits()[i].Path, "%s", msg)
+		if msg := lists[i].Check(n); msg != "" {
+			add(lists[i].Path, "%s", msg)
 		}
 	}
 	if msg := checkScrapeInterval(s.ScrapeInterval.Duration); msg != "" {
