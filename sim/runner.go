@@ -122,15 +122,48 @@ func Run(ctx context.Context, l *scenario.Loaded, opts RunOptions) (*scenario.Re
 	}
 	r, err := newRun(l, opts)
 	if err != nil {
-		return nil, fmt.Errorf("scenario %q: %w", l.Scenario.Metadata.Name, err)
+		return nil, runError(l, err)
 	}
 	if err := r.setup(ctx); err != nil {
-		return nil, fmt.Errorf("scenario %q: setup: %w", l.Scenario.Metadata.Name, err)
+		return nil, runError(l, err)
 	}
 	if err := r.loop(ctx); err != nil {
-		return nil, fmt.Errorf("scenario %q: %w", l.Scenario.Metadata.Name, err)
+		return nil, runError(l, err)
 	}
 	return r.result(), nil
+}
+
+// runError names the scenario in an error of its run, unless the error is about one
+// of its fields (scenario.LoadError), which names it and where the field is written.
+func runError(l *scenario.Loaded, err error) error {
+	if _, ok := errors.AsType[*scenario.LoadError](err); ok {
+		return err
+	}
+	return fmt.Errorf("scenario %q: %w", l.Scenario.Metadata.Name, err)
+}
+
+// worldError is a problem of the world's, at the spec.world field it is about.
+func (r *run) worldError(err error) error {
+	if fe, ok := errors.AsType[world.FieldError](err); ok {
+		return r.l.FieldError("spec.world."+fe.Path, errors.New(fe.Msg))
+	}
+	return err
+}
+
+// objectError is a problem of a policy object the API server refused (obj is the
+// loaded one), at the field its first cause names.
+func (r *run) objectError(obj client.Object, err error) error {
+	field := ""
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		if d := st.Status().Details; d != nil && len(d.Causes) > 0 {
+			field = d.Causes[0].Field
+		}
+	}
+	if e, ok := r.l.ObjectError(obj, field, err); ok {
+		return e
+	}
+	return err
 }
 
 // run is one simulation in progress.
@@ -250,7 +283,7 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 		Routes:       r.cachedRouting,
 	})
 	if err != nil {
-		return nil, err
+		return nil, r.worldError(err)
 	}
 	r.world = w
 	r.routesStale = true
@@ -339,33 +372,41 @@ func (r *run) setup(ctx context.Context) error {
 			obj = n.DeepCopy()
 		}
 		if err := r.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create namespace %s: %w", ns, err)
+			err = fmt.Errorf("setup: create namespace %s: %w", ns, err)
+			if n, ok := written[ns]; ok {
+				return r.objectError(n, err)
+			}
+			return err
 		}
 	}
 	for _, o := range r.l.Objects {
 		if _, ok := o.(*corev1.Namespace); ok {
 			continue
 		}
-		o = o.DeepCopyObject().(client.Object)
-		if err := r.client.Create(ctx, o); err != nil {
-			return fmt.Errorf("create %T %s.%s: %w", o, o.GetName(), o.GetNamespace(), err)
+		if err := r.client.Create(ctx, o.DeepCopyObject().(client.Object)); err != nil {
+			return r.objectError(o, fmt.Errorf("setup: create %T %s.%s: %w", o, o.GetName(), o.GetNamespace(), err))
 		}
 	}
 	if err := r.client.Create(ctx, r.targetDeployment()); err != nil {
-		return fmt.Errorf("create target deployment: %w", err)
+		err = fmt.Errorf("setup: create target deployment: %w", err)
+		if r.l.Target != nil {
+			return r.objectError(r.l.Target, err)
+		}
+		// made from spec.target, with the Canary's targetRef.name and service port
+		return r.l.FieldError("spec.target", err)
 	}
 	for _, t := range r.l.Templates {
 		if err := r.client.Create(ctx, t.DeepCopy()); err != nil {
-			return fmt.Errorf("create MetricTemplate %s.%s: %w", t.Name, t.Namespace, err)
+			return r.objectError(t, fmt.Errorf("setup: create MetricTemplate %s.%s: %w", t.Name, t.Namespace, err))
 		}
 	}
 	for _, a := range r.l.AlertProviders {
 		if err := r.client.Create(ctx, a.DeepCopy()); err != nil {
-			return fmt.Errorf("create AlertProvider %s.%s: %w", a.Name, a.Namespace, err)
+			return r.objectError(a, fmt.Errorf("setup: create AlertProvider %s.%s: %w", a.Name, a.Namespace, err))
 		}
 	}
 	if err := r.client.Create(ctx, r.canary.DeepCopy()); err != nil {
-		return fmt.Errorf("create Canary %s: %w", r.canary.Name, err)
+		return r.objectError(r.l.Canary, fmt.Errorf("setup: create Canary %s: %w", r.canary.Name, err))
 	}
 	return nil
 }
@@ -486,7 +527,7 @@ func (r *run) loop(ctx context.Context) error {
 		if !now.Before(nextScrape) {
 			start := time.Now()
 			if err := r.world.Scrape(ctx, now); err != nil {
-				return fmt.Errorf("scrape at %s: %w", now.Sub(scenario.Epoch), err)
+				return r.worldError(fmt.Errorf("scrape at %s: %w", now.Sub(scenario.Epoch), err))
 			}
 			r.profile.Scrape += time.Since(start)
 			nextScrape = nextScrape.Add(scrapeEvery)
@@ -568,24 +609,24 @@ func (r *run) apply(ctx context.Context, i int) error {
 			return r.client.Update(ctx, d)
 		})
 		if err != nil {
-			return fmt.Errorf("%s: set image %s: %w", field, a.Image, err)
+			return r.l.FieldError(field+".image", fmt.Errorf("set image %s: %w", a.Image, err))
 		}
 	}
 	if a.Patch != nil {
 		if err := r.patchCanary(ctx, a.Patch); err != nil {
-			return fmt.Errorf("%s.patch: %w", field, err)
+			return r.l.FieldError(field+".patch", err)
 		}
 	}
 	if c := a.ConfigMap; c != nil {
 		err := r.updateConfig(ctx, c.Name, &corev1.ConfigMap{}, func(o client.Object) { o.(*corev1.ConfigMap).Data = maps.Clone(c.Data) })
 		if err != nil {
-			return fmt.Errorf("%s.configMap: %w", field, err)
+			return r.l.FieldError(field+".configMap", err)
 		}
 	}
 	if c := a.Secret; c != nil {
 		err := r.updateConfig(ctx, c.Name, &corev1.Secret{}, func(o client.Object) { o.(*corev1.Secret).Data = c.SecretData() })
 		if err != nil {
-			return fmt.Errorf("%s.secret: %w", field, err)
+			return r.l.FieldError(field+".secret", err)
 		}
 	}
 	return nil

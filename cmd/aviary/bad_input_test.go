@@ -125,6 +125,16 @@ var _ = Describe("bad input", func() {
 			file: badFile("duplicate-names/b.yaml"), line: 4, field: "metadata.name",
 			says: []string{badFile("duplicate-names/a.yaml") + " and ", `both define "same-name"`, "duplicate scenario name"},
 		}),
+		Entry("a scrape interval below Prometheus' resolution", badInput{
+			args: []string{"test", badFile("scrape-interval-1us.yaml")},
+			file: badFile("scrape-interval-1us.yaml"), line: 10, field: "spec.world.scrapeInterval",
+			says: []string{"1µs is below 1s (Prometheus keeps millisecond timestamps"},
+		}),
+		Entry("a million replicas", badInput{
+			args: []string{"run", badFile("replicas-million.yaml")},
+			file: badFile("replicas-million.yaml"), line: 9, field: "spec.target.replicas",
+			says: []string{"1000000 is more than 1,000 (Kubernetes allows 2^31-1, a laptop far fewer"},
+		}),
 		Entry("YAML syntax error", badInput{
 			args: []string{"test", badFile("yaml-syntax.yaml")},
 			file: badFile("yaml-syntax.yaml"), line: 7,
@@ -210,11 +220,12 @@ var _ = Describe("bad input", func() {
 			"duplicate-names/b.yaml:4: ", "missing-policy.yaml:9: ", "no-canary.yaml:6: ",
 			"unknown-key-nested.yaml:10: ", "unknown-key-top.yaml:9: ", "policies/unknown-kind.yaml:13: ",
 			"wrong-type.yaml:10: ", "yaml-syntax.yaml:7: ", "unknown-hook-name.yaml:11: ", "provider-nginx.yaml:12: ", "v1alpha1-canary.yaml",
+			"scrape-interval-1us.yaml:10: ", "replicas-million.yaml:9: ",
 		} {
 			Expect(res.stderr).To(ContainSubstring(badFile(f)))
 		}
 		lines := strings.Split(strings.TrimSuffix(res.stderr, "\n"), "\n")
-		Expect(lines).To(HaveLen(14), "one line per problem:\n%s", res.stderr)
+		Expect(lines).To(HaveLen(16), "one line per problem:\n%s", res.stderr)
 	})
 
 	// Suite-level problems name where they are too.

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -43,7 +42,7 @@ not YAML.`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for i, file := range args {
-				data, err := os.ReadFile(file)
+				data, err := scenario.ReadFile(file)
 				if err != nil {
 					return invalid(err)
 				}

@@ -74,7 +74,7 @@ Exit status: 0 when the report was written (whatever the scenarios' verdicts),
 func readResults(path string) ([]*scenario.Result, error) {
 	var r io.Reader = os.Stdin
 	if path != "-" {
-		f, err := os.Open(path)
+		f, err := scenario.OpenRegular(path)
 		if err != nil {
 			return nil, err
 		}

@@ -103,7 +103,7 @@ var _ = Describe("aviary test's report artifacts and aviary report", Ordered, fu
 	It("says when the results file is missing", func() {
 		res := invokeCLI("report", "missing.json")
 		Expect(res.code).To(Equal(exitInvalid))
-		Expect(res.stderr).To(ContainSubstring("aviary: open missing.json: no such file or directory"))
+		Expect(res.stderr).To(ContainSubstring("aviary: stat missing.json: no such file or directory"))
 	})
 
 	It("documents the flags and shows examples", func() {

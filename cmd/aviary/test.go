@@ -65,7 +65,8 @@ canary's values; nothing is decided on it). It costs about as much PromQL again
 as the checks, so runs without those artifacts skip it.
 
 Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
-2 on invalid input (unknown keys, wrong types, bad durations, missing files, ...).`,
+2 on invalid input (unknown keys, wrong types, bad durations, values past their
+limits, missing files, files that are not regular files, ...).`,
 		Example: `  aviary test scenarios/
   aviary test scenarios/podinfo-500-burst.yaml --run 'burst'
   aviary test scenarios/ --report report.html --junit junit.xml --json results.json`,

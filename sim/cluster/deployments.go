@@ -159,6 +159,9 @@ type deploymentPods struct {
 	pods []*simPod
 	// nextIndex is the index of the next pod created per template hash.
 	nextIndex map[string]int
+	// names are the names of pods, so that a new name is checked in constant time
+	// (a scale-up to many replicas compared each with every pod).
+	names map[string]bool
 	// replicaSets are the template hashes a ReplicaSet was ever created for.
 	replicaSets map[string]bool
 	// rsCreatedPending: a ReplicaSet was created and no status write has recorded it yet.
@@ -255,7 +258,7 @@ func (k *DeploymentSimulator) syncDeployment(ctx context.Context, d *appsv1.Depl
 		first = false
 		st := k.deployments[d.Name]
 		if st == nil || st.uid != d.UID { // new, or deleted and created again
-			st = &deploymentPods{name: d.Name, uid: d.UID, nextIndex: map[string]int{}, replicaSets: map[string]bool{}}
+			st = &deploymentPods{name: d.Name, uid: d.UID, nextIndex: map[string]int{}, names: map[string]bool{}, replicaSets: map[string]bool{}}
 			k.deployments[d.Name] = st
 		}
 		st.synced = gen
@@ -357,6 +360,7 @@ func (st *deploymentPods) reconcile(d *appsv1.Deployment, now time.Time, delay t
 		p.Name = st.newPodName(hash)
 		setReady(p)
 		st.pods = append(st.pods, p)
+		st.names[p.Name] = true
 	}
 	if current > desired {
 		st.scaleDown(hash, current-desired)
@@ -370,7 +374,7 @@ func (st *deploymentPods) reconcile(d *appsv1.Deployment, now time.Time, delay t
 		}
 	}
 	if desired == 0 || readyCurrent >= desired {
-		st.pods = slices.DeleteFunc(st.pods, func(p *simPod) bool { return p.hash != hash })
+		st.remove(func(_ int, p *simPod) bool { return p.hash != hash })
 	}
 }
 
@@ -378,12 +382,27 @@ func (st *deploymentPods) reconcile(d *appsv1.Deployment, now time.Time, delay t
 // not-ready pods first, then the newest; pods of one template share an image and so a
 // readiness override, which makes the not-ready ones the newest.)
 func (st *deploymentPods) scaleDown(hash string, n int) {
-	for i := len(st.pods) - 1; i >= 0 && n > 0; i-- {
-		if st.pods[i].hash == hash {
-			st.pods = slices.Delete(st.pods, i, i+1)
+	newest := len(st.pods) // the n newest of the hash are st.pods[newest:] of the hash
+	for ; newest > 0 && n > 0; newest-- {
+		if st.pods[newest-1].hash == hash {
 			n--
 		}
 	}
+	st.remove(func(i int, p *simPod) bool { return i >= newest && p.hash == hash })
+}
+
+// remove removes the pods gone says are gone (given their index), in one pass.
+func (st *deploymentPods) remove(gone func(int, *simPod) bool) {
+	kept := st.pods[:0]
+	for i, p := range st.pods {
+		if gone(i, p) {
+			delete(st.names, p.Name)
+			continue
+		}
+		kept = append(kept, p)
+	}
+	clear(st.pods[len(kept):])
+	st.pods = kept
 }
 
 // newPodName returns <deployment>-<hash>-<5 chars>, a function of the deployment name,
@@ -395,7 +414,7 @@ func (st *deploymentPods) newPodName(hash string) string {
 		h := fnv.New64a()
 		fmt.Fprintf(h, "%s/%s/%d", st.name, hash, i)
 		name := st.name + "-" + hash + "-" + safeEncode(h.Sum64(), 5)
-		if !slices.ContainsFunc(st.pods, func(p *simPod) bool { return p.Name == name }) {
+		if !st.names[name] {
 			return name
 		}
 	}

@@ -75,3 +75,45 @@ var _ = ginkgo.Describe("sameDeploymentStatus", func() {
 		Expect(sameDeploymentStatus(&a, &b)).To(BeTrue())
 	})
 })
+
+var _ = ginkgo.Describe("the pod model of a Deployment", func() {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	deployment := func(replicas int32, image string) *appsv1.Deployment {
+		return &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Generation: int64(replicas)},
+			Spec: appsv1.DeploymentSpec{Replicas: &replicas, Template: corev1.PodTemplateSpec{
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}}}},
+		}
+	}
+	names := func(st *deploymentPods) []string {
+		var out []string
+		for _, p := range st.pods {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+
+	ginkgo.It("names a thousand pods apart, keeps the oldest when scaling down, and knows the names of the pods it has", func() {
+		st := &deploymentPods{name: "podinfo", nextIndex: map[string]int{}, names: map[string]bool{}, replicaSets: map[string]bool{}}
+		st.reconcile(deployment(1000, "app:1"), t0, 0, nil)
+		all := names(st)
+		Expect(all).To(HaveLen(1000))
+		Expect(st.names).To(HaveLen(1000))
+		for _, n := range all {
+			Expect(st.names).To(HaveKey(n))
+		}
+
+		st.reconcile(deployment(3, "app:1"), t0.Add(time.Second), 0, nil)
+		Expect(names(st)).To(Equal(all[:3]), "a ReplicaSet removes the newest")
+		Expect(st.names).To(HaveLen(3))
+
+		// a new template: old pods go once the new ones are ready (no delay: at once)
+		st.reconcile(deployment(2, "app:2"), t0.Add(2*time.Second), 0, nil)
+		Expect(st.pods).To(HaveLen(2))
+		Expect(st.names).To(HaveLen(2))
+		for _, p := range st.pods {
+			Expect(p.Image).To(Equal("app:2"))
+			Expect(st.names).To(HaveKey(p.Name))
+		}
+	})
+})

@@ -1,6 +1,8 @@
 // Package scenario owns the Scenario format (aviary.dev/v1alpha1, kind Scenario;
 // docs/scenario-format.md) and the record of a scenario's run: the types, the strict
-// loader that reports every problem as file:line: field: message, the load-time
+// loader that reports every problem as file:line: field: message, the limits on what
+// a scenario may ask of a run (Limits: one constant each, checked before anything is
+// expanded), the positions of what only a run finds out (Loaded.FieldError), the load-time
 // warnings (policies Flagger would trip on or read otherwise than written,
 // expectations that cannot fail), the
 // expectations, their checker and their negative controls, the rule that says which

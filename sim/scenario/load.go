@@ -34,9 +34,6 @@ const (
 	DefaultNamespace = "test"
 )
 
-// maxFileSize bounds what the loader reads from one file.
-const maxFileSize = 8 << 20
-
 // maxErrors bounds how many problems one file reports.
 const maxErrors = 20
 
@@ -68,6 +65,11 @@ type Loaded struct {
 	// FlaggerExact is true when the Canary was written as flagger.app/v1beta1: the run
 	// reproduces Flagger 1.44 exactly ("Flagger-exact mode").
 	FlaggerExact bool
+	// lineOf is the line of a scenario field and docs the policy document each
+	// object was decoded from: where run-time problems are (FieldError, ObjectError).
+	lineOf func(path string) int
+	docs   map[client.Object]*policyDoc
+
 	// Warnings are problems that do not stop the run: values Flagger would read
 	// otherwise than written (an interval it cannot parse, weights that never reach
 	// maxWeight, a webhook timeout it cannot parse, ...), queries Flagger would trip on
@@ -102,7 +104,13 @@ type LoadError struct {
 	Path string
 	// Msg says what is wrong.
 	Msg string
+
+	// err is the run-time error Msg says, if any (FieldError, ObjectError).
+	err error
 }
+
+// Unwrap is the run-time error the problem was made from, nil for a load error.
+func (e *LoadError) Unwrap() error { return e.err }
 
 func (e *LoadError) Error() string {
 	var b strings.Builder
@@ -136,9 +144,9 @@ func (e *LoadError) Error() string {
 // files it names, and applies the defaults. Every error names the file, the line and
 // the field.
 func LoadFile(path string) (*Loaded, error) {
-	data, err := readRegular(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, &LoadError{ScenarioFile: path, File: path, Msg: err.Error()}
+		return nil, &LoadError{ScenarioFile: path, File: path, Msg: withoutPath(err)}
 	}
 	l := &loader{file: path, nodes: map[string]*yaml.Node{}}
 	return l.load(data)
@@ -162,7 +170,7 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, &LoadError{File: p, Msg: err.Error()})
+			errs = append(errs, &LoadError{File: p, Msg: withoutPath(err)})
 			continue
 		}
 		if !info.IsDir() {
@@ -170,12 +178,25 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 			continue
 		}
 		var found []string
+		before := len(errs)
 		err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
 			if d.IsDir() || !(strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
 				return nil
+			}
+			if !d.Type().IsRegular() {
+				// A link is followed; a pipe, a socket or a device is not read (it
+				// could block), and is no YAML file the user can have meant to skip.
+				info, err := os.Stat(f)
+				if err == nil {
+					err = regular(f, info)
+				}
+				if err != nil {
+					errs = append(errs, &LoadError{File: f, Msg: withoutPath(err)})
+					return nil
+				}
 			}
 			if isScenarioFile(f) {
 				found = append(found, f)
@@ -185,7 +206,7 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 		if err != nil {
 			errs = append(errs, &LoadError{File: p, Msg: err.Error()})
 		}
-		if len(found) == 0 && err == nil {
+		if len(found) == 0 && err == nil && len(errs) == before {
 			errs = append(errs, &LoadError{File: p, Msg: "no scenarios in this directory (a scenario is a YAML file with kind: Scenario)"})
 		}
 		sort.Strings(found)
@@ -222,7 +243,7 @@ var kindScenarioLine = regexp.MustCompile(`(?m)^kind:\s*["']?Scenario["']?\s*(#.
 // file that is not valid YAML counts as a scenario when it has a top-level
 // "kind: Scenario" line, so that its errors are reported rather than skipped.
 func isScenarioFile(f string) bool {
-	data, err := readRegular(f)
+	data, err := ReadFile(f)
 	if err != nil {
 		return false
 	}
@@ -235,30 +256,6 @@ func isScenarioFile(f string) bool {
 	}
 	k := mappingValue(doc.Content[0], "kind")
 	return k != nil && k.Kind == yaml.ScalarNode && k.Value == ScenarioKind
-}
-
-// readRegular reads a regular file of bounded size.
-func readRegular(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("file larger than %d MiB", maxFileSize>>20)
-	}
-	return data, nil
 }
 
 // loader loads one scenario file.
@@ -358,6 +355,10 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 	if len(l.errs) > 0 {
 		return nil, l.err()
 	}
+	l.checkLengths()
+	if len(l.errs) > 0 {
+		return nil, l.err()
+	}
 
 	s := &Scenario{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -372,12 +373,13 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 	if len(l.errs) > 0 {
 		return nil, l.err()
 	}
-	ld := &Loaded{Scenario: s}
+	ld := &Loaded{Scenario: s, lineOf: l.lineOf, docs: map[client.Object]*policyDoc{}}
 	l.loadPolicy(s, ld)
 	if len(l.errs) > 0 {
 		return nil, l.err()
 	}
 	l.checkAgainstPolicy(s, ld)
+	l.checkWork(s, ld)
 	if len(l.errs) > 0 {
 		return nil, l.err()
 	}
@@ -508,12 +510,13 @@ func (l *loader) validate(s *Scenario) {
 		}
 	}
 
-	if r := sp.Target.Replicas; r != nil && *r < 0 {
-		l.errAt("spec.target.replicas", "must not be negative, got %d", *r)
+	if r := sp.Target.Replicas; r != nil {
+		checkReplicas(*r, func(format string, args ...any) { l.errAt("spec.target.replicas", format, args...) })
 	}
 	if l.present("spec.target.image") && sp.Target.Image == "" {
 		l.errAt("spec.target.image", "empty image (leave it out for the default %s)", DefaultImage)
 	}
+	checkImage(sp.Target.Image, func(msg string) { l.errAt("spec.target.image", "%s", msg) })
 
 	l.validateWorld(&sp.World)
 
@@ -536,6 +539,7 @@ func (l *loader) validate(s *Scenario) {
 		case len(given) == 0:
 			l.errAt(p, "give image (a new revision of the target), patch (a merge patch of the Canary), configMap or secret (a new version of one of the policy's)")
 		}
+		checkImage(a.Image, func(msg string) { l.errAt(p+".image", "%s", msg) })
 		if a.Patch != nil {
 			l.checkPatch(p + ".patch")
 		}
@@ -555,6 +559,14 @@ func (l *loader) validate(s *Scenario) {
 
 	if e := sp.Expect; e != nil {
 		l.validateExpect(e)
+	}
+}
+
+// checkImage reports an image the API server refuses in a container: one with
+// leading or trailing whitespace.
+func checkImage(image string, report func(string)) {
+	if strings.TrimSpace(image) != image {
+		report(fmt.Sprintf("%q has leading or trailing whitespace (the API server refuses such an image)", image))
 	}
 }
 

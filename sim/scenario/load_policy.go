@@ -105,6 +105,8 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 			continue
 		}
 		names[key] = d
+		ld.docs[d.obj] = d
+		l.checkObjectReplicas(d)
 		switch o := d.obj.(type) {
 		case *v1beta1.Canary:
 		case *v1beta1.MetricTemplate:
@@ -150,12 +152,12 @@ func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 			p = filepath.Join(filepath.Dir(l.file), f)
 		}
 		field := fmt.Sprintf("spec.policy.files[%d]", i)
-		data, err := readRegular(p)
+		data, err := ReadFile(p)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				l.errAt(field, "policy file %s not found (paths are relative to the scenario file)", p)
 			} else {
-				l.errAt(field, "policy file %s: %v", p, err)
+				l.errAt(field, "policy file %s: %s", p, withoutPath(err))
 			}
 			continue
 		}
@@ -167,6 +169,10 @@ func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 		}
 		if len(nodes) == 0 {
 			l.errAt(field, "policy file %s holds no objects", p)
+		}
+		if n := len(docs) + len(nodes) + len(s.Spec.Policy.Objects); n > MaxPolicyObjects {
+			l.errAt(field, "%s", objectsLimit.Msg("policy file %s brings the policy to %d objects, more than %d", p, n, MaxPolicyObjects))
+			return nil
 		}
 		for _, n := range nodes {
 			docs = append(docs, &policyDoc{file: p, node: n})
@@ -237,6 +243,23 @@ func (l *loader) checkCanary(ld *Loaded) {
 func docHas(d *policyDoc, path string) bool {
 	n, ok := d.nodes[path]
 	return ok && !isNull(n)
+}
+
+// checkObjectReplicas checks the replicas a policy object gives a simulated
+// Deployment: a Deployment's spec.replicas, a HorizontalPodAutoscaler's
+// spec.minReplicas (the target's replicas when it scales from zero).
+func (l *loader) checkObjectReplicas(d *policyDoc) {
+	var r *int32
+	path := "spec.replicas"
+	switch o := d.obj.(type) {
+	case *appsv1.Deployment:
+		r = o.Spec.Replicas
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		r, path = o.Spec.MinReplicas, "spec.minReplicas"
+	}
+	if r != nil {
+		checkReplicas(*r, func(format string, args ...any) { l.policyErr(d, nil, path, format, args...) })
+	}
 }
 
 // checkAutoscaler warns when autoscalerRef names an HPA that is not among the policy

@@ -7,8 +7,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"aviary.dev/aviary/engine/workload"
+	"aviary.dev/aviary/sim/world"
 )
 
 // ---------------------------------------------------------------------------------
@@ -43,9 +45,6 @@ func (l *loader) checkTarget(s *Scenario, ld *Loaded) {
 		if c.Image == "" {
 			l.policyErr(d, nil, p+".image", "required")
 		}
-	}
-	if spec.Replicas != nil && *spec.Replicas < 0 {
-		l.policyErr(d, nil, "spec.replicas", "must not be negative, got %d", *spec.Replicas)
 	}
 	if len(l.errs) > 0 {
 		return
@@ -98,6 +97,29 @@ func (l *loader) checkConfigChange(path string, c *ConfigChange, secret bool) {
 				l.errAt(path+".data."+k, "not base64 (a Secret's data is base64 as in its manifest; give plain text in stringData): %v", err)
 			}
 		}
+	}
+	// What the API server refuses of a ConfigMap's or Secret's data, found here rather
+	// than when the run writes it.
+	size := 0
+	for _, f := range []struct {
+		key  string
+		data map[string]string
+	}{{"data", c.Data}, {"stringData", c.StringData}} {
+		for _, k := range sortedMapKeys(f.data) {
+			for _, msg := range validation.IsConfigMapKey(k) {
+				l.errAt(world.JoinKey(path+"."+f.key, k), "invalid key %q: %s", k, msg)
+			}
+			size += len(f.data[k])
+		}
+	}
+	if secret {
+		size = 0
+		for _, v := range c.SecretData() {
+			size += len(v)
+		}
+	}
+	if size > corev1.MaxSecretSize {
+		l.errAt(path, "its data is %d bytes, more than the %d a ConfigMap or Secret may hold (the API server refuses it)", size, corev1.MaxSecretSize)
 	}
 }
 

@@ -298,7 +298,7 @@ var _ = Describe("LoadFile", func() {
 		_, err = scenario.LoadFile(filepath.Join(loadData, "multi.yaml"))
 		Expect(err).To(MatchError(ContainSubstring("testdata/load/multi.yaml:9: a scenario file holds one document")))
 		_, err = scenario.LoadFile(filepath.Join(loadData, "nope.yaml"))
-		Expect(err).To(MatchError(ContainSubstring("testdata/load/nope.yaml: open")))
+		Expect(err).To(MatchError(ContainSubstring("testdata/load/nope.yaml: no such file or directory")))
 		_, err = scenario.LoadFile(filepath.Join(loadData, "policies", "podinfo.yaml"))
 		Expect(err).To(MatchError(ContainSubstring(`policies/podinfo.yaml:1: apiVersion: want aviary.dev/v1alpha1, got "aviary.dev/v1beta1"`)))
 	})

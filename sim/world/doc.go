@@ -6,7 +6,8 @@
 // counts what each version served to users: the blast radius (5xx answers).
 //
 // It owns the world's spec (Spec, the scenario's spec.world) and its one set of
-// rules (Spec.Validate), used by the scenario loader and by New alike.
+// rules (Spec.Validate), its limits included (Limits: what a world may ask of a run),
+// used by the scenario loader and by New alike.
 //
 // It must not know Kubernetes or the engine: the pods it serves from come in through
 // the Pods interface and the traffic split (with the names Traefik gives the Services

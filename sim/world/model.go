@@ -109,6 +109,10 @@ type Model struct {
 
 	raw     []rawSeriesRef
 	rawNext int
+	// rawAt is the index of each raw series by its ref; clash is the first raw series
+	// the world writes too (ownSeries), -1 while there is none.
+	rawAt map[promstore.SeriesRef]int
+	clash int
 
 	svcFQDN     string
 	primaryName string
@@ -268,6 +272,8 @@ func New(cfg Config) (*Model, error) {
 		pods:         map[string]*podSeries{},
 		prev:         cfg.Start,
 		trafficIndex: map[string]int{},
+		rawAt:        map[promstore.SeriesRef]int{},
+		clash:        -1,
 	}
 	for i := range w.batch.stale {
 		w.batch.stale[i] = math.Float64frombits(value.StaleNaN)
@@ -301,9 +307,10 @@ func New(cfg Config) (*Model, error) {
 	for i, rs := range cfg.Spec.Series {
 		es, err := ExpandRawSeries(rs)
 		if err != nil {
-			return nil, fmt.Errorf("world: series[%d]: %w", i, err)
+			return nil, FieldError{Path: fmt.Sprintf("series[%d].values", i), Msg: err.Error()}
 		}
 		w.raw = append(w.raw, rawSeriesRef{ref: cfg.Store.Ref(es.Labels), series: es})
+		w.rawAt[w.raw[i].ref] = i
 	}
 	return w, nil
 }
@@ -386,12 +393,31 @@ func (w *Model) Scrape(ctx context.Context, now time.Time) error {
 		}
 		w.rawNext++
 	}
+	if w.clash >= 0 {
+		return FieldError{Path: fmt.Sprintf("series[%d].series", w.clash), Msg: fmt.Sprintf(
+			"at %s the world writes a series with these labels too (a pod's, a counter's or Traefik's), and both cannot be stored: give this one labels of its own",
+			now.Sub(w.cfg.Start))}
+	}
 	err := errors.Join(w.cfg.Store.AppendRows(w.batch.rows), w.cfg.Store.AppendBatch(w.batch.samples))
 	w.prev = now
 	if err != nil {
 		return fmt.Errorf("world: append samples at %s: %w", now.Sub(w.cfg.Start), err)
 	}
 	return nil
+}
+
+// ownSeries notes the first raw series that is also one of the series the world
+// writes (refs), which Scrape then reports instead of storing two values a sample.
+func (w *Model) ownSeries(refs ...promstore.SeriesRef) {
+	if len(w.rawAt) == 0 || w.clash >= 0 {
+		return
+	}
+	for _, ref := range refs {
+		if i, ok := w.rawAt[ref]; ok {
+			w.clash = i
+			return
+		}
+	}
 }
 
 // serve accounts the traffic of the segment (a, b], in which no fault window changes.
@@ -726,6 +752,7 @@ func (w *Model) newPodSeries(p *Pod, now time.Time) *podSeries {
 			"namespace", w.cfg.Namespace,
 			"pod", p.Name,
 		))
+		w.ownSeries(ref)
 		ps.counters = append(ps.counters, counterSeries{ref: ref, perRequest: per})
 	}
 	return ps
@@ -792,6 +819,7 @@ func (w *Model) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeSeries
 	}
 	cs.refs[httpSumAt] = st.Ref(http.series("http_request_duration_seconds_sum", ""))
 	cs.refs[httpCountAt] = st.Ref(http.series("http_request_duration_seconds_count", ""))
+	w.ownSeries(cs.refs[:]...)
 	if g, err := st.NewGroup(cs.refs[:]); err == nil {
 		cs.group = g
 	}

@@ -3,6 +3,7 @@ package world_test
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -510,6 +511,15 @@ var _ = Describe("World model", func() {
 			{Faults: []world.Fault{{From: dur(time.Minute), Until: dur(time.Minute)}}},
 			{Counters: []world.Counter{{Name: "not a name"}}},
 			{Series: []world.RawSeries{{Series: `x{`, Values: "1"}}},
+			// beyond the world's limits (world.Limits)
+			{ScrapeInterval: dur(time.Microsecond)},
+			{ScrapeInterval: dur(time.Second + time.Microsecond)},
+			{RPS: ptr(world.MaxRPS + 1)},
+			{DirectRPS: world.MaxRPS + 1},
+			{Faults: slices.Repeat([]world.Fault{{RPS: ptr(1.0)}}, world.MaxFaults+1)},
+			{Counters: []world.Counter{{Name: "c"}, {Name: "c"}}},
+			{Series: []world.RawSeries{{Series: "a", Values: "0x600000"}, {Series: "b", Values: "0x600000"}}},
+			{Series: []world.RawSeries{{Series: "a", Values: "1"}, {Series: "a", Values: "2"}}},
 		} {
 			_, err := world.New(world.Config{Spec: spec, Namespace: testNS, Target: "podinfo",
 				Start: t0, Store: promstore.NewStorage(), Pods: podsOf{cluster.NewDeploymentSimulator(newClient(), testNS, 0, nil)}})

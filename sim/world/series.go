@@ -8,27 +8,19 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// MaxRawSeriesSamples bounds how many samples one scenario series may expand to
-// (`0+1x100000000` would otherwise allocate gigabytes before anything could reject it).
-// A 24-hour run scraped every second needs 86,400.
-const MaxRawSeriesSamples = 100_000
-
 // ParseRawSeries parses a scenario series written in promtool's expanding notation
 // (`queue_depth{namespace="test"}` with values `0+2x100`, `1 _x3 stale`, `NaN`, `Inf`)
 // with Prometheus' own parser, the one promtool test files and promqltest `load` blocks
 // use. Native-histogram values (`{{...}}`) are rejected: the simulator stores floats.
 func ParseRawSeries(s RawSeries) (labels.Labels, []parser.SequenceValue, error) {
-	series, values := strings.TrimSpace(s.Series), strings.TrimSpace(s.Values)
+	series := strings.TrimSpace(s.Series)
 	fail := func(format string, args ...any) (labels.Labels, []parser.SequenceValue, error) {
 		return labels.EmptyLabels(), nil, fmt.Errorf("series %q values %q: %s", s.Series, s.Values, fmt.Sprintf(format, args...))
 	}
 	if series == "" {
 		return fail("series is empty (want a metric name and labels, e.g. queue_depth{namespace=\"test\"})")
 	}
-	input := series
-	if values != "" {
-		input += " " + values
-	}
+	input := rawSeriesInput(s)
 	if n, over := expansionCount(input); over {
 		return fail("values expand to more than %d samples", MaxRawSeriesSamples)
 	} else if n < 0 {
@@ -60,6 +52,30 @@ func ParseRawSeries(s RawSeries) (labels.Labels, []parser.SequenceValue, error) 
 		}
 	}
 	return lset, vals, nil
+}
+
+// rawSeriesInput is the series description Prometheus' parser reads: the series,
+// then its values.
+func rawSeriesInput(s RawSeries) string {
+	series, values := strings.TrimSpace(s.Series), strings.TrimSpace(s.Values)
+	if values == "" {
+		return series
+	}
+	return series + " " + values
+}
+
+// seriesSamples adds up the expansion counts of every series (an upper bound of the
+// samples they expand to, but for one per value written); over is true once the sum
+// passes MaxRawSeriesSamples, and n is then the sum so far.
+func seriesSamples(all []RawSeries) (n int, over bool) {
+	for _, s := range all {
+		c, o := expansionCount(rawSeriesInput(s))
+		n += c
+		if o || n > MaxRawSeriesSamples {
+			return n, true
+		}
+	}
+	return n, false
 }
 
 // expansionCount adds up the repetition counts (the N of `xN`) outside quoted strings,

@@ -82,8 +82,8 @@ var _ = Describe("RawSeries", func() {
 		Entry("an unclosed brace", world.RawSeries{Series: `up{job="a"`, Values: "1"}, "parse error"),
 		Entry("a regex matcher", world.RawSeries{Series: `up{job=~"a"}`, Values: "1"}, "parse error"),
 		Entry("a native histogram", world.RawSeries{Series: "h", Values: "{{schema:0 sum:1 count:1}}"}, "native histogram"),
-		Entry("too many samples", world.RawSeries{Series: "up", Values: "0+1x100000000"}, "more than 100000 samples"),
-		Entry("too many samples in total", world.RawSeries{Series: "up", Values: "0x60000 0x60000"}, "more than 100000 samples"),
+		Entry("too many samples", world.RawSeries{Series: "up", Values: "0+1x100000000"}, "more than 1000000 samples"),
+		Entry("too many samples in total", world.RawSeries{Series: "up", Values: "0x600000 0x600000"}, "more than 1000000 samples"),
 		Entry("duplicate labels", world.RawSeries{Series: `up{a="1", a="2"}`, Values: "1"}, `a`),
 	)
 

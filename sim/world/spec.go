@@ -118,6 +118,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if v < 0 {
 		return fmt.Errorf("line %d: duration %q must not be negative", n.Line, n.Value)
 	}
+	if msg := checkDuration(v); msg != "" {
+		return fmt.Errorf("line %d: %s", n.Line, msg)
+	}
 	d.Duration = v
 	return nil
 }
@@ -144,10 +147,21 @@ func (s Spec) Validate() []FieldError {
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
-	rate := func(path string, v float64) {
+	rate := func(path string, v, max float64, lim Limit) {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 			add(path, "want a non-negative number, got %v", v)
+		} else if msg := checkRate(v, max, lim); msg != "" {
+			add(path, "%s", msg)
 		}
+	}
+	lists := ListLimits()
+	for i, n := range s.listLengths() {
+		if msg := lists[i].Check(n); msg != "" {
+			add(lists[i].Path, "%s", msg)
+		}
+	}
+	if msg := checkScrapeInterval(s.ScrapeInterval.Duration); msg != "" {
+		add("scrapeInterval", "%s", msg)
 	}
 	fraction := func(path string, v float64) {
 		if math.IsNaN(v) || v < 0 || v > 1 {
@@ -184,9 +198,9 @@ func (s Spec) Validate() []FieldError {
 		}
 	}
 	if s.RPS != nil {
-		rate("rps", *s.RPS)
+		rate("rps", *s.RPS, MaxRPS, rpsLimit)
 	}
-	rate("directRps", s.DirectRPS)
+	rate("directRps", s.DirectRPS, MaxRPS, rpsLimit)
 	fraction("matchFraction", s.MatchFraction)
 	for _, img := range slices.Sorted(maps.Keys(s.Versions)) {
 		p := JoinKey("versions", img)
@@ -207,19 +221,33 @@ func (s Spec) Validate() []FieldError {
 		}
 		codes(p, f.ErrorRate, f.Codes)
 		if f.RPS != nil {
-			rate(p+".rps", *f.RPS)
+			rate(p+".rps", *f.RPS, MaxRPS, rpsLimit)
 		}
 		latency(p+".latency", f.Latency)
 	}
+	counterAt := map[string]int{}
 	for i, c := range s.Counters {
 		p := fmt.Sprintf("counters[%d]", i)
 		if !model.LegacyValidation.IsValidMetricName(c.Name) {
 			add(p+".name", "want a Prometheus metric name, got %q", c.Name)
+		} else if first, dup := counterAt[c.Name]; dup {
+			add(p+".name", "%q is counters[%d]'s name too: both would write the same series of every pod", c.Name, first)
+		} else {
+			counterAt[c.Name] = i
 		}
 		for _, img := range slices.Sorted(maps.Keys(c.PerRequest)) {
-			rate(JoinKey(p+".perRequest", img), c.PerRequest[img])
+			rate(JoinKey(p+".perRequest", img), c.PerRequest[img], MaxPerRequest, perRequestLimit)
 		}
 	}
+	// Nothing is expanded unless the list and its samples in all are within bounds.
+	if len(s.Series) > MaxSeries {
+		return errs
+	}
+	if n, over := seriesSamples(s.Series); over {
+		add("series", "%s", seriesLimit.Msg("the values expand to more than %s samples in all (%s at least)", FormatCount(MaxRawSeriesSamples), FormatCount(n)))
+		return errs
+	}
+	seriesAt := map[string]int{}
 	for i, rs := range s.Series {
 		p := fmt.Sprintf("series[%d]", i)
 		switch {
@@ -230,8 +258,12 @@ func (s Spec) Validate() []FieldError {
 		default:
 			if _, err := parser.ParseMetric(rs.Series); err != nil {
 				add(p+".series", "bad series %q: %v", rs.Series, err)
-			} else if _, _, err := ParseRawSeries(rs); err != nil {
+			} else if lset, _, err := ParseRawSeries(rs); err != nil {
 				add(p+".values", "bad values %q (want promtool's expanding notation such as '0+2x100'): %v", rs.Values, err)
+			} else if first, dup := seriesAt[lset.String()]; dup {
+				add(p+".series", "%s is series[%d] too: give each series once", lset, first)
+			} else {
+				seriesAt[lset.String()] = i
 			}
 		}
 	}

@@ -155,6 +155,7 @@ func (w *Model) newTraefikCodeSeries(label string, code int) *traefikCodeSeries 
 	}
 	cs.refs[traefikSumAt] = st.Ref(f.series("traefik_service_request_duration_seconds_sum", ""))
 	cs.refs[traefikCountAt] = st.Ref(f.series("traefik_service_request_duration_seconds_count", ""))
+	w.ownSeries(cs.refs[:]...)
 	if g, err := st.NewGroup(cs.refs[:]); err == nil {
 		cs.group = g
 	}
