@@ -38,3 +38,25 @@ var _ = ginkgo.Describe("Storage with colliding label hashes", func() {
 		Expect(got).To(Equal([]string{"a=1", "b=2", "c=3"}))
 	})
 })
+
+var _ = ginkgo.Describe("Storage.Truncate's cost", func() {
+	ginkgo.It("copies a series' samples only when it drops at least as many as it keeps", func() {
+		s := NewStorage()
+		ref := s.Ref(labels.FromStrings("__name__", "m"))
+		for i := range int64(100) {
+			Expect(s.Append(ref, i, float64(i))).To(Succeed())
+		}
+		before := &s.series[ref-1].ts[0]
+		s.Truncate(49) // 49 dropped, 51 kept
+		Expect(&s.series[ref-1].ts[0]).To(BeIdenticalTo(before), "not copied")
+		Expect(s.series[ref-1].ts).To(HaveLen(100))
+		s.Truncate(50) // 50 and 50
+		Expect(s.series[ref-1].ts).To(HaveLen(50))
+		Expect(s.series[ref-1].ts[0]).To(Equal(int64(50)))
+		Expect(s.series[ref-1].vs[0]).To(Equal(50.0))
+		Expect(cap(s.series[ref-1].ts)).To(Equal(100), "room to grow as much again")
+		s.Truncate(100)
+		Expect(s.series[ref-1].ts).To(BeNil())
+		Expect(s.series[ref-1].vs).To(BeNil())
+	})
+})
