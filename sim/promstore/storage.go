@@ -370,6 +370,17 @@ func (s *Storage) Truncate(mint int64) {
 	}
 }
 
+// Samples is how many samples the store holds: what Truncate bounds.
+func (s *Storage) Samples() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for i := range s.series {
+		n += len(s.series[i].vs)
+	}
+	return n
+}
+
 // dropCount is how many of the oldest samples of ts (sorted) Truncate drops for
 // mint: those older than mint when they are at least as many as those kept, else none.
 func dropCount(ts []int64, mint int64) int {

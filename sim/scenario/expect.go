@@ -141,7 +141,7 @@ func checkWithin(exp *Expectations, r *Result) ExpectationResult {
 
 func eventsOf(r *Result) []observedEvent {
 	var out []observedEvent
-	for _, t := range r.Ticks {
+	for t := range r.EachTick() {
 		for _, e := range t.Events {
 			out = append(out, observedEvent{at: t.At.Sub(Epoch), msg: e.Message})
 		}
@@ -343,7 +343,7 @@ func checkHookCalls(want map[string]Count, r *Result) []ExpectationResult {
 		return nil
 	}
 	calls, failed := map[string]int64{}, map[string]int64{}
-	for _, t := range r.Ticks {
+	for t := range r.EachTick() {
 		for _, c := range t.Hooks {
 			typ := c.Type
 			if typ == "" {
