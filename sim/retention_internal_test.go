@@ -80,7 +80,7 @@ var _ = ginkgo.Describe("the store's retention", func() {
 		Expect(horizon).To(Equal(2*time.Minute), "1m ranges and a minute's margin")
 		long, _ := runHeld(12*time.Hour, RunOptions{})
 		Expect(long).To(Equal(short), "the same window after 2 hours as after 12")
-		// Up to three horizons (6 minutes) of samples, against 2 hours of them.
+		// Up to ten minutes and a horizon of samples, against 2 hours of them.
 		all, h := runHeld(2*time.Hour, RunOptions{KeepSeries: true})
 		Expect(h).To(BeZero())
 		Expect(all).To(BeNumerically(">", 10*short))

@@ -557,10 +557,16 @@ func (r *run) loop(ctx context.Context) error {
 	}
 }
 
-// truncate drops the samples no query can read any more, once a horizon has passed
-// since it last did: a series then holds up to a few horizons of samples.
+// truncateEvery is the least virtual time between two truncations of the store:
+// truncating costs a look at every series, and copies the samples it keeps, so it
+// is done seldom while the store stays small (ten minutes of a few hundred series).
+const truncateEvery = 10 * time.Minute
+
+// truncate drops the samples no query can read any more, once a horizon (at least
+// truncateEvery) has passed since it last did: a series then holds at most that and
+// a horizon of samples.
 func (r *run) truncate(now time.Time) {
-	if r.horizon > 0 && now.Sub(r.truncatedAt) >= r.horizon {
+	if r.horizon > 0 && now.Sub(r.truncatedAt) >= max(r.horizon, truncateEvery) {
 		r.store.Truncate(now.Add(-r.horizon).UnixMilli())
 		r.truncatedAt = now
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/model/histogram"
@@ -63,6 +64,9 @@ type Storage struct {
 	// floor is the time (ms) from which on the store holds every sample appended:
 	// Truncate's latest mint, math.MinInt64 before any.
 	floor int64
+	// open counts the queriers not closed yet: the views of their Selects alias the
+	// store's slices, which Truncate must then leave as they are.
+	open atomic.Int64
 }
 
 // SeriesRef is a handle on an interned series; the zero value refers to no series.
@@ -334,12 +338,14 @@ func (r Row) appendTo(s *Storage) error {
 // that reads from before mint fails with ErrTruncated rather than return less than was
 // written. A later Truncate with an earlier mint changes nothing.
 //
-// The kept samples are copied into new slices, so the views of queries running
-// meanwhile stay valid, and only where the dropped samples are at least as many as
-// those kept (the others keep theirs until then): copying costs at most one sample
-// per sample dropped. A group's series are cut at the same place as its timestamps. A
-// series with no sample left (its pod is gone) gives its slices back and keeps its
-// handle and labels: it may be appended again.
+// A series' samples are cut only where the dropped samples are at least as many as
+// those kept (the others keep theirs until then), so that moving what is kept costs
+// at most one sample per sample dropped. The kept samples move to the front of their
+// slices, which then take the new samples without growing; while a querier is open
+// (the views of its Selects alias the slices) they are copied into new slices
+// instead, so that those views stay valid. A group's series are cut at the same
+// place as its timestamps. A series with no sample left (its pod is gone) gives its
+// slices back and keeps its handle and labels: it may be appended again.
 func (s *Storage) Truncate(mint int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -347,16 +353,18 @@ func (s *Storage) Truncate(mint int64) {
 		return
 	}
 	s.floor = mint
+	// A querier opened from here on selects after the lock is released.
+	inPlace := s.open.Load() == 0
 	for i := range s.groups {
 		g := &s.groups[i]
 		n := dropCount(g.ts, mint)
 		if n == 0 {
 			continue
 		}
-		g.ts = keptTail(g.ts, n)
+		g.ts = keptTail(g.ts, n, inPlace)
 		for _, ref := range g.members {
 			ms := &s.series[ref-1]
-			ms.vs = keptTail(ms.vs, n)
+			ms.vs = keptTail(ms.vs, n, inPlace)
 		}
 	}
 	for i := range s.series {
@@ -365,7 +373,7 @@ func (s *Storage) Truncate(mint int64) {
 			continue
 		}
 		if n := dropCount(ms.ts, mint); n > 0 {
-			ms.ts, ms.vs = keptTail(ms.ts, n), keptTail(ms.vs, n)
+			ms.ts, ms.vs = keptTail(ms.ts, n, inPlace), keptTail(ms.vs, n, inPlace)
 		}
 	}
 }
@@ -394,13 +402,18 @@ func dropCount(ts []int64, mint int64) int {
 	return n
 }
 
-// keptTail is a new slice holding x[n:], with room to grow as much again before the
-// next Truncate drops it; nil when nothing is kept.
-func keptTail[T int64 | float64](x []T, n int) []T {
+// keptTail is x[n:] moved to the front of x (inPlace) or copied into a new slice,
+// with room for as many samples as were dropped either way: as many as come before
+// the next Truncate at the same pace, so that appending does not grow it again; nil
+// when nothing is kept.
+func keptTail[T int64 | float64](x []T, n int, inPlace bool) []T {
 	if n >= len(x) {
 		return nil
 	}
-	out := make([]T, len(x)-n, max(2*(len(x)-n), initialSamples))
+	if inPlace {
+		return x[:copy(x, x[n:])]
+	}
+	out := make([]T, len(x)-n, len(x))
 	copy(out, x[n:])
 	return out
 }
@@ -430,13 +443,16 @@ func (s *Storage) AppendLabels(lset labels.Labels, t int64, v float64) error {
 }
 
 // Querier returns a querier over the samples with mint <= t <= maxt (milliseconds).
+// The series its Selects return are valid until it is closed.
 func (s *Storage) Querier(mint, maxt int64) (storage.Querier, error) {
+	s.open.Add(1)
 	return &querier{s: s, mint: mint, maxt: maxt}, nil
 }
 
 type querier struct {
 	s          *Storage
 	mint, maxt int64
+	closed     bool
 }
 
 // Select returns the series matching all matchers that have samples in the querier's
@@ -510,7 +526,13 @@ func (q *querier) LabelNames(_ context.Context, hints *storage.LabelHints, match
 	return sortedKeys(seen, hints), nil, nil
 }
 
-func (*querier) Close() error { return nil }
+func (q *querier) Close() error {
+	if !q.closed {
+		q.closed = true
+		q.s.open.Add(-1)
+	}
+	return nil
+}
 
 func (q *querier) each(matchers []*labels.Matcher, f func(labels.Labels)) error {
 	q.s.mu.RLock()
@@ -653,8 +675,8 @@ func (*seriesSet) Err() error                        { return nil }
 func (*seriesSet) Warnings() annotations.Annotations { return nil }
 
 // seriesView is a series with the samples of a query's range. The slices alias the
-// store's: appends never modify samples already written, and Truncate copies what it
-// keeps into new slices, so a view stays valid.
+// store's: appends never modify samples already written, and while the querier is
+// open Truncate copies what it keeps into new slices, so a view stays valid.
 type seriesView struct {
 	ref  SeriesRef
 	lset labels.Labels

@@ -129,6 +129,17 @@ var _ = Describe("Storage.Truncate", func() {
 			Expect(got[39]).To(BeElementOf(39.0, 139.0))
 		}
 		Expect(n).To(Equal(3))
+
+		// Closed, it no longer holds Truncate back: what a new querier reads is right.
+		Expect(q.Close()).To(Succeed())
+		for i := range int64(40) {
+			Expect(st.Append(plain, (80+i)*step, float64(80+i))).To(Succeed())
+		}
+		st.Truncate(100 * step)
+		_, samples := selectAll(st, 100*step, math.MaxInt64, false, matcher(labels.MatchEqual, "__name__", "plain"))
+		Expect(samples[0]).To(HaveLen(20))
+		Expect(samples[0][0]).To(Equal(sample{100 * step, 100}))
+		Expect(samples[0][19]).To(Equal(sample{119 * step, 119}))
 	})
 
 	It("empties a series whose samples are all older, which may be appended again", func() {

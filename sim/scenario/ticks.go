@@ -2,13 +2,10 @@ package scenario
 
 import (
 	"iter"
-	"math"
-	"reflect"
 	"slices"
 	"time"
 
 	"aviary.dev/aviary/engine"
-	"aviary.dev/aviary/engine/analysis"
 )
 
 // Tick is one record of Result.Ticks: the engine's record of one tick, or of a
@@ -97,44 +94,18 @@ func (l TickList) All() iter.Seq[engine.TickRecord] {
 }
 
 // AppendTick adds the record of the next tick to ticks: as one more repeat of the
-// last record when rec is the same but for its time and follows it as the repeats
-// do (any time after it, for the first repeat), else as a record of its own.
-// repeated says which.
+// last record when rec is the same but for its time (engine.TickRecord.SameAs) and
+// follows it as the repeats do (any time after it, for the first repeat), else as a
+// record of its own. repeated says which.
 func AppendTick(ticks []Tick, rec engine.TickRecord) (_ []Tick, repeated bool) {
 	if n := len(ticks); n > 0 {
 		last := &ticks[n-1]
 		gap := rec.At.Sub(last.Last())
-		if gap > 0 && (last.Repeat == 0 || gap == time.Duration(last.Every)) && sameButTime(&last.TickRecord, &rec) {
+		if gap > 0 && (last.Repeat == 0 || gap == time.Duration(last.Every)) && last.SameAs(&rec) {
 			last.Repeat++
 			last.Every = Offset(gap)
 			return ticks, true
 		}
 	}
 	return append(ticks, Tick{TickRecord: rec}), false
-}
-
-// sameButTime reports whether a and b are the same record but for At: equal as
-// values, and alike in JSON, which tells -0 from 0 where == does not.
-func sameButTime(a, b *engine.TickRecord) bool {
-	x, y := *a, *b
-	x.At = y.At
-	if !reflect.DeepEqual(x, y) {
-		return false
-	}
-	for i := range x.Metrics {
-		if !sameBits(x.Metrics[i], y.Metrics[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// sameBits reports whether the numbers of two equal metric results have the same bits.
-func sameBits(a, b analysis.Result) bool {
-	for _, p := range [][2]*float64{{a.Value, b.Value}, {a.Min, b.Min}, {a.Max, b.Max}} {
-		if p[0] != nil && math.Float64bits(*p[0]) != math.Float64bits(*p[1]) {
-			return false
-		}
-	}
-	return true
 }
