@@ -299,15 +299,11 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 	if opts.Baselines {
 		r.baselines = newBaseliner(r.client, source, r.engine.MeshProvider, r.engine.MetricsServer)
 	}
-	ret := r.retention()
-	switch {
-	case opts.KeepSeries:
-		r.profile.Horizon, r.profile.KeptAll = 0, "RunOptions.KeepSeries"
-	case ret.KeepAll != "":
-		r.profile.Horizon, r.profile.KeptAll = 0, ret.KeepAll
-	default:
+	r.profile.Horizon, r.profile.KeptAll = 0, "RunOptions.KeepSeries"
+	if !opts.KeepSeries {
+		ret := r.retention() // Horizon 0 when it must keep all
 		r.horizon = ret.Horizon
-		r.profile.Horizon, r.profile.KeptAll = ret.Horizon, ""
+		r.profile.Horizon, r.profile.KeptAll = ret.Horizon, ret.KeepAll
 	}
 	r.truncatedAt = scenario.Epoch
 	return r, nil
@@ -694,13 +690,13 @@ func decidedAt(ticks iter.Seq[engine.TickRecord], final string) *scenario.Offset
 		return nil
 	}
 	var at *scenario.Offset
-	first, prev := true, ""
+	prev := ""
 	for t := range ticks {
-		if t.Phase == final && (first || prev != final) {
+		if t.Phase == final && prev != final {
 			o := scenario.Offset(t.At.Sub(scenario.Epoch))
 			at = &o
 		}
-		first, prev = false, t.Phase
+		prev = t.Phase
 	}
 	return at
 }
