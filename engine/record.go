@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math"
+	"slices"
 	"time"
 
 	"aviary.dev/aviary/engine/analysis"
@@ -48,6 +50,35 @@ type TickRecord struct {
 func (r *TickRecord) Quiet() bool {
 	return r.Error == "" && len(r.Metrics) == 0 && len(r.Hooks) == 0 && len(r.Routes) == 0 &&
 		len(r.Events) == 0 && len(r.Alerts) == 0 && r.PhaseBefore == r.Phase
+}
+
+// SameAs reports whether r and o are the same record but for At: what the simulator
+// stores once for a stretch of ticks (sim/scenario.Tick). Numbers are compared by
+// their bits: the record's JSON tells -0 from 0.
+func (r *TickRecord) SameAs(o *TickRecord) bool {
+	return r.Canary == o.Canary && r.PhaseBefore == o.PhaseBefore && r.Phase == o.Phase && r.Step == o.Step &&
+		r.PrimaryWeight == o.PrimaryWeight && r.CanaryWeight == o.CanaryWeight && r.Mirrored == o.Mirrored &&
+		r.FailedChecks == o.FailedChecks && r.Iterations == o.Iterations && r.Error == o.Error &&
+		slices.EqualFunc(r.Metrics, o.Metrics, sameResult) && slices.Equal(r.Hooks, o.Hooks) &&
+		slices.Equal(r.Routes, o.Routes) && slices.Equal(r.Events, o.Events) && slices.EqualFunc(r.Alerts, o.Alerts, sameAlert)
+}
+
+func sameResult(a, b analysis.Result) bool {
+	return a.Name == b.Name && a.Kind == b.Kind && a.Query == b.Query && a.NaN == b.NaN && a.Outcome == b.Outcome &&
+		a.EventType == b.EventType && a.Message == b.Message &&
+		sameNumber(a.Value, b.Value) && sameNumber(a.Min, b.Min) && sameNumber(a.Max, b.Max)
+}
+
+func sameNumber(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return math.Float64bits(*a) == math.Float64bits(*b)
+}
+
+func sameAlert(a, b Alert) bool {
+	return a.Severity == b.Severity && a.Message == b.Message && a.Global == b.Global &&
+		slices.Equal(a.Fields, b.Fields) && slices.Equal(a.Recipients, b.Recipients)
 }
 
 // RouteChange is one SetRoutes call.

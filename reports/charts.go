@@ -299,13 +299,14 @@ type phaseSegment struct {
 	from, to float64
 }
 
-func phaseSegments(ticks []engine.TickRecord, xr timeRange) []phaseSegment {
+func phaseSegments(ticks scenario.TickList, xr timeRange) []phaseSegment {
 	var segs []phaseSegment
-	for i, t := range ticks {
+	for i := range ticks.Len() {
+		t := ticks.At(i)
 		from := minutes(at(t))
 		to := xr.max
-		if i+1 < len(ticks) {
-			to = minutes(at(ticks[i+1]))
+		if i+1 < ticks.Len() {
+			to = minutes(at(ticks.At(i + 1)))
 		}
 		if to <= from {
 			continue
@@ -327,10 +328,11 @@ type timelineMarker struct {
 	label string
 }
 
-func timelineMarkers(ticks []engine.TickRecord) []timelineMarker {
+func timelineMarkers(ticks scenario.TickList) []timelineMarker {
 	var out []timelineMarker
 	lastGate := -2
-	for i, t := range ticks {
+	for i := range ticks.Len() {
+		t := ticks.At(i)
 		seen := map[string]bool{}
 		for _, e := range t.Events {
 			k := markerOf(e.Message)
@@ -363,12 +365,9 @@ const (
 
 // exposureLines are the canary's share of user requests and the mirrored copies'
 // share (nil when none was mirrored), in percent, as steps: the figure recorded at
-// a tick holds from the previous tick to it. A stretch without user requests is a
-// gap.
-func exposureLines(ticks []engine.TickRecord, exposure []scenario.TickExposure) (served, mirrored []plotter.XYs) {
-	if len(exposure) != len(ticks) {
-		return nil, nil // a record from before exposure was recorded
-	}
+// a tick (or the last tick of a repeated record) holds from the previous figure's
+// time to it. A stretch without user requests is a gap.
+func exposureLines(exposure []scenario.TickExposure) (served, mirrored []plotter.XYs) {
 	anyMirrored := false
 	for _, e := range exposure {
 		anyMirrored = anyMirrored || e.MirroredRequests > 0
@@ -383,13 +382,13 @@ func exposureLines(ticks []engine.TickRecord, exposure []scenario.TickExposure) 
 		}
 		s, m = nil, nil
 	}
-	for i := 1; i < len(ticks); i++ {
+	for i := 1; i < len(exposure); i++ {
 		e := exposure[i]
 		if e.CanaryShare == nil {
 			cut()
 			continue
 		}
-		x0, x1 := minutes(at(ticks[i-1])), minutes(at(ticks[i]))
+		x0, x1 := minutes(exposure[i-1].At.Sub(scenario.Epoch)), minutes(e.At.Sub(scenario.Epoch))
 		s = append(s, plotter.XY{X: x0, Y: *e.CanaryShare}, plotter.XY{X: x1, Y: *e.CanaryShare})
 		if anyMirrored {
 			share := math.Min(100, 100*e.MirroredRequests/(e.PrimaryRequests+e.CanaryRequests))
@@ -404,7 +403,7 @@ func exposureLines(ticks []engine.TickRecord, exposure []scenario.TickExposure) 
 // and markers for new revisions, gates, promotions and rollbacks, and the share of
 // user requests the canary served (which A/B routes, rps faults and pods that are
 // not ready make differ from its weight), and that of mirrored copies.
-func timelineChart(ticks []engine.TickRecord, exposure []scenario.TickExposure, xr timeRange, title string) (template.HTML, error) {
+func timelineChart(ticks scenario.TickList, exposure []scenario.TickExposure, xr timeRange, title string) (template.HTML, error) {
 	p := newPlot(xr, "traffic weight %")
 	p.Y.Min, p.Y.Max = 0, tlTop
 	p.Y.Tick.Marker = plot.TickerFunc(func(min, max float64) []plot.Tick {
@@ -427,7 +426,7 @@ func timelineChart(ticks []engine.TickRecord, exposure []scenario.TickExposure, 
 		}
 	}
 	var canary, primary plotter.XYs
-	for _, t := range ticks {
+	for t := range ticks.All() {
 		x := minutes(at(t))
 		canary = append(canary, plotter.XY{X: x, Y: float64(t.CanaryWeight)})
 		primary = append(primary, plotter.XY{X: x, Y: float64(t.PrimaryWeight)})
@@ -436,8 +435,8 @@ func timelineChart(ticks []engine.TickRecord, exposure []scenario.TickExposure, 
 	for _, m := range markers {
 		p.Add(line(plotter.XYs{{X: m.x, Y: 0}, {X: m.x, Y: tlMarkLane}}, colMarkLine, 0.8, vg.Points(3), vg.Points(2)))
 	}
-	if len(ticks) > 0 {
-		last := ticks[len(ticks)-1]
+	if ticks.Len() > 0 {
+		last := ticks.At(ticks.Len() - 1)
 		canary = append(canary, plotter.XY{X: xr.max, Y: float64(last.CanaryWeight)})
 		primary = append(primary, plotter.XY{X: xr.max, Y: float64(last.PrimaryWeight)})
 		pl := line(primary, colPrimary, 2.2)
@@ -446,7 +445,7 @@ func timelineChart(ticks []engine.TickRecord, exposure []scenario.TickExposure, 
 		cl.StepStyle = plotter.PostStep
 		p.Add(pl, cl)
 	}
-	served, mirrored := exposureLines(ticks, exposure)
+	served, mirrored := exposureLines(exposure)
 	for _, m := range mirrored {
 		p.Add(line(m, colMirror, 1.4, mirrorDashes...))
 	}

@@ -25,8 +25,7 @@ var _ = Describe("the exposure lines of the traffic chart", func() {
 	}
 
 	It("holds each tick's share from the previous tick to it, breaks where no user request was served, and shows mirrored copies apart", func() {
-		ticks := []engine.TickRecord{tick(0), tick(1), tick(2), tick(3), tick(4)}
-		served, mirrored := exposureLines(ticks, []scenario.TickExposure{
+		served, mirrored := exposureLines([]scenario.TickExposure{
 			exposure(0, 0, 0, 0), exposure(1, 900, 100, 0), exposure(2, 450, 50, 250), exposure(3, 0, 0, 0), exposure(4, 0, 1000, 0)})
 		Expect(served).To(Equal([]plotter.XYs{
 			{{X: 0, Y: 10}, {X: 1, Y: 10}, {X: 1, Y: 10}, {X: 2, Y: 10}},
@@ -39,12 +38,16 @@ var _ = Describe("the exposure lines of the traffic chart", func() {
 	})
 
 	It("draws nothing for a record without exposure, or without mirrored copies", func() {
-		ticks := []engine.TickRecord{tick(0), tick(1)}
-		served, mirrored := exposureLines(ticks, nil)
+		served, mirrored := exposureLines(nil)
 		Expect(served).To(BeNil())
 		Expect(mirrored).To(BeNil())
-		served, mirrored = exposureLines(ticks, []scenario.TickExposure{exposure(0, 0, 0, 0), exposure(1, 10, 10, 0)})
+		served, mirrored = exposureLines([]scenario.TickExposure{exposure(0, 0, 0, 0), exposure(1, 10, 10, 0)})
 		Expect(served).To(HaveLen(1))
 		Expect(mirrored).To(BeNil())
+	})
+
+	It("holds the share of a repeated record from the previous record's time to its last repeat", func() {
+		served, _ := exposureLines([]scenario.TickExposure{exposure(0, 0, 0, 0), exposure(1, 900, 100, 0), exposure(9, 4000, 4000, 0)})
+		Expect(served).To(Equal([]plotter.XYs{{{X: 0, Y: 10}, {X: 1, Y: 10}, {X: 1, Y: 50}, {X: 9, Y: 50}}}))
 	})
 })

@@ -89,31 +89,36 @@ func shorts(fs []fact) string {
 var thresholdReachedRE = regexp.MustCompile(`failed checks threshold reached (\d+)`)
 
 // explain says what the run decided, when, and because of which checks.
+// The explanations look back and forth over a run's ticks by position: they read a
+// compact record's repeats as ticks of their own (scenario.TickList), so that a
+// record stored compactly explains the same as one tick at a time.
 func explain(r *scenario.Result) callout {
-	decision := -1
-	for i, t := range r.Ticks {
+	ticks := scenario.NewTickList(r.Ticks)
+	decision, i := -1, 0
+	for t := range ticks.All() {
 		if t.PhaseBefore != t.Phase && (t.Phase == "Failed" || t.Phase == "Succeeded") {
 			decision = i // the last decision wins (a later revision can decide again)
 		}
+		i++
 	}
 	if decision < 0 {
-		return explainUndecided(r)
+		return explainUndecided(r, ticks)
 	}
-	t := r.Ticks[decision]
+	t := ticks.At(decision)
 	when := engine.FormatDuration(at(t))
-	checks := failedCheckFacts(r.Ticks, decision)
+	checks := failedCheckFacts(ticks, decision)
 	if t.Phase == "Succeeded" {
 		c := callout{Kind: "promotion", Headline: fmt.Sprintf("Promoted at %s (max canary weight %d%%)", when, r.MaxCanaryWeight)}
-		c.Short = "promoted: " + progressText(r.Ticks, decision)
+		c.Short = "promoted: " + progressText(ticks, decision)
 		if len(checks) == 0 {
 			c.Headline += ", every check passed"
 			c.Short += ", every check passed"
 		} else {
-			c.Headline += fmt.Sprintf(", with %s below the threshold", plural(countFailedChecks(r.Ticks, decision), "failed check"))
+			c.Headline += fmt.Sprintf(", with %s below the threshold", plural(countFailedChecks(ticks, decision), "failed check"))
 			c.Reasons = longs(checks)
 			c.Short += " with failed checks " + shorts(checks)
 		}
-		held := append(approvals(r.Ticks, decision), suspensions(r.Ticks, decision)...)
+		held := append(approvals(ticks, decision), suspensions(ticks, decision)...)
 		c.Reasons = append(c.Reasons, longs(held)...)
 		if len(held) > 0 {
 			c.Short += "; " + shorts(held)
@@ -150,17 +155,17 @@ func explain(r *scenario.Result) callout {
 
 // explainUndecided says why a run ended without a decision: no new revision, a
 // gate, a suspension, a canary that is not ready, or an analysis still going.
-func explainUndecided(r *scenario.Result) callout {
+func explainUndecided(r *scenario.Result, ticks scenario.TickList) callout {
 	c := callout{Kind: "undecided", Headline: fmt.Sprintf("No decision by %s: final phase %s", engine.FormatDuration(time.Duration(r.Until)), orDash(r.Phase))}
-	end := len(r.Ticks) - 1
+	end := ticks.Len() - 1
 	var why fact
 	if end >= 0 {
-		why = undecidedCause(r.Ticks)
+		why = undecidedCause(ticks)
 	}
 	if why.long != "" {
 		c.Reasons = append(c.Reasons, why.long)
 	}
-	checks := failedCheckFacts(r.Ticks, end)
+	checks := failedCheckFacts(ticks, end)
 	c.Reasons = append(c.Reasons, longs(checks)...)
 	c.Short = "no decision"
 	if why.short != "" {
@@ -177,17 +182,17 @@ func explainUndecided(r *scenario.Result) callout {
 }
 
 // undecidedCause is what the last ticks of an undecided run show.
-func undecidedCause(ticks []engine.TickRecord) fact {
-	last := ticks[len(ticks)-1]
+func undecidedCause(ticks scenario.TickList) fact {
+	last := ticks.At(ticks.Len() - 1)
 	since := func(pred func(engine.TickRecord) bool) string {
-		i := len(ticks) - 1
-		for i > 0 && pred(ticks[i-1]) {
+		i := ticks.Len() - 1
+		for i > 0 && pred(ticks.At(i-1)) {
 			i--
 		}
-		return engine.FormatDuration(at(ticks[i]))
+		return engine.FormatDuration(at(ticks.At(i)))
 	}
 	revised := false
-	for _, t := range ticks {
+	for t := range ticks.All() {
 		for _, e := range t.Events {
 			revised = revised || markerOf(e.Message) == markNewRevision
 		}
@@ -231,21 +236,21 @@ func lastWarning(t engine.TickRecord) string {
 
 // progressText is how far the analysis that ends at tick end went: "5 steps to
 // 50%", "10 iterations", "analysis skipped".
-func progressText(ticks []engine.TickRecord, end int) string {
+func progressText(ticks scenario.TickList, end int) string {
 	steps, weight, top, iterations := 0, 0, 0, 0
-	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
-		for _, e := range ticks[i].Events {
+	for i := analysisStart(ticks, end); i <= end && i < ticks.Len(); i++ {
+		for _, e := range ticks.At(i).Events {
 			if strings.HasPrefix(e.Message, "Promotion completed! Canary analysis was skipped") {
 				return "analysis skipped"
 			}
 		}
-		for _, rc := range ticks[i].Routes {
+		for _, rc := range ticks.At(i).Routes {
 			if rc.Canary > weight {
 				steps++
 			}
 			weight, top = rc.Canary, max(top, rc.Canary)
 		}
-		iterations = max(iterations, ticks[i].Iterations)
+		iterations = max(iterations, ticks.At(i).Iterations)
 	}
 	switch {
 	case iterations > 0:
@@ -263,7 +268,7 @@ var (
 
 // approvals describes the approval gates the analysis that ends at tick end waited
 // at: "waited for promotion approval (gate release-manager) from 6m until 9m".
-func approvals(ticks []engine.TickRecord, end int) []fact {
+func approvals(ticks scenario.TickList, end int) []fact {
 	type wait struct {
 		what, gate string
 		from       time.Duration
@@ -271,18 +276,18 @@ func approvals(ticks []engine.TickRecord, end int) []fact {
 	var out []fact
 	open := map[string]*wait{}
 	var order []string
-	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
-		for _, e := range ticks[i].Events {
+	for i := analysisStart(ticks, end); i <= end && i < ticks.Len(); i++ {
+		for _, e := range ticks.At(i).Events {
 			if m := waitingRE.FindStringSubmatch(e.Message); m != nil && strings.HasPrefix(e.Message, "Halt ") {
 				if open[m[2]] == nil {
-					open[m[2]] = &wait{what: m[1], gate: m[2], from: at(ticks[i])}
+					open[m[2]] = &wait{what: m[1], gate: m[2], from: at(ticks.At(i))}
 					order = append(order, m[2])
 				}
 				continue
 			}
 			if m := passedRE.FindStringSubmatch(e.Message); m != nil && open[m[1]] != nil {
 				w := open[m[1]]
-				from, until := engine.FormatDuration(w.from), engine.FormatDuration(at(ticks[i]))
+				from, until := engine.FormatDuration(w.from), engine.FormatDuration(at(ticks.At(i)))
 				out = append(out, fact{
 					fmt.Sprintf("waited for %s (gate %s) from %s until %s", w.what, w.gate, from, until),
 					fmt.Sprintf("gate %s held %s–%s", w.gate, from, until)})
@@ -302,16 +307,16 @@ func approvals(ticks []engine.TickRecord, end int) []fact {
 
 // suspensions describes the stretches of the analysis that ends at tick end that
 // spec.suspend skipped: "suspended from 5m until 9m".
-func suspensions(ticks []engine.TickRecord, end int) []fact {
+func suspensions(ticks scenario.TickList, end int) []fact {
 	var out []fact
 	from := -1
-	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
-		suspended := ticks[i].Step == "suspend"
+	for i := analysisStart(ticks, end); i <= end && i < ticks.Len(); i++ {
+		suspended := ticks.At(i).Step == "suspend"
 		switch {
 		case suspended && from < 0:
 			from = i
 		case !suspended && from >= 0:
-			a, b := engine.FormatDuration(at(ticks[from])), engine.FormatDuration(at(ticks[i]))
+			a, b := engine.FormatDuration(at(ticks.At(from))), engine.FormatDuration(at(ticks.At(i)))
 			out = append(out, fact{fmt.Sprintf("suspended from %s until %s", a, b), fmt.Sprintf("suspended %s–%s", a, b)})
 			from = -1
 		}
@@ -334,10 +339,10 @@ func (g *gate) short() string {
 }
 
 // lastGate is the gate the run was last held at, if it ended held, else nil.
-func lastGate(ticks []engine.TickRecord) *gate {
+func lastGate(ticks scenario.TickList) *gate {
 	var since time.Duration
 	msg := ""
-	for _, t := range ticks {
+	for t := range ticks.All() {
 		found := ""
 		for _, e := range t.Events {
 			if markerOf(e.Message) == markGate {
@@ -364,13 +369,13 @@ func lastGate(ticks []engine.TickRecord) *gate {
 // analysisStart is the index of the first tick of the analysis that tick end belongs
 // to: the tick after the last reset of the failed-checks counter (a new revision
 // or a restart) before end.
-func analysisStart(ticks []engine.TickRecord, end int) int {
+func analysisStart(ticks scenario.TickList, end int) int {
 	start := 0
-	for i := 1; i <= end && i < len(ticks); i++ {
-		if ticks[i].FailedChecks < ticks[i-1].FailedChecks && i < end {
+	for i := 1; i <= end && i < ticks.Len(); i++ {
+		if ticks.At(i).FailedChecks < ticks.At(i-1).FailedChecks && i < end {
 			start = i
 		}
-		for _, e := range ticks[i].Events {
+		for _, e := range ticks.At(i).Events {
 			if markerOf(e.Message) == markNewRevision {
 				start = i
 			}
@@ -379,9 +384,9 @@ func analysisStart(ticks []engine.TickRecord, end int) int {
 	return start
 }
 
-func countFailedChecks(ticks []engine.TickRecord, end int) int {
+func countFailedChecks(ticks scenario.TickList, end int) int {
 	n := 0
-	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
+	for i := analysisStart(ticks, end); i <= end && i < ticks.Len(); i++ {
 		if checkFailed(ticks, i) {
 			n++
 		}
@@ -390,12 +395,12 @@ func countFailedChecks(ticks []engine.TickRecord, end int) int {
 }
 
 // checkFailed is true when tick i added a failed check.
-func checkFailed(ticks []engine.TickRecord, i int) bool {
+func checkFailed(ticks scenario.TickList, i int) bool {
 	prev := 0
 	if i > 0 {
-		prev = ticks[i-1].FailedChecks
+		prev = ticks.At(i - 1).FailedChecks
 	}
-	return ticks[i].FailedChecks > prev
+	return ticks.At(i).FailedChecks > prev
 }
 
 // checkGroup is the failed checks of one cause in one analysis: a metric out of
@@ -412,7 +417,7 @@ type checkGroup struct {
 // failedCheckFacts groups the failed checks of the analysis that ends at tick end
 // by cause: "legacy-read-ratio returned NaN (treated as no data) at 4m, 5m, 6m",
 // in short "legacy-read-ratio NaN ×3".
-func failedCheckFacts(ticks []engine.TickRecord, end int) []fact {
+func failedCheckFacts(ticks scenario.TickList, end int) []fact {
 	var groups []*checkGroup
 	byKey := map[string]*checkGroup{}
 	add := func(key, cause, name, when, detail string, r *analysis.Result) {
@@ -427,8 +432,8 @@ func failedCheckFacts(ticks []engine.TickRecord, end int) []fact {
 			g.fails = append(g.fails, *r)
 		}
 	}
-	for i := analysisStart(ticks, end); i <= end && i < len(ticks); i++ {
-		t := ticks[i]
+	for i := analysisStart(ticks, end); i <= end && i < ticks.Len(); i++ {
+		t := ticks.At(i)
 		if !checkFailed(ticks, i) {
 			continue
 		}

@@ -237,22 +237,25 @@ func buildScenario(r *scenario.Result, only bool) (*scenarioView, error) {
 		}
 	}
 	xr := timeRange{min: 0, max: minutes(time.Duration(r.Until))}
-	for _, t := range r.Ticks {
-		xr.max = math.Max(xr.max, minutes(at(t)))
+	for i := range r.Ticks {
+		xr.max = math.Max(xr.max, minutes(r.Ticks[i].Last().Sub(scenario.Epoch)))
 	}
 	if xr.max <= xr.min {
 		xr.max = xr.min + 1
 	}
+	// The report draws and lists every tick: a compact record's repeats are ticks
+	// of their own (scenario.TickList).
+	ticks := scenario.NewTickList(r.Ticks)
 	var err error
-	v.Timeline, err = timelineChart(r.Ticks, r.Exposure, xr, "Traffic weights, phases and the canary's share of user requests of "+r.Scenario)
+	v.Timeline, err = timelineChart(ticks, r.Exposure, xr, "Traffic weights, phases and the canary's share of user requests of "+r.Scenario)
 	if err != nil {
 		return nil, err
 	}
-	v.TimelineLegend = timelineLegend(r.Ticks, r.Exposure)
-	if v.Metrics, err = buildMetrics(r, xr); err != nil {
+	v.TimelineLegend = timelineLegend(ticks, r.Exposure)
+	if v.Metrics, err = buildMetrics(r, ticks, xr); err != nil {
 		return nil, err
 	}
-	for _, t := range r.Ticks {
+	for t := range ticks.All() {
 		when := clockTime(at(t))
 		for _, e := range t.Events {
 			v.Events = append(v.Events, eventView{At: when, Type: e.Type, Message: e.Message, Phase: e.Phase, Warning: e.Type == "Warning"})
@@ -298,16 +301,16 @@ func buildAlert(when string, a engine.Alert) alertView {
 	return av
 }
 
-func timelineLegend(ticks []engine.TickRecord, exposure []scenario.TickExposure) []legendItem {
+func timelineLegend(ticks scenario.TickList, exposure []scenario.TickExposure) []legendItem {
 	items := []legendItem{{swatch("primary"), "primary weight"}, {swatch("canary"), "canary weight"}}
-	if served, mirrored := exposureLines(ticks, exposure); len(served) > 0 {
+	if served, mirrored := exposureLines(exposure); len(served) > 0 {
 		items = append(items, legendItem{swatch("exposure"), "user requests the canary served (% since the previous tick)"})
 		if len(mirrored) > 0 {
 			items = append(items, legendItem{swatch("mirrored"), "mirrored copies to the canary (% of user requests; answers discarded, not exposure)"})
 		}
 	}
 	seen := map[string]bool{}
-	for _, t := range ticks {
+	for t := range ticks.All() {
 		if t.Phase == "" || seen["phase "+t.Phase] {
 			continue
 		}
@@ -339,7 +342,7 @@ var kindLegend = map[string]string{
 
 // buildMetrics groups the metric results of every tick by metric (name and kind, in
 // order of first appearance) and draws one chart each.
-func buildMetrics(r *scenario.Result, xr timeRange) ([]*metricView, error) {
+func buildMetrics(r *scenario.Result, ticks scenario.TickList, xr timeRange) ([]*metricView, error) {
 	type series struct {
 		name, kind string
 		points     []metricPoint
@@ -352,7 +355,7 @@ func buildMetrics(r *scenario.Result, xr timeRange) ([]*metricView, error) {
 	var order []*series
 	byKey := map[string]*series{}
 	names := map[string]int{}
-	for _, t := range r.Ticks {
+	for t := range ticks.All() {
 		for _, m := range t.Metrics {
 			key := m.Name + "\x00" + m.Kind
 			s := byKey[key]
@@ -389,7 +392,7 @@ func buildMetrics(r *scenario.Result, xr timeRange) ([]*metricView, error) {
 		}
 	}
 	sort.SliceStable(order, func(i, j int) bool { return failing(order[i]) && !failing(order[j]) })
-	interval := analysisInterval(r.Ticks)
+	interval := analysisInterval(ticks)
 	var out []*metricView
 	for _, s := range order {
 		title := s.name
@@ -483,11 +486,17 @@ func baselineText(points []baselinePoint, query, missing string, recorded bool) 
 }
 
 // analysisInterval is the most common spacing of consecutive ticks, in minutes.
-func analysisInterval(ticks []engine.TickRecord) float64 {
+func analysisInterval(ticks scenario.TickList) float64 {
 	counts := map[time.Duration]int{}
 	best, bestN := time.Duration(0), 0
-	for i := 1; i < len(ticks); i++ {
-		d := ticks[i].At.Sub(ticks[i-1].At)
+	var prev time.Time
+	i := 0
+	for t := range ticks.All() {
+		d := t.At.Sub(prev)
+		prev, i = t.At, i+1
+		if i == 1 {
+			continue
+		}
 		counts[d]++
 		if counts[d] > bestN || (counts[d] == bestN && d < best) {
 			best, bestN = d, counts[d]

@@ -213,7 +213,7 @@ var _ = Describe("the HTML report", func() {
 		}
 		for _, r := range suite() {
 			alerts := 0
-			for _, t := range r.Ticks {
+			for _, t := range ticksOf(r) {
 				alerts += len(t.Alerts)
 			}
 			rows := findAll(byName[r.Scenario], func(n *html.Node) bool {
@@ -286,14 +286,14 @@ var _ = Describe("the HTML report", func() {
 		tick := func(min int, m analysis.Result) engine.TickRecord {
 			return engine.TickRecord{At: scenario.Epoch.Add(time.Duration(min) * time.Minute), Phase: "Progressing", PhaseBefore: "Progressing", Metrics: []analysis.Result{m}}
 		}
-		r := &scenario.Result{Scenario: "made-up", Mode: "fast", Phase: "Progressing", Until: scenario.Offset(10 * time.Minute), Ticks: []engine.TickRecord{
+		r := &scenario.Result{Scenario: "made-up", Mode: "fast", Phase: "Progressing", Until: scenario.Offset(10 * time.Minute), Ticks: stored(
 			tick(1, analysis.Result{Name: "m", Kind: "query", Query: "a", Value: v(5), Max: v(10), Outcome: analysis.OutcomePass}),
 			tick(2, analysis.Result{Name: "m", Kind: "query", Query: "a", Value: v(15), Max: v(10), Outcome: analysis.OutcomeFail}),
 			tick(3, analysis.Result{Name: "m", Kind: "query", Query: "b", NaN: true, Outcome: analysis.OutcomeNoData}),
 			tick(4, analysis.Result{Name: "m", Kind: "query", Query: "b", Outcome: analysis.OutcomeNoData}),
 			tick(5, analysis.Result{Name: "m", Kind: "query", Outcome: analysis.OutcomeError, Message: "render error"}),
 			tick(6, analysis.Result{Name: "m", Kind: "query", Query: "b", Value: v(math.Inf(1)), Max: v(10), Outcome: analysis.OutcomeFail}),
-		}}
+		)}
 		_, doc := renderHTML([]*scenario.Result{r}, reports.HTMLOptions{})
 		fig := findAll(doc, elem("figure", "metric"))[0]
 		text := textOf(fig)
@@ -328,7 +328,7 @@ var _ = Describe("the HTML report", func() {
 			}
 			ticks, exposure = append(ticks, t), append(exposure, e)
 		}
-		r := &scenario.Result{Scenario: "ab", Mode: "fast", Phase: "Progressing", Until: scenario.Offset(6 * time.Minute), Ticks: ticks, Exposure: exposure}
+		r := &scenario.Result{Scenario: "ab", Mode: "fast", Phase: "Progressing", Until: scenario.Offset(6 * time.Minute), Ticks: stored(ticks...), Exposure: exposure}
 		_, doc := renderHTML([]*scenario.Result{r}, reports.HTMLOptions{})
 		timeline := findAll(doc, elem("figure", "timeline"))[0]
 		Expect(textOf(timeline)).To(ContainSubstring("user requests the canary served (% since the previous tick)"))

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 
-	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
 	"aviary.dev/aviary/sim/scenario"
 )
@@ -20,17 +19,19 @@ const Tool = "aviary"
 // --json FILE") and read by ReadJSON ("aviary report FILE"):
 //
 //	{
-//	  "formatVersion": 1,          // scenario.ResultFormatVersion; bumped on any incompatible change
+//	  "formatVersion": 2,          // scenario.ResultFormatVersion; bumped on any incompatible change
 //	  "tool": "aviary",
 //	  "results": [ <scenario.Result>, ... ]   // one per scenario, in suite order
 //	}
 //
-// Each result is the full run record (see scenario.Result, engine.TickRecord and
-// analysis.Result for the field meanings): scenario, description, file, mode,
-// warnings, ticks (time, phases, step, weights, failed checks, metrics with their
-// resolved query, value, NaN flag, bounds and outcome, webhook calls, route changes,
-// events, alerts, error), exposure (per tick, the user requests each workload
-// served since the previous tick and the canary's share of them), baselines
+// Each result is the full run record (see scenario.Result, scenario.Tick,
+// engine.TickRecord and analysis.Result for the field meanings): scenario,
+// description, file, mode, warnings, ticks (time, phases, step, weights, failed
+// checks, metrics with their resolved query, value, NaN flag, bounds and outcome,
+// webhook calls, route changes, events, alerts, error; a record that stands for
+// several evenly spaced ticks with the same record says how many more and how far
+// apart: repeat, every), exposure (per tick record, the user requests each workload
+// served since the previous record and the canary's share of them), baselines
 // (when the run evaluated them: each check's query against the primary), final
 // phase, decidedAt and until (Go durations since virtual time zero), routes,
 // maxCanaryWeight, traffic per version, failedUserRequests, expectations (name,
@@ -87,9 +88,10 @@ func ReadJSON(r io.Reader) ([]*scenario.Result, error) {
 	if head.FormatVersion == nil {
 		return nil, errors.New(`not an aviary results file: no "formatVersion" field (write one with "aviary test --json FILE")`)
 	}
-	if *head.FormatVersion != scenario.ResultFormatVersion {
-		return nil, fmt.Errorf("results formatVersion %d is not supported: this aviary reads formatVersion %d",
-			*head.FormatVersion, scenario.ResultFormatVersion)
+	// Version 1 is version 2 without repeated ticks (scenario.Tick), so it reads as is.
+	if v := *head.FormatVersion; v < 1 || v > scenario.ResultFormatVersion {
+		return nil, fmt.Errorf("results formatVersion %d is not supported: this aviary reads formatVersion 1 to %d",
+			v, scenario.ResultFormatVersion)
 	}
 	if head.Tool != "" && head.Tool != Tool {
 		return nil, fmt.Errorf("not an aviary results file: tool is %q, want %q", head.Tool, Tool)
@@ -156,7 +158,7 @@ func finiteCopy(r *scenario.Result) *scenario.Result {
 	for i := range c.Baselines {
 		c.Baselines[i].Value = clampInf(c.Baselines[i].Value)
 	}
-	c.Ticks = make([]engine.TickRecord, len(r.Ticks))
+	c.Ticks = make([]scenario.Tick, len(r.Ticks))
 	for i, t := range r.Ticks {
 		t.Metrics = append([]analysis.Result(nil), t.Metrics...)
 		for j := range t.Metrics {

@@ -23,7 +23,8 @@ var _ = Describe("JSON results", func() {
 	It("round-trips the full run records, byte for byte", func() {
 		var first bytes.Buffer
 		Expect(reports.WriteJSON(&first, suite())).To(Succeed())
-		Expect(first.String()).To(HavePrefix("{\n  \"formatVersion\": 1,\n  \"tool\": \"aviary\",\n  \"results\": ["))
+		Expect(first.String()).To(HavePrefix("{\n  \"formatVersion\": 2,\n  \"tool\": \"aviary\",\n  \"results\": ["))
+		Expect(first.String()).To(ContainSubstring("\"repeat\": "), "the fixture has repeated ticks")
 
 		back, err := reports.ReadJSON(bytes.NewReader(first.Bytes()))
 		Expect(err).NotTo(HaveOccurred())
@@ -46,13 +47,13 @@ var _ = Describe("JSON results", func() {
 
 	It("writes infinite metric values, which JSON cannot hold, and reads them back", func() {
 		inf, negInf, lo := math.Inf(1), math.Inf(-1), 1.0
-		r := &scenario.Result{Scenario: "inf", Mode: "fast", Ticks: []engine.TickRecord{{
+		r := &scenario.Result{Scenario: "inf", Mode: "fast", Ticks: stored(engine.TickRecord{
 			At: scenario.Epoch.Add(time.Minute),
 			Metrics: []analysis.Result{
 				{Name: "ratio", Kind: "query", Value: &inf, Min: &lo, Outcome: analysis.OutcomePass},
 				{Name: "delta", Kind: "query", Value: &negInf, Min: &lo, Outcome: analysis.OutcomeFail},
 			},
-		}}, Baselines: []scenario.Baseline{{At: scenario.Epoch.Add(time.Minute), Name: "ratio", Kind: "query", Query: "q", Value: &negInf}}}
+		}), Baselines: []scenario.Baseline{{At: scenario.Epoch.Add(time.Minute), Name: "ratio", Kind: "query", Query: "q", Value: &negInf}}}
 		var buf bytes.Buffer
 		Expect(reports.WriteJSON(&buf, []*scenario.Result{r})).To(Succeed())
 		Expect(*r.Ticks[0].Metrics[0].Value).To(Equal(inf), "the input is not modified")
@@ -72,11 +73,21 @@ var _ = Describe("JSON results", func() {
 		Entry("not JSON", "<html>", "not an aviary results file: invalid JSON at line 1, column 1"),
 		Entry("truncated", "{\"formatVersion\": 1,\n \"results\": [", "invalid JSON"),
 		Entry("no version", `{"results": []}`, `no "formatVersion" field`),
-		Entry("a future version", `{"formatVersion": 99, "tool": "aviary", "results": []}`, "results formatVersion 99 is not supported: this aviary reads formatVersion 1"),
+		Entry("a future version", `{"formatVersion": 99, "tool": "aviary", "results": []}`, "results formatVersion 99 is not supported: this aviary reads formatVersion 1 to 2"),
+		Entry("no version yet", `{"formatVersion": 0, "tool": "aviary", "results": []}`, "results formatVersion 0 is not supported"),
 		Entry("another tool", `{"formatVersion": 1, "tool": "other", "results": []}`, `tool is "other"`),
 		Entry("no results", `{"formatVersion": 1, "tool": "aviary"}`, `no "results" list`),
 		Entry("a wrong type", `{"formatVersion": 1, "tool": "aviary", "results": [{"passed": "yes"}]}`, "line 1, column"),
 	)
+
+	It("reads a version 1 document, whose records each stand for one tick", func() {
+		v1 := `{"formatVersion": 1, "tool": "aviary", "results": [{"scenario": "old", "mode": "fast", "ticks": [` +
+			`{"at": "2026-01-01T00:00:00Z", "phase": "Succeeded"}, {"at": "2026-01-01T00:01:00Z", "phase": "Succeeded"}]}]}`
+		back, err := reports.ReadJSON(strings.NewReader(v1))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(back[0].Ticks).To(HaveLen(2))
+		Expect(ticksOf(back[0])).To(HaveLen(2))
+	})
 
 	It("reads an empty suite", func() {
 		var buf bytes.Buffer

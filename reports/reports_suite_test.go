@@ -2,11 +2,13 @@ package reports_test
 
 import (
 	"os"
+	"slices"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/reports"
 	"aviary.dev/aviary/sim/scenario"
 )
@@ -62,3 +64,16 @@ func failedExpectations(results []*scenario.Result) (n int) {
 	}
 	return n
 }
+
+// stored is records as a run stores them: repeated records compacted
+// (scenario.AppendTick).
+func stored(records ...engine.TickRecord) []scenario.Tick {
+	var out []scenario.Tick
+	for _, r := range records {
+		out, _ = scenario.AppendTick(out, r)
+	}
+	return out
+}
+
+// ticksOf is every tick of r, repeats expanded.
+func ticksOf(r *scenario.Result) []engine.TickRecord { return slices.Collect(r.EachTick()) }

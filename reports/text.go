@@ -178,23 +178,28 @@ func WriteRun(w io.Writer, r *scenario.Result, st Style, view RunView) error {
 	}
 	fmt.Fprintln(w)
 	decided := false
-	var idle []engine.TickRecord
+	// idle counts the idle ticks left out since the last shown, from first to last.
+	idle := 0
+	var first, last engine.TickRecord
 	flush := func() {
-		if len(idle) == 0 {
+		if idle == 0 {
 			return
 		}
-		first, last := idle[0], idle[len(idle)-1]
 		span := clockTime(at(first))
-		if len(idle) > 1 {
+		if idle > 1 {
 			span += " to " + clockTime(at(last))
 		}
-		fmt.Fprintf(w, "%s (%s, %s, weights %d/%d)\n", st.Paint("2", "… "+plural(len(idle), "idle tick")+" not shown"),
+		fmt.Fprintf(w, "%s (%s, %s, weights %d/%d)\n", st.Paint("2", "… "+plural(idle, "idle tick")+" not shown"),
 			span, orDash(last.Phase), last.PrimaryWeight, last.CanaryWeight)
-		idle = idle[:0]
+		idle = 0
 	}
-	for _, t := range r.Ticks {
+	for t := range r.EachTick() {
 		if decided && view.UntilDecided && t.Quiet() {
-			idle = append(idle, t)
+			if idle == 0 {
+				first = t
+			}
+			last = t
+			idle++
 			continue
 		}
 		flush()

@@ -89,7 +89,7 @@ var _ = Describe("terminal output", func() {
 
 		DescribeTable("says why a run ended without a decision",
 			func(ticks []engine.TickRecord, why string) {
-				r := &scenario.Result{Scenario: "made-up", Mode: "fast", Phase: ticks[len(ticks)-1].Phase, Until: scenario.Offset(10 * time.Minute), Ticks: ticks, Passed: true}
+				r := &scenario.Result{Scenario: "made-up", Mode: "fast", Phase: ticks[len(ticks)-1].Phase, Until: scenario.Offset(10 * time.Minute), Ticks: stored(ticks...), Passed: true}
 				var buf bytes.Buffer
 				Expect(reports.WriteSummary(&buf, []*scenario.Result{r}, reports.Style{})).To(Succeed())
 				Expect(strings.Split(buf.String(), "\n")[1]).To(HaveSuffix("  " + why))
@@ -159,7 +159,7 @@ var _ = Describe("terminal output", func() {
 			Expect(reports.WriteRun(&all, r, reports.Style{}, reports.RunView{})).To(Succeed())
 			Expect(reports.WriteRun(&until, r, reports.Style{}, reports.RunView{UntilDecided: true})).To(Succeed())
 			tickLine := regexp.MustCompile(`(?m)^\d\d:\d\d  `)
-			Expect(tickLine.FindAllString(all.String(), -1)).To(HaveLen(len(r.Ticks)))
+			Expect(tickLine.FindAllString(all.String(), -1)).To(HaveLen(len(ticksOf(r))))
 			shown := tickLine.FindAllString(until.String(), -1)
 			skipped := regexp.MustCompile(`(?m)^… (\d+) idle ticks? not shown \((\d\d:\d\d)( to (\d\d:\d\d))?, (\w+), weights (\d+)/(\d+)\)$`).
 				FindAllStringSubmatch(until.String(), -1)
@@ -169,7 +169,7 @@ var _ = Describe("terminal output", func() {
 				n, _ := strconv.Atoi(m[1])
 				left += n
 			}
-			Expect(len(shown)+left).To(Equal(len(r.Ticks)), "every tick shown or counted")
+			Expect(len(shown)+left).To(Equal(len(ticksOf(r))), "every tick shown or counted")
 			Expect(skipped[0][2]).To(Equal("11:00"), "the idle ticks after the promotion at 10:00")
 			Expect(skipped[0][5]).To(Equal("Succeeded"))
 			// The second release after the idle stretch is shown, and the rollback.

@@ -192,12 +192,12 @@ func unmatchedAbsentAlerts(scenarios []libraryRun, runs []*scenario.Result) []st
 	// pattern rule of absentEvents to their messages.
 	raised := &scenario.Result{}
 	for _, r := range runs {
-		for _, t := range r.Ticks {
+		for t := range r.EachTick() {
 			rec := engine.TickRecord{At: t.At}
 			for _, a := range t.Alerts {
 				rec.Events = append(rec.Events, engine.Event{Message: a.Message})
 			}
-			raised.Ticks = append(raised.Ticks, rec)
+			raised.Ticks = append(raised.Ticks, scenario.Tick{TickRecord: rec})
 		}
 	}
 	var out []string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 
@@ -98,13 +99,14 @@ func outcomeJSON(r *scenario.Result) string {
 // "" when every tick is equal.
 func firstDifference(fast, real *scenario.Result) string {
 	GinkgoHelper()
-	for i := 0; i < max(len(fast.Ticks), len(real.Ticks)); i++ {
+	f, r := slices.Collect(fast.EachTick()), slices.Collect(real.EachTick())
+	for i := 0; i < max(len(f), len(r)); i++ {
 		var a, b string
-		if i < len(fast.Ticks) {
-			a = tickJSON(fast.Ticks[i])
+		if i < len(f) {
+			a = tickJSON(f[i])
 		}
-		if i < len(real.Ticks) {
-			b = tickJSON(real.Ticks[i])
+		if i < len(r) {
+			b = tickJSON(r[i])
 		}
 		if a != b {
 			return fmt.Sprintf("first difference at tick %d:\n  fast:    %s\n  envtest: %s", i, orNone(a), orNone(b))
@@ -142,8 +144,11 @@ var _ = Describe("the parity check", func() {
 	It("names the first tick at which the modes differ", func() {
 		_, a := runFile("podinfo-500-burst.yaml")
 		b := *a
-		b.Ticks = append([]engine.TickRecord{}, a.Ticks...)
+		b.Ticks = append([]scenario.Tick{}, a.Ticks...)
 		b.Ticks[7].FailedChecks++
+		for _, t := range a.Ticks[:7] {
+			Expect(t.Repeat).To(BeZero(), "record 7 is tick 7")
+		}
 		Expect(firstDifference(a, a)).To(BeEmpty())
 		diff := firstDifference(a, &b)
 		Expect(diff).To(HavePrefix("first difference at tick 7:"))

@@ -106,7 +106,7 @@ var _ = Describe("the seed articles", func() {
 		res, err := sim.Run(context.Background(), l, sim.RunOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		var events []string
-		for _, t := range res.Ticks {
+		for t := range res.EachTick() {
 			for _, e := range t.Events {
 				events = append(events, e.Message)
 			}

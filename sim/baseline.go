@@ -26,20 +26,26 @@ import (
 // a checker and a metric source of their own, and only read the API.
 
 // noteExposure records what reached users since the previous tick (the start, for
-// the first), for the tick at at.
-func (r *run) noteExposure(at time.Time) {
+// the first), for the tick at at; for a tick that repeated the last record, since
+// the tick before that record.
+func (r *run) noteExposure(at time.Time, repeated bool) {
 	now := r.world.Exposure()
+	if !repeated {
+		r.recordStart = r.exposed
+		r.exposure = append(r.exposure, scenario.TickExposure{})
+	}
+	from := r.recordStart
 	e := scenario.TickExposure{
 		At:               at,
-		PrimaryRequests:  roundCount(now.Primary - r.exposed.Primary),
-		CanaryRequests:   roundCount(now.Canary - r.exposed.Canary),
-		MirroredRequests: roundCount(now.Mirrored - r.exposed.Mirrored),
+		PrimaryRequests:  roundCount(now.Primary - from.Primary),
+		CanaryRequests:   roundCount(now.Canary - from.Canary),
+		MirroredRequests: roundCount(now.Mirrored - from.Mirrored),
 	}
 	if total := e.PrimaryRequests + e.CanaryRequests; total > 0 {
 		share := math.Round(1e4*100*e.CanaryRequests/total) / 1e4
 		e.CanaryShare = &share
 	}
-	r.exposure = append(r.exposure, e)
+	r.exposure[len(r.exposure)-1] = e
 	r.exposed = now
 }
 
@@ -47,22 +53,21 @@ func (r *run) noteExposure(at time.Time) {
 // values (or draws), and float sums should not print as 1799.9999999999998.
 func roundCount(n float64) float64 { return math.Round(n*1000) / 1000 }
 
-// noteBaselines evaluates the baselines of the tick records not looked at yet.
+// noteBaselines evaluates the baselines of the ticks with checks since it last did.
 func (r *run) noteBaselines(ctx context.Context) error {
 	if r.baselines == nil {
 		return nil
 	}
 	start := time.Now()
 	defer func() { r.profile.Baselines += time.Since(start) }()
-	for ; r.baselined < len(r.ticks.records); r.baselined++ {
-		rec := &r.ticks.records[r.baselined]
-		if len(rec.Metrics) == 0 {
-			continue
-		}
+	for i := range r.checked {
+		rec := &r.checked[i]
 		if err := r.baselines.evaluate(ctx, r.key, rec); err != nil {
 			return fmt.Errorf("baselines at %s: %w", rec.At.Sub(scenario.Epoch), err)
 		}
 	}
+	clear(r.checked)
+	r.checked = r.checked[:0]
 	return nil
 }
 
@@ -241,22 +246,25 @@ func modelsEqual(a, b v1beta1.MetricTemplateModel) bool {
 }
 
 // primarySource is the baselines' metric source: it sends the queries of the
-// primary's view, with the canary's Service as Flagger's Traefik queries name it
-// ({{ target }}-canary, rendered <target>-primary-canary in the view) turned into
-// the primary's (<target>-primary), and remembers the last query sent.
+// primary's view as primaryQuery turns them, and remembers the last query sent.
 type primarySource struct {
-	src      analysis.MetricSource
-	from, to string
-	sent     string
+	src    analysis.MetricSource
+	target string
+	sent   string
 }
 
 // retarget prepares the source for the metrics of the canary whose target is target.
-func (s *primarySource) retarget(target string) {
-	s.from, s.to, s.sent = target+"-primary-canary", target+"-primary", ""
-}
+func (s *primarySource) retarget(target string) { s.target, s.sent = target, "" }
 
 func (s *primarySource) Query(ctx context.Context, p v1beta1.MetricTemplateProvider, q string) (float64, error) {
-	q = strings.ReplaceAll(q, s.from, s.to)
+	q = primaryQuery(s.target, q)
 	s.sent = q
 	return s.src.Query(ctx, p, q)
+}
+
+// primaryQuery is q, a query of the primary's view of the canary whose target is
+// target, with the canary's Service as Flagger's Traefik queries name it ({{ target
+// }}-canary, rendered <target>-primary-canary in the view) turned into the primary's.
+func primaryQuery(target, q string) string {
+	return strings.ReplaceAll(q, target+"-primary-canary", target+"-primary")
 }

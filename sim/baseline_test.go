@@ -58,7 +58,7 @@ var _ = Describe("what a run records for reports", func() {
 			Expect(off.Baselines).To(BeNil())
 			Expect(recordJSON(every)).To(Equal(recordJSON(on)), l.Scenario.Metadata.Name)
 			checks := 0
-			for _, t := range on.Ticks {
+			for t := range on.EachTick() {
 				checks += len(t.Metrics)
 			}
 			Expect(on.Baselines).To(HaveLen(checks), "%s: one baseline per check", l.Scenario.Metadata.Name)
@@ -77,7 +77,7 @@ var _ = Describe("what a run records for reports", func() {
 		Expect(b.Missing).To(BeEmpty())
 		Expect(*b.Value).To(BeNumerically("~", 99.9, 0.001))
 		var canary float64
-		for _, t := range res.Ticks {
+		for t := range res.EachTick() {
 			if t.At.Equal(b.At) {
 				canary = *t.Metrics[0].Value
 			}
@@ -117,7 +117,7 @@ var _ = Describe("what a run records for reports", func() {
 		iterations := 0
 		for i, t := range res.Ticks {
 			e := res.Exposure[i]
-			Expect(e.At).To(Equal(t.At))
+			Expect(e.At).To(Equal(t.Last()))
 			// The weights a tick sets hold until the next one: the exposure recorded at
 			// tick i is what tick i-1's weights let through.
 			if i > 0 && res.Ticks[i-1].CanaryWeight == 100 && res.Ticks[i-1].Iterations > 0 {
@@ -138,6 +138,8 @@ var _ = Describe("what a run records for reports", func() {
 		}
 		Expect(shares).To(HaveKeyWithValue("4m0s", 10.0))
 		Expect(shares).To(HaveKeyWithValue("8m0s", 50.0))
-		Expect(shares).To(HaveKeyWithValue("12m0s", 0.0))
+		Expect(shares).To(HaveKeyWithValue("10m0s", 0.0))
+		Expect(shares).To(HaveKeyWithValue("15m0s", 0.0), "11m to 15m, idle after the promotion: one record, at its last tick")
+		Expect(shares).NotTo(HaveKey("12m0s"))
 	})
 })

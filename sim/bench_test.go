@@ -3,9 +3,12 @@ package sim_test
 import (
 	"context"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
+	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/sim"
 	"aviary.dev/aviary/sim/cluster"
 	"aviary.dev/aviary/sim/promstore"
@@ -89,3 +92,101 @@ func BenchmarkScenarioSuite(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(loaded)), "scenarios")
 }
+
+// BenchmarkLongRun runs two workloads for 30 minutes, a day and 30 days of virtual
+// time: the benchmark rollout, idle from its promotion at 15:00 on, and a canary that
+// never decides (its pods never become ready: the engine runs every tick, each with
+// the same event). Besides the time per run ("ms/virtual-hour") it reports the most
+// heap the run held ("peak-heap-MiB") and how much that grows per virtual day over
+// the 30-minute run's ("heap-MiB/virtual-day"): the store keeps only what queries
+// can read and the record stores repeated ticks once, so neither grows with virtual
+// time. The heap is measured in one more run, outside the timing: at 48 instants of
+// virtual time (every tick for 30 minutes) a tick observer collects garbage and
+// reads the live heap; the peak is the highest of them less the live heap before
+// the run.
+func BenchmarkLongRun(b *testing.B) {
+	workloads := []struct{ name, file string }{
+		{"idle-after-promotion", "rollout-30m.yaml"},
+		{"never-decided", "never-ready.yaml"},
+	}
+	lengths := []struct {
+		name  string
+		until time.Duration
+	}{{"30m", 30 * time.Minute}, {"24h", 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
+	for _, w := range workloads {
+		for _, n := range lengths {
+			b.Run(w.name+"/"+n.name, func(b *testing.B) {
+				load := func(until time.Duration) *scenario.Loaded {
+					l, err := scenario.LoadFile(filepath.Join("testdata", "bench", w.file))
+					if err != nil {
+						b.Fatal(err)
+					}
+					l.Scenario.Spec.Until.Duration = until
+					return l
+				}
+				l := load(n.until)
+				opts := sim.RunOptions{PromEngine: promstore.NewEngine(), Verdicts: cluster.NewVerdicts()}
+				var err error
+				if opts.Scheme, err = cluster.NewScheme(); err != nil {
+					b.Fatal(err)
+				}
+				// A warm-up run first: what a process builds once on first use is
+				// not a run's (benchRollout).
+				peakHeap(b, load(30*time.Minute), opts)
+				short := peakHeap(b, load(30*time.Minute), opts)
+				peak := peakHeap(b, l, opts)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					res, err := sim.Run(context.Background(), l, opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if !res.Passed {
+						b.Fatalf("benchmark scenario failed: %+v", res.Expectations)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed())/float64(time.Millisecond)/float64(b.N)/n.until.Hours(), "ms/virtual-hour")
+				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+				if days := (n.until - 30*time.Minute).Hours() / 24; days > 0 {
+					b.ReportMetric(float64(peak-short)/(1<<20)/days, "heap-MiB/virtual-day")
+				}
+			})
+		}
+	}
+}
+
+// peakHeap runs l and returns the most live heap the run held beyond what was live
+// before it, sampled at 48 instants of virtual time (BenchmarkLongRun).
+func peakHeap(b *testing.B, l *scenario.Loaded, opts sim.RunOptions) int64 {
+	b.Helper()
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	live := func() int64 {
+		runtime.GC()
+		metrics.Read(sample)
+		return int64(sample[0].Value.Uint64())
+	}
+	every := max(l.Scenario.Spec.Until.Duration/48, time.Nanosecond)
+	next := scenario.Epoch
+	before := live()
+	peak := before
+	opts.Observer = tickFunc(func(rec engine.TickRecord) {
+		if !rec.At.Before(next) {
+			peak = max(peak, live())
+			next = rec.At.Add(every)
+		}
+	})
+	res, err := sim.Run(context.Background(), l, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !res.Passed {
+		b.Fatalf("benchmark scenario failed: %+v", res.Expectations)
+	}
+	return peak - before
+}
+
+// tickFunc is a TickObserver of a function.
+type tickFunc func(engine.TickRecord)
+
+func (f tickFunc) ObserveTick(r engine.TickRecord) { f(r) }

@@ -9,9 +9,12 @@
 // instant. The runner also reads the traffic split the mesh would apply from the
 // router's objects (routing.go) and hands the world the simulator's pods: the world
 // never sees the cluster side. Idle ticks are repeated from their record instead of
-// run (replay.go, with the contracts it rests on). Beside the engine's ticks the
-// record holds what reached users between ticks and, when asked, each check's query
-// against the primary (baseline.go): for reports, never for a decision.
+// run (replay.go, with the contracts it rests on). The store keeps only the samples
+// the run's queries can read (retention.go), and repeated tick records are stored
+// once (scenario.AppendTick), so a long run's memory does not grow with virtual time.
+// Beside the engine's ticks the record holds what reached users between ticks and,
+// when asked, each check's query against the primary (baseline.go): for reports,
+// never for a decision.
 //
 // It does not decide anything about a rollout (the engine does), nor interpret
 // expectations (sim/scenario does), nor format results (reports does).

@@ -132,7 +132,7 @@ var _ = Describe("envtest mode", func() {
 
 		// every event of the run is a Kubernetes Event about the Canary, in order
 		var recorded []string
-		for _, t := range res.Ticks {
+		for t := range res.EachTick() {
 			for _, e := range t.Events {
 				recorded = append(recorded, e.Type+"|"+e.Message)
 			}

@@ -75,9 +75,10 @@ var _ = Describe("a warning about a value Flagger falls back from says what the 
 				Expect(warnings).To(BeEmpty())
 			}
 			Expect(err).NotTo(HaveOccurred())
-			Expect(len(res.Ticks)).To(BeNumerically(">", 3))
-			for i := 1; i < len(res.Ticks); i++ {
-				Expect(res.Ticks[i].At.Sub(res.Ticks[i-1].At)).To(Equal(want), "tick %d", i)
+			ticks := scenario.NewTickList(res.Ticks)
+			Expect(ticks.Len()).To(BeNumerically(">", 3))
+			for i := 1; i < ticks.Len(); i++ {
+				Expect(ticks.At(i).At.Sub(ticks.At(i-1).At)).To(Equal(want), "tick %d", i)
 			}
 		},
 		Entry("10sec: no Go duration (the CRD's pattern admits it)", "10sec", true),
@@ -98,7 +99,7 @@ var _ = Describe("a warning about a value Flagger falls back from says what the 
 	}
 	// the calls of the webhook: every one must have the outcome
 	calls := func(res *scenario.Result) (ok, failed []string) {
-		for _, t := range res.Ticks {
+		for t := range res.EachTick() {
 			for _, c := range t.Hooks {
 				if c.OK {
 					ok = append(ok, c.Error)
@@ -211,7 +212,7 @@ var _ = Describe("a warning about a value Flagger falls back from says what the 
 				Fail("the warning says nothing of the checks: " + w)
 			}
 			var outcomes []analysis.Outcome
-			for _, t := range res.Ticks {
+			for t := range res.EachTick() {
 				for _, m := range t.Metrics {
 					outcomes = append(outcomes, m.Outcome)
 				}
@@ -250,7 +251,7 @@ var _ = Describe("a warning about a value Flagger falls back from says what the 
 // events are the messages of every event of a run, in order.
 func events(res *scenario.Result) []string {
 	var out []string
-	for _, t := range res.Ticks {
+	for t := range res.EachTick() {
 		for _, e := range t.Events {
 			out = append(out, e.Message)
 		}

@@ -84,8 +84,8 @@ func (r *run) tick(ctx context.Context) (time.Duration, error) {
 	if err != nil || !replaying || r.writes.Writes().All != writes || r.engineClock.reads != reads+1 {
 		return interval, err
 	}
-	if rec := r.ticks.records[len(r.ticks.records)-1]; rec.Quiet() {
-		r.idle = &idleTick{rec: rec, interval: interval, writes: writes}
+	if r.last.Quiet() {
+		r.idle = &idleTick{rec: r.last, interval: interval, writes: writes}
 	}
 	return interval, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -65,6 +66,14 @@ type RunOptions struct {
 	// run and costs about as much PromQL again as the checks, so it is off unless
 	// asked for (aviary test --report or --json).
 	Baselines bool
+	// TickByTick records every tick as a record of its own, as the engine wrote it,
+	// instead of a stretch of ticks with the same record as one (scenario.Tick); for
+	// tests that compare the two.
+	TickByTick bool
+	// KeepSeries keeps every sample in the run's store instead of only those its
+	// queries can still read (retention.go): for exploring a run's series. It changes
+	// nothing in the run record.
+	KeepSeries bool
 }
 
 // InEnvtest returns the options of a run of l against e's API server, in namespaces
@@ -97,6 +106,11 @@ type Profile struct {
 	// Ticks counts the engine's ticks, Replayed those of them repeated from the
 	// previous tick's record instead of run (replay.go).
 	Ticks, Replayed int
+	// Horizon is how long the last run's store kept samples (retention.go); 0 when it
+	// kept every one, KeptAll then saying why (RunOptions.KeepSeries, or a query whose
+	// reach has no bound).
+	Horizon time.Duration
+	KeptAll string
 }
 
 // timedSource measures the time spent in a metric source.
@@ -184,16 +198,22 @@ type run struct {
 	world       *world.Model
 	webhooks    *cluster.WebhookSimulator
 	engine      *engine.Engine
-	ticks       tickLog
-	observer    engine.TickObserver
-	// exposure is what reached users since the previous tick, one per tick record;
-	// exposed is the world's count at the last tick.
-	exposure []scenario.TickExposure
-	exposed  world.Exposure
+	// ticks are the run's tick records (repeated ones as one: scenario.AppendTick,
+	// unless tickByTick); last is the last tick's.
+	ticks      []scenario.Tick
+	last       engine.TickRecord
+	tickByTick bool
+	observer   engine.TickObserver
+	// exposure is what reached users, one per record of ticks; exposed is the
+	// world's count at the last tick, recordStart at the last tick of the record
+	// before the last.
+	exposure    []scenario.TickExposure
+	exposed     world.Exposure
+	recordStart world.Exposure
 	// baselines evaluates checks against the primary (nil: RunOptions.Baselines
-	// off); baselined counts the tick records it has looked at.
+	// off); checked are the ticks with checks since it last did.
 	baselines *baseliner
-	baselined int
+	checked   []engine.TickRecord
 
 	// writes counts the client's writes: the fast client's, nil with a real API
 	// server, whose objects others change too (replay.go).
@@ -211,21 +231,29 @@ type run struct {
 	syncedWrites uint64
 	// idle is the last tick when it is known to repeat until the API changes, else nil.
 	idle *idleTick
+	// horizon is how long the store keeps samples (retention.go), 0 for ever;
+	// truncatedAt is when it last dropped older ones.
+	horizon     time.Duration
+	truncatedAt time.Time
 	// profile accumulates where the time went: RunOptions.Profile, or a scratch one
 	// (a few clock reads per scrape and tick are not worth a branch).
 	profile *Profile
 }
 
-// tickLog is the engine's TickObserver: it keeps every record.
-type tickLog struct{ records []engine.TickRecord }
-
-func (l *tickLog) ObserveTick(r engine.TickRecord) { l.records = append(l.records, r) }
-
 // observe records a tick, with what reached users since the previous one, and shows
 // it to RunOptions.Observer.
 func (r *run) observe(rec engine.TickRecord) {
-	r.ticks.ObserveTick(rec)
-	r.noteExposure(rec.At)
+	repeated := false
+	if r.tickByTick {
+		r.ticks = append(r.ticks, scenario.Tick{TickRecord: rec})
+	} else {
+		r.ticks, repeated = scenario.AppendTick(r.ticks, rec)
+	}
+	r.last = rec
+	r.noteExposure(rec.At, repeated)
+	if r.baselines != nil && len(rec.Metrics) > 0 {
+		r.checked = append(r.checked, rec)
+	}
 	if r.observer != nil {
 		r.observer.ObserveTick(rec)
 	}
@@ -233,7 +261,7 @@ func (r *run) observe(rec engine.TickRecord) {
 
 func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client, profile: opts.Profile,
-		everyTick: opts.EveryTick, observer: opts.Observer}
+		everyTick: opts.EveryTick, observer: opts.Observer, tickByTick: opts.TickByTick}
 	if r.profile == nil {
 		r.profile = &Profile{}
 	}
@@ -304,6 +332,13 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 	if opts.Baselines {
 		r.baselines = newBaseliner(r.client, source, r.engine.MeshProvider, r.engine.MetricsServer)
 	}
+	r.profile.Horizon, r.profile.KeptAll = 0, "RunOptions.KeepSeries"
+	if !opts.KeepSeries {
+		ret := r.retention() // Horizon 0 when it must keep all
+		r.horizon = ret.Horizon
+		r.profile.Horizon, r.profile.KeptAll = ret.Horizon, ret.KeepAll
+	}
+	r.truncatedAt = scenario.Epoch
 	return r, nil
 }
 
@@ -531,6 +566,7 @@ func (r *run) loop(ctx context.Context) error {
 			}
 			r.profile.Scrape += time.Since(start)
 			nextScrape = nextScrape.Add(scrapeEvery)
+			r.truncate(now)
 		}
 		if !now.Before(nextTick) {
 			interval, err := r.tick(ctx)
@@ -555,6 +591,21 @@ func (r *run) loop(ctx context.Context) error {
 		if !nextWake.IsZero() && !nextWake.After(now) {
 			nextWake = time.Time{}
 		}
+	}
+}
+
+// truncateEvery is the least virtual time between two truncations of the store:
+// truncating costs a look at every series, and copies the samples it keeps, so it
+// is done seldom while the store stays small (ten minutes of a few hundred series).
+const truncateEvery = 10 * time.Minute
+
+// truncate drops the samples no query can read any more, once a horizon (at least
+// truncateEvery) has passed since it last did: a series then holds at most that and
+// a horizon of samples.
+func (r *run) truncate(now time.Time) {
+	if r.horizon > 0 && now.Sub(r.truncatedAt) >= max(r.horizon, truncateEvery) {
+		r.store.Truncate(now.Add(-r.horizon).UnixMilli())
+		r.truncatedAt = now
 	}
 }
 
@@ -652,7 +703,7 @@ func (r *run) result() *scenario.Result {
 		File:        r.sc.File,
 		Mode:        r.mode,
 		Warnings:    r.l.Warnings,
-		Ticks:       r.ticks.records,
+		Ticks:       r.ticks,
 		Exposure:    r.exposure,
 		Until:       scenario.Offset(r.sc.Spec.Until.Duration),
 		Traffic:     r.world.Traffic(),
@@ -664,8 +715,8 @@ func (r *run) result() *scenario.Result {
 	if n := len(res.Ticks); n > 0 {
 		res.Phase = res.Ticks[n-1].Phase
 	}
-	res.DecidedAt = decidedAt(res.Ticks, res.Phase)
-	res.Routes, res.MaxCanaryWeight = routesOf(res.Ticks)
+	res.DecidedAt = decidedAt(res.EachTick(), res.Phase)
+	res.Routes, res.MaxCanaryWeight = routesOf(res.EachTick())
 	res.Expectations = scenario.Check(r.sc.Spec.Expect, res)
 	res.Passed = true
 	for _, e := range res.Expectations {
@@ -675,25 +726,27 @@ func (r *run) result() *scenario.Result {
 }
 
 // decidedAt is when the final phase was last entered, for Succeeded and Failed.
-func decidedAt(ticks []engine.TickRecord, final string) *scenario.Offset {
+func decidedAt(ticks iter.Seq[engine.TickRecord], final string) *scenario.Offset {
 	if final != string(v1beta1.CanaryPhaseSucceeded) && final != string(v1beta1.CanaryPhaseFailed) {
 		return nil
 	}
 	var at *scenario.Offset
-	for i, t := range ticks {
-		if t.Phase == final && (i == 0 || ticks[i-1].Phase != final) {
+	prev := ""
+	for t := range ticks {
+		if t.Phase == final && prev != final {
 			o := scenario.Offset(t.At.Sub(scenario.Epoch))
 			at = &o
 		}
+		prev = t.Phase
 	}
 	return at
 }
 
 // routesOf lists the canary weights the router was set to after initialization,
 // consecutive repeats collapsed, and the highest of them.
-func routesOf(ticks []engine.TickRecord) (routes []int, maxWeight int) {
+func routesOf(ticks iter.Seq[engine.TickRecord]) (routes []int, maxWeight int) {
 	routes = []int{}
-	for _, t := range ticks {
+	for t := range ticks {
 		if t.PhaseBefore == "" || t.PhaseBefore == string(v1beta1.CanaryPhaseInitializing) {
 			continue
 		}

@@ -97,22 +97,26 @@ func (c *kubeAPI) describe() string {
 }
 
 // suiteOptions is sim.RunSuite's opts: the per-scenario options of the mode, with
-// baselines evaluated when asked (sim.RunOptions.Baselines).
-func (c *kubeAPI) suiteOptions(loaded []*scenario.Loaded, baselines bool) func(i int) sim.RunOptions {
+// baselines evaluated when asked (sim.RunOptions.Baselines) and every sample kept
+// when asked (--keep-series).
+func (c *kubeAPI) suiteOptions(loaded []*scenario.Loaded, baselines, keepSeries bool) func(i int) sim.RunOptions {
 	return func(i int) sim.RunOptions {
-		o := sim.RunOptions{}
-		if c.env != nil {
-			o = sim.InEnvtest(c.env, loaded[i])
-		}
+		o := c.runOptions(loaded[i], keepSeries)
 		o.Baselines = baselines
 		return o
 	}
 }
 
 // runOptions are the options of a single run of l.
-func (c *kubeAPI) runOptions(l *scenario.Loaded) sim.RunOptions {
-	if c.env == nil {
-		return sim.RunOptions{}
+func (c *kubeAPI) runOptions(l *scenario.Loaded, keepSeries bool) sim.RunOptions {
+	o := sim.RunOptions{}
+	if c.env != nil {
+		o = sim.InEnvtest(c.env, l)
 	}
-	return sim.InEnvtest(c.env, l)
+	o.KeepSeries = keepSeries
+	return o
 }
+
+// keepSeriesHelp is the --keep-series flag's help.
+const keepSeriesHelp = "keep every sample of the run's series in memory, not only those its queries can still read " +
+	"(a long run then grows with virtual time); the results are the same"

@@ -21,11 +21,11 @@ var _ = Describe("help", func() {
 		Entry("aviary -h", []string{"-h"}, "aviary [command]", []string{"Available Commands:"}),
 		Entry("aviary test --help", []string{"test", "--help"}, "aviary test PATH... [flags]",
 			[]string{"Exit status: 0 when every expectation of every scenario holds, 1 when any fails,\n2 on invalid input",
-				"--cluster", "--parallel", "--run", "aviary test scenarios/"}),
+				"--cluster", "--parallel", "--run", "--keep-series", "aviary test scenarios/"}),
 		Entry("aviary help test", []string{"help", "test"}, "aviary test PATH... [flags]", []string{"Exit status: 0"}),
 		Entry("aviary run --help", []string{"run", "--help"}, "aviary run FILE [flags]",
 			[]string{"Exit status as for \"aviary test\": 0 when every expectation holds, 1 when any\nfails, 2 on invalid input.",
-				"--cluster", "--until-decided", "aviary run scenarios/podinfo-500-burst.yaml"}),
+				"--cluster", "--until-decided", "--keep-series", "aviary run scenarios/podinfo-500-burst.yaml"}),
 		Entry("aviary run -h with a file", []string{"run", "-h", "../../scenarios/podinfo-500-burst.yaml"}, "aviary run FILE [flags]",
 			[]string{"Exit status"}),
 	)

@@ -97,7 +97,7 @@ var _ = Describe("aviary test's report artifacts and aviary report", Ordered, fu
 		},
 		Entry("not JSON", "scenario: x\n", "aviary: bad.json: not an aviary results file: invalid JSON at line 1, column 1"),
 		Entry("truncated", `{"formatVersion": 1, "tool": "aviary", "results": [{"scenario": `, "aviary: bad.json: not an aviary results file: invalid JSON at line 1, column 64: unexpected end of JSON input"),
-		Entry("another version", `{"formatVersion": 2, "tool": "aviary", "results": []}`, "aviary: bad.json: results formatVersion 2 is not supported"),
+		Entry("another version", `{"formatVersion": 3, "tool": "aviary", "results": []}`, "aviary: bad.json: results formatVersion 3 is not supported"),
 	)
 
 	It("says when the results file is missing", func() {

@@ -46,7 +46,7 @@ fails, 2 on invalid input.`,
 				return err
 			}
 			defer cl.stop()
-			res, err := sim.Run(cmd.Context(), l, cl.runOptions(l))
+			res, err := sim.Run(cmd.Context(), l, cl.runOptions(l, f.keepSeries))
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
@@ -61,5 +61,6 @@ fails, 2 on invalid input.`,
 	}
 	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, clusterModeHelp)
 	cmd.Flags().BoolVar(&view.UntilDecided, "until-decided", false, "after the decision, leave out the idle ticks (saying how many)")
+	cmd.Flags().BoolVar(&f.keepSeries, "keep-series", false, keepSeriesHelp)
 	return cmd
 }

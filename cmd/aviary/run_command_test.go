@@ -201,6 +201,17 @@ var _ = Describe("aviary run", func() {
 			Expect(metrics(other.stdout)).NotTo(Equal(metrics(a.stdout)))
 		})
 
+		It("gives the same output with every sample kept (--keep-series)", func() {
+			a := invokeCLI("run", burst)
+			b := invokeCLI("run", burst, "--keep-series")
+			Expect(b.code).To(Equal(exitOK))
+			Expect(b.stdout).To(Equal(a.stdout))
+			t := invokeCLI("test", "--keep-series", burst)
+			Expect(t.code).To(Equal(exitOK))
+			Expect(t.stdout).To(ContainSubstring("podinfo-500-burst"))
+			Expect(t.stdout).To(Equal(invokeCLI("test", burst).stdout))
+		})
+
 		It("gives byte-identical output for a run with a load warning", func() {
 			a := invokeCLI("run", "testdata/warn/unparseable-query.yaml")
 			b := invokeCLI("run", "testdata/warn/unparseable-query.yaml")

@@ -18,15 +18,17 @@ import (
 
 // suiteFlags are the flags shared by commands that load scenarios.
 type suiteFlags struct {
-	cluster  string
-	parallel int
-	filter   string
+	cluster    string
+	parallel   int
+	filter     string
+	keepSeries bool
 }
 
 func (f *suiteFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, clusterModeHelp)
 	cmd.Flags().IntVarP(&f.parallel, "parallel", "p", 0, "scenarios to run at once (0 = one per CPU)")
 	cmd.Flags().StringVar(&f.filter, "run", "", "only run scenarios whose name matches this regular expression")
+	cmd.Flags().BoolVar(&f.keepSeries, "keep-series", false, keepSeriesHelp)
 }
 
 // validate checks the flags; errors are bad input.
@@ -64,6 +66,11 @@ primary at the same virtual time (a baseline, drawn in the report next to the
 canary's values; nothing is decided on it). It costs about as much PromQL again
 as the checks, so runs without those artifacts skip it.
 
+A run keeps only the samples its queries can still read (their longest range,
+offset and subquery, plus PromQL's 5m lookback) and stores a stretch of ticks
+with the same record as one record with a repeat count, so a long run's memory
+does not grow with virtual time. --keep-series keeps every sample instead.
+
 Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 2 on invalid input (unknown keys, wrong types, bad durations, values past their
 limits, missing files, files that are not regular files, ...).`,
@@ -100,7 +107,7 @@ limits, missing files, files that are not regular files, ...).`,
 			// Baselines cost about as much PromQL again as the checks; only the
 			// artifacts show them (the HTML report draws them, and results.json is
 			// what "aviary report" draws from later).
-			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, cl.suiteOptions(loaded, rf.html != "" || rf.json != ""))
+			results, errs := sim.RunSuite(cmd.Context(), loaded, f.parallel, cl.suiteOptions(loaded, rf.html != "" || rf.json != "", f.keepSeries))
 			var ok []*scenario.Result
 			for i, err := range errs {
 				if err != nil {

@@ -102,11 +102,7 @@ func (c *Checker) runBuiltinMetricChecks(ctx context.Context, cd *v1beta1.Canary
 	observer := ObserverFor(metricsProvider)
 
 	for _, metric := range cd.GetAnalysis().Metrics {
-		interval := metric.Interval
-		if interval == "" {
-			interval = cd.GetMetricInterval()
-		}
-		model := Model(cd, interval, metric.TemplateVariables)
+		model := builtinModel(cd, metric)
 
 		if metric.Name == MetricRequestSuccessRate {
 			r := c.checkSuccessRate(ctx, cd, metric, observer, metricsProvider, prometheus, model)
@@ -281,9 +277,7 @@ func (c *Checker) checkTemplate(ctx context.Context, cd *v1beta1.Canary, metric 
 		return warning(withOutcome(r, OutcomeError), "Metric template %s.%s provider %s error: %v",
 			name, namespace, provider.Type, err)
 	}
-	// No interval default for template metrics: {{ interval }} renders "" when the
-	// metric has none (Flagger quirk, docs/flagger-semantics.md#interval-defaults).
-	q, err := renderCollapsed(c.Memo, template.Spec.Query, Model(cd, metric.Interval, metric.TemplateVariables))
+	q, err := renderCollapsed(c.Memo, template.Spec.Query, templateModel(cd, metric))
 	if err != nil {
 		return warning(withOutcome(r, OutcomeError), "Metric template %s.%s query render error: %v", name, namespace, err)
 	}
@@ -297,6 +291,63 @@ func (c *Checker) checkTemplate(ctx context.Context, cd *v1beta1.Canary, metric 
 	}
 	r.Value = &val
 	return checkValue(cd, metric, r, val)
+}
+
+// builtinModel is the template model of a metric's builtin and inline queries: the
+// metric's interval, or the canary's default.
+func builtinModel(cd *v1beta1.Canary, metric v1beta1.CanaryMetric) v1beta1.MetricTemplateModel {
+	interval := metric.Interval
+	if interval == "" {
+		interval = cd.GetMetricInterval()
+	}
+	return Model(cd, interval, metric.TemplateVariables)
+}
+
+// templateModel is the template model of a templateRef metric's query. No interval
+// default for template metrics: {{ interval }} renders "" when the metric has none
+// (Flagger quirk, docs/flagger-semantics.md#interval-defaults).
+func templateModel(cd *v1beta1.Canary, metric v1beta1.CanaryMetric) v1beta1.MetricTemplateModel {
+	return Model(cd, metric.Interval, metric.TemplateVariables)
+}
+
+// Queries renders every PromQL query cd's metric checks can send, as Run renders
+// them but whatever the checks' outcomes (Run stops at the first that does not pass):
+// for each metric, the builtin query of its name for the canary's mesh provider, its
+// inline query, and the query of its MetricTemplate — found by template (namespace,
+// name; nil when there is none) — when the template's provider is Prometheus-handled.
+// A query that does not render is left out (no query, or the empty one, is sent).
+// The simulator bounds how far back it keeps samples by what these read.
+func (c *Checker) Queries(cd *v1beta1.Canary, template func(namespace, name string) *v1beta1.MetricTemplate) []string {
+	a := cd.GetAnalysis()
+	if a == nil {
+		return nil
+	}
+	var out []string
+	add := func(q string, err error) {
+		if err == nil && q != "" {
+			out = append(out, q)
+		}
+	}
+	observer := ObserverFor(MetricsProvider(c.meshProvider(), cd))
+	for _, metric := range a.Metrics {
+		model := builtinModel(cd, metric)
+		switch metric.Name {
+		case MetricRequestSuccessRate:
+			add(observer.render(nil, observer.SuccessRate, model))
+		case MetricRequestDuration:
+			add(observer.render(nil, observer.Duration, model))
+		}
+		if metric.Query != "" {
+			add(renderCollapsedNow(metric.Query, model))
+		}
+		if metric.TemplateRef == nil {
+			continue
+		}
+		if t := template(templateNamespace(cd, metric), metric.TemplateRef.Name); t != nil && IsPrometheusProvider(t.Spec.Provider) {
+			add(renderCollapsedNow(t.Spec.Query, templateModel(cd, metric)))
+		}
+	}
+	return out
 }
 
 // checkValue applies the thresholds of inline-query and template metrics.

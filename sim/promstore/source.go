@@ -31,13 +31,13 @@ type Source struct {
 var _ analysis.MetricSource = (*Source)(nil)
 
 // NewEngine returns a PromQL engine configured like a Prometheus server with default
-// flags (5m lookback, @ modifier and negative offsets on, 1m default subquery step),
+// flags (LookbackDelta, @ modifier and negative offsets on, 1m default subquery step),
 // without query logging or an active-query tracker.
 func NewEngine() *promql.Engine {
 	return promql.NewEngine(promql.EngineOpts{
 		MaxSamples:               50_000_000,
 		Timeout:                  time.Minute,
-		LookbackDelta:            5 * time.Minute,
+		LookbackDelta:            LookbackDelta,
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
 		EnableAtModifier:         true,
 		EnableNegativeOffset:     true,

@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
@@ -29,7 +31,9 @@ import (
 // one pod and response code) can form a group, whose members share one slice of
 // timestamps: a scrape then writes each timestamp once per group, not once per series.
 // Queries never see the future because the simulator only appends samples up to the
-// virtual now: the store itself needs no notion of time.
+// virtual now: the store itself needs no notion of time. What queries can no longer
+// reach can be dropped (Truncate), so that a long run holds a bounded window of
+// samples; a query that would read dropped samples fails instead of finding less.
 // On the benchmark's data (a 30-minute rollout: 312 series, 121 scrapes, 100 queries)
 // filling this store costs about a sixth of filling the head, and queries cost the same
 // or less: PromQL parsing and evaluation, not storage, dominate a query.
@@ -57,6 +61,12 @@ type Storage struct {
 	byName     map[string][]SeriesRef // __name__ -> series in reference order
 	names      []string               // metric names in the order first seen
 	groups     []memGroup             // by GroupRef-1
+	// floor is the time (ms) from which on the store holds every sample appended:
+	// Truncate's latest mint, math.MinInt64 before any.
+	floor int64
+	// open counts the queriers not closed yet: the views of their Selects alias the
+	// store's slices, which Truncate must then leave as they are.
+	open atomic.Int64
 }
 
 // SeriesRef is a handle on an interned series; the zero value refers to no series.
@@ -94,6 +104,9 @@ var (
 	ErrGrouped = errors.New("series belongs to a group")
 	// ErrNotGroupable is returned by NewGroup for series that already have samples or a group.
 	ErrNotGroupable = errors.New("only new series can form a group")
+	// ErrTruncated is the error of a query that reads samples older than the store's
+	// floor (Truncate): it would find less than was written.
+	ErrTruncated = errors.New("the query reads samples the store has dropped")
 )
 
 // NewStorage returns an empty store.
@@ -102,6 +115,7 @@ func NewStorage() *Storage {
 		byHash:     map[uint64]SeriesRef{},
 		collisions: map[uint64][]SeriesRef{},
 		byName:     map[string][]SeriesRef{},
+		floor:      math.MinInt64,
 	}
 }
 
@@ -319,6 +333,101 @@ func (r Row) appendTo(s *Storage) error {
 	return nil
 }
 
+// Truncate drops the samples older than mint (milliseconds) that no query may read
+// any more: afterwards the store holds every sample at mint or later, and a Select
+// that reads from before mint fails with ErrTruncated rather than return less than was
+// written. A later Truncate with an earlier mint changes nothing.
+//
+// A series' samples are cut only where the dropped samples are at least as many as
+// those kept (the others keep theirs until then), so that moving what is kept costs
+// at most one sample per sample dropped. The kept samples move to the front of their
+// slices, which then take the new samples without growing; while a querier is open
+// (the views of its Selects alias the slices) they are copied into new slices
+// instead, so that those views stay valid. A group's series are cut at the same
+// place as its timestamps. A series with no sample left (its pod is gone) gives its
+// slices back and keeps its handle and labels: it may be appended again.
+func (s *Storage) Truncate(mint int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if mint <= s.floor {
+		return
+	}
+	s.floor = mint
+	// A querier opened from here on selects after the lock is released.
+	inPlace := s.open.Load() == 0
+	for i := range s.groups {
+		g := &s.groups[i]
+		n := dropCount(g.ts, mint)
+		if n == 0 {
+			continue
+		}
+		g.ts = keptTail(g.ts, n, inPlace)
+		for _, ref := range g.members {
+			ms := &s.series[ref-1]
+			ms.vs = keptTail(ms.vs, n, inPlace)
+		}
+	}
+	for i := range s.series {
+		ms := &s.series[i]
+		if ms.group != 0 {
+			continue
+		}
+		if n := dropCount(ms.ts, mint); n > 0 {
+			ms.ts, ms.vs = keptTail(ms.ts, n, inPlace), keptTail(ms.vs, n, inPlace)
+		}
+	}
+}
+
+// Samples is how many samples the store holds: what Truncate bounds.
+func (s *Storage) Samples() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for i := range s.series {
+		n += len(s.series[i].vs)
+	}
+	return n
+}
+
+// dropCount is how many of the oldest samples of ts (sorted) Truncate drops for
+// mint: those older than mint when they are at least as many as those kept, else none.
+func dropCount(ts []int64, mint int64) int {
+	if len(ts) == 0 || ts[0] >= mint {
+		return 0
+	}
+	n := searchTime(ts, 0, mint)
+	if n < len(ts)-n {
+		return 0
+	}
+	return n
+}
+
+// keptTail is x[n:] moved to the front of x (inPlace) or copied into a new slice,
+// with room for as many samples as were dropped either way: as many as come before
+// the next Truncate at the same pace, so that appending does not grow it again; nil
+// when nothing is kept.
+func keptTail[T int64 | float64](x []T, n int, inPlace bool) []T {
+	if n >= len(x) {
+		return nil
+	}
+	if inPlace {
+		return x[:copy(x, x[n:])]
+	}
+	out := make([]T, len(x)-n, len(x))
+	copy(out, x[n:])
+	return out
+}
+
+// truncated is the error of a read from start (ms) when that is before the floor,
+// else nil. Called with s.mu held.
+func (s *Storage) truncated(start int64) error {
+	if start >= s.floor {
+		return nil
+	}
+	return fmt.Errorf("%w: it reads from %s, the store holds samples from %s on",
+		ErrTruncated, time.UnixMilli(start).UTC().Format(time.RFC3339Nano), time.UnixMilli(s.floor).UTC().Format(time.RFC3339Nano))
+}
+
 // timestamps returns the times of ms's samples: its own, or its group's. Called with
 // s.mu held.
 func (s *Storage) timestamps(ms *memSeries) []int64 {
@@ -334,19 +443,30 @@ func (s *Storage) AppendLabels(lset labels.Labels, t int64, v float64) error {
 }
 
 // Querier returns a querier over the samples with mint <= t <= maxt (milliseconds).
+// The series its Selects return are valid until it is closed.
 func (s *Storage) Querier(mint, maxt int64) (storage.Querier, error) {
+	s.open.Add(1)
 	return &querier{s: s, mint: mint, maxt: maxt}, nil
 }
 
 type querier struct {
 	s          *Storage
 	mint, maxt int64
+	closed     bool
 }
 
 // Select returns the series matching all matchers that have samples in the querier's
 // range, with only those samples.
 func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.SelectHints, matchers ...*labels.Matcher) storage.SeriesSet {
 	q.s.mu.RLock()
+	start := q.mint
+	if hints != nil {
+		start = max(start, hints.Start)
+	}
+	if err := q.s.truncated(start); err != nil {
+		q.s.mu.RUnlock()
+		return storage.ErrSeriesSet(err)
+	}
 	cands, merged := q.s.candidates(matchers)
 	var out []seriesView
 	for _, ref := range cands {
@@ -382,11 +502,14 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 // the matchers that have samples in the querier's range.
 func (q *querier) LabelValues(_ context.Context, name string, hints *storage.LabelHints, matchers ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	seen := map[string]struct{}{}
-	q.each(matchers, func(lset labels.Labels) {
+	err := q.each(matchers, func(lset labels.Labels) {
 		if v := lset.Get(name); v != "" {
 			seen[v] = struct{}{}
 		}
 	})
+	if err != nil {
+		return nil, nil, err
+	}
 	return sortedKeys(seen, hints), nil, nil
 }
 
@@ -394,17 +517,29 @@ func (q *querier) LabelValues(_ context.Context, name string, hints *storage.Lab
 // have samples in the querier's range.
 func (q *querier) LabelNames(_ context.Context, hints *storage.LabelHints, matchers ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	seen := map[string]struct{}{}
-	q.each(matchers, func(lset labels.Labels) {
+	err := q.each(matchers, func(lset labels.Labels) {
 		lset.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 	})
+	if err != nil {
+		return nil, nil, err
+	}
 	return sortedKeys(seen, hints), nil, nil
 }
 
-func (*querier) Close() error { return nil }
+func (q *querier) Close() error {
+	if !q.closed {
+		q.closed = true
+		q.s.open.Add(-1)
+	}
+	return nil
+}
 
-func (q *querier) each(matchers []*labels.Matcher, f func(labels.Labels)) {
+func (q *querier) each(matchers []*labels.Matcher, f func(labels.Labels)) error {
 	q.s.mu.RLock()
 	defer q.s.mu.RUnlock()
+	if err := q.s.truncated(q.mint); err != nil {
+		return err
+	}
 	cands, _ := q.s.candidates(matchers)
 	for _, ref := range cands {
 		ms := &q.s.series[ref-1]
@@ -415,6 +550,7 @@ func (q *querier) each(matchers []*labels.Matcher, f func(labels.Labels)) {
 			f(ms.lset)
 		}
 	}
+	return nil
 }
 
 func sortedKeys(set map[string]struct{}, hints *storage.LabelHints) []string {
@@ -539,7 +675,8 @@ func (*seriesSet) Err() error                        { return nil }
 func (*seriesSet) Warnings() annotations.Annotations { return nil }
 
 // seriesView is a series with the samples of a query's range. The slices alias the
-// store's: appends never modify samples already written, so a view stays valid.
+// store's: appends never modify samples already written, and while the querier is
+// open Truncate copies what it keeps into new slices, so a view stays valid.
 type seriesView struct {
 	ref  SeriesRef
 	lset labels.Labels

@@ -38,3 +38,47 @@ var _ = ginkgo.Describe("Storage with colliding label hashes", func() {
 		Expect(got).To(Equal([]string{"a=1", "b=2", "c=3"}))
 	})
 })
+
+var _ = ginkgo.Describe("Storage.Truncate's cost", func() {
+	fill := func() (*Storage, SeriesRef) {
+		s := NewStorage()
+		ref := s.Ref(labels.FromStrings("__name__", "m"))
+		for i := range int64(100) {
+			Expect(s.Append(ref, i, float64(i))).To(Succeed())
+		}
+		return s, ref
+	}
+
+	ginkgo.It("moves a series' samples only when it drops at least as many as it keeps, in place", func() {
+		s, ref := fill()
+		first, room := &s.series[ref-1].ts[0], cap(s.series[ref-1].ts)
+		s.Truncate(49) // 49 dropped, 51 kept
+		Expect(s.series[ref-1].ts).To(HaveLen(100), "not moved")
+		s.Truncate(50) // 50 and 50
+		ms := &s.series[ref-1]
+		Expect(ms.ts).To(HaveLen(50))
+		Expect(&ms.ts[0]).To(BeIdenticalTo(first), "no querier is open: the same slice")
+		Expect(cap(ms.ts)).To(Equal(room))
+		Expect([]int64{ms.ts[0], ms.ts[49]}).To(Equal([]int64{50, 99}))
+		Expect([]float64{ms.vs[0], ms.vs[49]}).To(Equal([]float64{50, 99}))
+		s.Truncate(100)
+		Expect(s.series[ref-1].ts).To(BeNil())
+		Expect(s.series[ref-1].vs).To(BeNil())
+	})
+
+	ginkgo.It("copies them into new slices while a querier is open, and moves them again once it is closed", func() {
+		s, ref := fill()
+		q, err := s.Querier(0, 200)
+		Expect(err).NotTo(HaveOccurred())
+		first := &s.series[ref-1].ts[0]
+		s.Truncate(50)
+		Expect(&s.series[ref-1].ts[0]).NotTo(BeIdenticalTo(first))
+		Expect(cap(s.series[ref-1].ts)).To(Equal(100), "room for as many as were dropped")
+		Expect(q.Close()).To(Succeed())
+		Expect(q.Close()).To(Succeed(), "closing twice counts once")
+		Expect(s.open.Load()).To(BeZero())
+		moved := &s.series[ref-1].ts[0]
+		s.Truncate(75)
+		Expect(&s.series[ref-1].ts[0]).To(BeIdenticalTo(moved))
+	})
+})

@@ -30,7 +30,7 @@ type passedAlert struct {
 
 func alertsOf(name string, r *Result) entryAlerts {
 	var out entryAlerts
-	for _, t := range r.Ticks {
+	for t := range r.EachTick() {
 		at := t.At.Sub(Epoch)
 		for _, a := range t.Alerts {
 			e := observedEvent{at: at, msg: a.Message}

@@ -24,40 +24,40 @@ func checkedResult() *scenario.Result {
 		DecidedAt: expOffset(9 * time.Minute),
 		Until:     scenario.Offset(30 * time.Minute),
 		Routes:    []int{10, 20, 0},
-		Ticks: []engine.TickRecord{
-			{At: at(0), Phase: "Initialized", Events: []engine.Event{
+		Ticks: ticksOf(
+			engine.TickRecord{At: at(0), Phase: "Initialized", Events: []engine.Event{
 				{Type: "Normal", Message: "Initialization done! podinfo.test"},
 			}},
-			{At: at(time.Minute), Phase: "Progressing",
+			engine.TickRecord{At: at(time.Minute), Phase: "Progressing",
 				Events: []engine.Event{{Type: "Normal", Message: "New revision detected! Scaling up podinfo.test"}},
 				Hooks:  []hooks.Call{{Name: "gate", Type: "confirm-rollout", OK: true}, {Name: "smoke", Type: "pre-rollout", OK: true}},
 			},
-			{At: at(2 * time.Minute), Phase: "Progressing",
+			engine.TickRecord{At: at(2 * time.Minute), Phase: "Progressing",
 				Events: []engine.Event{
 					{Type: "Normal", Message: "Starting canary analysis for podinfo.test"},
 					{Type: "Normal", Message: "Advance podinfo.test canary weight 10"},
 				},
 				Hooks: []hooks.Call{{Name: "load", Type: "", OK: true}},
 			},
-			{At: at(3 * time.Minute), Phase: "Progressing",
+			engine.TickRecord{At: at(3 * time.Minute), Phase: "Progressing",
 				Events: []engine.Event{{Type: "Normal", Message: "Advance podinfo.test canary weight 20"}},
 				Hooks:  []hooks.Call{{Name: "load", Type: "rollout", OK: true}},
 			},
-			{At: at(4 * time.Minute), Phase: "Progressing",
+			engine.TickRecord{At: at(4 * time.Minute), Phase: "Progressing",
 				Events: []engine.Event{{Type: "Warning", Message: "Halt podinfo.test advancement success rate 69.85% < 99%"}},
 				Hooks:  []hooks.Call{{Name: "load", Type: "rollout", OK: false, Error: "boom"}},
 			},
-			{At: at(5 * time.Minute), Phase: "Progressing",
+			engine.TickRecord{At: at(5 * time.Minute), Phase: "Progressing",
 				Events: []engine.Event{{Type: "Warning", Message: "Halt podinfo.test advancement success rate 70.10% < 99%"}},
 			},
-			{At: at(9 * time.Minute), Phase: "Failed",
+			engine.TickRecord{At: at(9 * time.Minute), Phase: "Failed",
 				Events: []engine.Event{
 					{Type: "Warning", Message: "Rolling back podinfo.test failed checks threshold reached 2"},
 					{Type: "Warning", Message: "Canary failed! Scaling down podinfo.test"},
 				},
 				Hooks: []hooks.Call{{Name: "notify", Type: "post-rollout", OK: true}},
 			},
-		},
+		),
 		MaxCanaryWeight:    20,
 		FailedUserRequests: 1214,
 	}
@@ -204,14 +204,14 @@ func alertedResult() *scenario.Result {
 	const missing = `alert provider teams.test error: alertprovider.flagger.app "teams" not found`
 	releases := engine.AlertRecipient{Alert: "releases", Severity: "info", Provider: "teams.test", Error: missing}
 	onCall := engine.AlertRecipient{Alert: "on-call", Severity: "error", Provider: "slack.test", Type: "slack", Channel: "general"}
-	return &scenario.Result{Ticks: []engine.TickRecord{
-		{At: at(time.Minute), Alerts: []engine.Alert{{Severity: "info", Message: "New Deployment detected, initialization completed.",
+	return &scenario.Result{Ticks: ticksOf(
+		engine.TickRecord{At: at(time.Minute), Alerts: []engine.Alert{{Severity: "info", Message: "New Deployment detected, initialization completed.",
 			Recipients: []engine.AlertRecipient{releases}}}},
-		{At: at(2 * time.Minute), Alerts: []engine.Alert{{Severity: "info", Message: "New revision detected, progressing canary analysis.",
+		engine.TickRecord{At: at(2 * time.Minute), Alerts: []engine.Alert{{Severity: "info", Message: "New revision detected, progressing canary analysis.",
 			Recipients: []engine.AlertRecipient{releases}}}},
-		{At: at(8 * time.Minute), Alerts: []engine.Alert{{Severity: "error", Message: "Failed checks threshold reached 5",
+		engine.TickRecord{At: at(8 * time.Minute), Alerts: []engine.Alert{{Severity: "error", Message: "Failed checks threshold reached 5",
 			Recipients: []engine.AlertRecipient{releases, onCall}}}},
-	}}
+	)}
 }
 
 var _ = Describe("Check of alerts", func() {
@@ -264,3 +264,12 @@ var _ = Describe("Check of alerts", func() {
 			`it occurred earlier, at 8m0s: "Failed checks threshold reached 5"`))
 	})
 })
+
+// ticksOf is records as a run record's ticks, one record each.
+func ticksOf(records ...engine.TickRecord) []scenario.Tick {
+	out := make([]scenario.Tick, len(records))
+	for i, r := range records {
+		out[i] = scenario.Tick{TickRecord: r}
+	}
+	return out
+}

@@ -3,13 +3,13 @@ package scenario
 import (
 	"time"
 
-	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/sim/world"
 )
 
 // ResultFormatVersion is the version of the JSON run-record format; bump it on any
-// incompatible change.
-const ResultFormatVersion = 1
+// incompatible change. Version 2 stores repeated ticks as one record with a repeat
+// count (Tick); a version 1 record is a version 2 record without repeats.
+const ResultFormatVersion = 2
 
 // Epoch is virtual time zero of every run: a fixed instant, so that runs are
 // byte-for-byte reproducible.
@@ -25,10 +25,12 @@ type Result struct {
 	// Warnings found while loading (e.g. a MetricTemplate whose PromQL does not parse).
 	Warnings []string `json:"warnings,omitempty"`
 
-	// Ticks is every engine tick, in order.
-	Ticks []engine.TickRecord `json:"ticks"`
-	// Exposure is, for every tick, what reached users since the previous tick:
-	// Exposure[i] belongs to Ticks[i].
+	// Ticks is every engine tick, in order, a stretch of ticks with the same record
+	// but for their time as one record with a repeat count (Tick): EachTick yields
+	// every tick.
+	Ticks []Tick `json:"ticks"`
+	// Exposure is, for every record of Ticks, what reached users since the previous
+	// record's last tick: Exposure[i] belongs to Ticks[i], all its repeats.
 	Exposure []TickExposure `json:"exposure"`
 	// Baselines are the metric checks' queries evaluated against the primary, at
 	// the same virtual time as the check, in the order of the ticks and their
@@ -62,11 +64,12 @@ type Result struct {
 }
 
 // TickExposure is what users were exposed to between the previous tick (the start,
-// for the first) and a tick: the user requests each workload served, whatever the
-// router's weights say. In A/B testing the canary's route has weight 100 but only
-// the requests that match it (spec.world.matchFraction) reach the canary.
+// for the first) and a tick, or the last tick of a repeated record: the user
+// requests each workload served, whatever the router's weights say. In A/B testing
+// the canary's route has weight 100 but only the requests that match it
+// (spec.world.matchFraction) reach the canary.
 type TickExposure struct {
-	// At is the tick's time.
+	// At is the time of the tick, or of the last repeat of a repeated record (Tick.Last).
 	At time.Time `json:"at"`
 	// PrimaryRequests and CanaryRequests are the user requests <target>-primary and
 	// the canary (<target>) served (answered, or failed for want of a ready pod).
