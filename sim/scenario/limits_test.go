@@ -141,6 +141,8 @@ var _ = Describe("limits", func() {
 			field: "spec.world.series[0].values", msg: `bad values "0x1000000" (want promtool's expanding notation such as '0+2x100'): series "s" values "0x1000000": values expand to 1000001 samples, more than 1000000`}),
 		Entry("series past a million samples in all", limitCase{spec: []string{"  world:", "    series: [{series: a, values: '0x600000'}, {series: b, values: '0x600000'}]"}, line: limitsLine + 1,
 			field: "spec.world.series", msg: "the values expand to more than 1,000,000 samples in all (1,200,000 at least) " + whySeries}),
+		Entry("a repeat count of 2^32, refused before it is expanded", limitCase{spec: []string{"  world:", "    series: [{series: a, values: '1x4294967296'}]"}, line: limitsLine + 1,
+			field: "spec.world.series", msg: "the values expand to more than 1,000,000 samples in all (4,294,967 at least) " + whySeries}),
 		Entry("a series written twice", limitCase{spec: []string{"  world:", "    series:", "      - {series: 'up{a=\"1\"}', values: '1'}", "      - {series: 'up{a=\"1\"}', values: '2'}"},
 			line: limitsLine + 3, field: "spec.world.series[1].series", msg: `{__name__="up", a="1"} is series[0] too: give each series once`}),
 		Entry("two counters of one name", limitCase{spec: []string{"  world:", "    counters: [{name: c}, {name: c}]"}, line: limitsLine + 1,

@@ -101,7 +101,7 @@ func expansionCount(input string) (n int, over bool) {
 				i++
 				count = count*10 + int(input[i]-'0')
 				if count > MaxRawSeriesSamples {
-					return n, true
+					return n + count, true // a lower bound: the digits read so far
 				}
 			}
 			n += count
