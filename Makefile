@@ -37,7 +37,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## bench: performance figures (median of 5 runs each; see README), envtest's included (API server start, scenario median, suite with --parallel 2)
+## bench: performance figures (median of 5 runs each; see README), envtest's included (API server start, scenario median, suite with --parallel 2), and the speed-up of `aviary test --parallel 2` over `--parallel 1` (BenchmarkSuiteParallel: speedup-x)
 bench: envtest-assets
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sim/... ./cmd/aviary/ | tee bin/bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) bin/bench.txt
