@@ -37,16 +37,31 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## bench: performance figures (median of 5 runs each; see README), envtest's included (API server start, scenario median, suite with --parallel 2), and the peak heap of long runs (BenchmarkLongRun: 30 min, 24 h, 30 days; per virtual day)
+## bench: performance figures (median of 5 runs each; see README), envtest's included (API server start, scenario median, suite with --parallel 2), the peak heap of long runs (BenchmarkLongRun: 30 min, 24 h, 30 days; per virtual day) and the speed-up of `aviary test --parallel 2` over `--parallel 1` (BenchmarkSuiteParallel: speedup-x)
 bench: envtest-assets
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sim/... ./cmd/aviary/ | tee bin/bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) bin/bench.txt
 
-## fuzz: a short fuzzing session of each fuzz target
+## fuzz: a short fuzzing session (FUZZTIME, 30s) of each fuzz target: one per file aviary reads (scenario, policy, convert input, series notation, results JSON)
+# Two settings keep the sessions fuzzing (README, Development):
+# -fuzzminimizetime 0: the engine minimizes every input that finds new coverage, for
+# 60 s by default, showing 0 execs/s meanwhile; a loader input is kilobytes and finds
+# new coverage several times a second, so the sessions did little else. A crasher is
+# kept as found (testdata/fuzz/FuzzX/ID: go test -run 'FuzzX/ID' replays it).
+# -test.fuzzcachedir (the corpus the engine keeps; cmd/go passes the build cache's):
+# every session starts from the seeds. The engine replays its whole corpus before
+# fuzzing, about 20 inputs a second, and a loader target adds hundreds a minute, so
+# a kept corpus soon takes all of a 30 s session.
+FUZZTIME ?= 30s
+FUZZCACHE = $(CURDIR)/bin/fuzz
+fuzz_target = $(GO) test -run '^$$' -fuzz '^$(1)$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0 $(2) -args -test.fuzzcachedir=$(FUZZCACHE)
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoadScenario -fuzztime 30s ./sim/scenario/
-	$(GO) test -run '^$$' -fuzz FuzzConvert -fuzztime 30s ./sim/scenario/
-	$(GO) test -run '^$$' -fuzz FuzzParseRawSeries -fuzztime 30s ./sim/world/
+	rm -rf $(FUZZCACHE)
+	$(call fuzz_target,FuzzLoadScenario,./sim/scenario/)
+	$(call fuzz_target,FuzzLoadPolicy,./sim/scenario/)
+	$(call fuzz_target,FuzzConvert,./sim/scenario/)
+	$(call fuzz_target,FuzzParseRawSeries,./sim/world/)
+	$(call fuzz_target,FuzzReadJSON,./reports/)
 
 ## report-fixture: regenerate reports/testdata/results.json, the frozen run records the report tests render (after a change of the run record's format or of the library's results; reports/testdata/README.md)
 .PHONY: report-fixture
@@ -55,7 +70,7 @@ report-fixture:
 
 ## clean: remove build outputs (keeps the envtest binaries cache in bin/k8s)
 clean:
-	rm -f bin/aviary bin/bench.txt
+	rm -rf bin/aviary bin/bench.txt bin/fuzz
 
 ## help: list targets
 help:

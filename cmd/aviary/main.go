@@ -41,7 +41,9 @@ func invalid(err error) error { return &exitError{code: exitInvalid, err: err} }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	restoreGC := tuneGC(ctx)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	restoreGC()
 	stop()
 	os.Exit(code)
 }

@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -198,14 +200,21 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 					return nil
 				}
 			}
-			if isScenarioFile(f) {
-				found = append(found, f)
-			}
+			found = append(found, f)
 			return nil
 		})
 		if err != nil {
 			errs = append(errs, &LoadError{File: p, Msg: err.Error()})
 		}
+		isScenario := make([]bool, len(found))
+		sideBySide(len(found), func(i int) { isScenario[i] = isScenarioFile(found[i]) })
+		scenarios := found[:0]
+		for i, f := range found {
+			if isScenario[i] {
+				scenarios = append(scenarios, f)
+			}
+		}
+		found = scenarios
 		if len(found) == 0 && err == nil && len(errs) == before {
 			errs = append(errs, &LoadError{File: p, Msg: "no scenarios in this directory (a scenario is a YAML file with kind: Scenario)"})
 		}
@@ -214,10 +223,12 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 			add(f)
 		}
 	}
+	loaded, loadErrs := make([]*Loaded, len(files)), make([]error, len(files))
+	sideBySide(len(files), func(i int) { loaded[i], loadErrs[i] = LoadFile(files[i]) })
 	var out []*Loaded
 	byName := map[string]*Loaded{}
-	for _, f := range files {
-		ld, err := LoadFile(f)
+	for i, f := range files {
+		ld, err := loaded[i], loadErrs[i]
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -235,6 +246,27 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 		out = append(out, ld)
 	}
 	return out, errors.Join(errs...)
+}
+
+// sideBySide calls do(i) for every i in [0, n), one goroutine per CPU: reading and
+// loading the files of a suite of thousands of scenarios, as a sweep makes, would
+// otherwise take seconds on one core before its runs start. do must only write
+// what belongs to i.
+func sideBySide(n int, do func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := range next {
+				do(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 var kindScenarioLine = regexp.MustCompile(`(?m)^kind:\s*["']?Scenario["']?\s*(#.*)?$`)

@@ -1,14 +1,19 @@
 package world_test
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"aviary.dev/aviary/sim/world"
 )
 
 // FuzzParseRawSeries feeds arbitrary scenario series to the parser: it must never
-// panic, every error must say something, and every success must be a usable series.
+// panic, every error must say something, every success must be a usable series, and
+// parsing the same series twice must give the same outcome.
 // Run it with: go test ./sim/ -run '^$' -fuzz FuzzParseRawSeries
 func FuzzParseRawSeries(f *testing.F) {
 	for _, seed := range [][2]string{
@@ -28,6 +33,10 @@ func FuzzParseRawSeries(f *testing.F) {
 	f.Fuzz(func(t *testing.T, series, values string) {
 		s := world.RawSeries{Series: series, Values: values}
 		lset, vals, err := world.ParseRawSeries(s)
+		lset2, vals2, err2 := world.ParseRawSeries(s)
+		if fmt.Sprint(err) != fmt.Sprint(err2) || lset.String() != lset2.String() || !sameValues(vals, vals2) {
+			t.Fatalf("parsed twice, two outcomes: %v %v / %v %v", lset, err, lset2, err2)
+		}
 		if err != nil {
 			if strings.TrimSpace(err.Error()) == "" {
 				t.Fatalf("empty error for %q %q", series, values)
@@ -59,4 +68,18 @@ func FuzzParseRawSeries(f *testing.F) {
 			t.Fatalf("a value past the end")
 		}
 	})
+}
+
+// sameValues compares values bit for bit (NaN, stale markers included).
+func sameValues(a, b []parser.SequenceValue) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Omitted != b[i].Omitted || math.Float64bits(a[i].Value) != math.Float64bits(b[i].Value) ||
+			(a[i].Histogram == nil) != (b[i].Histogram == nil) {
+			return false
+		}
+	}
+	return true
 }
