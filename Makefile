@@ -43,7 +43,7 @@ bench: envtest-assets
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) bin/bench.txt
 
 ## fuzz: a short fuzzing session (FUZZTIME, 30s) of each fuzz target: one per file aviary reads (scenario, policy, convert input, series notation, results JSON)
-# Two settings keep the sessions fuzzing (README, Development):
+# Two settings keep the sessions fuzzing (README, Project layout):
 # -fuzzminimizetime 0: the engine minimizes every input that finds new coverage, for
 # 60 s by default, showing 0 execs/s meanwhile; a loader input is kilobytes and finds
 # new coverage several times a second, so the sessions did little else. A crasher is
