@@ -84,7 +84,7 @@ var (
 	podSeriesLimit = Limit{
 		Field: "pod series: 2 × replicas × (1 + timeline entries) pods × series per pod",
 		Range: fmt.Sprintf("at most %s", world.FormatCount(MaxPodSeries)),
-		Why:   "a run's memory: each rollout starts new pods (the canary's, then the primary's) whose series, about 1 KB each (measured), are kept to the end",
+		Why:   "a run's memory: each rollout starts new pods (the canary's, then the primary's) whose series, about 1 KB each (measured), keep their labels to the end (their samples only as long as a query can read them)",
 	}
 	// responsesLimit is hooksLimit, for the responses of one entry.
 	responsesLimit = Limit{Field: "spec.hooks[].responses", Why: hooksLimit.Why}

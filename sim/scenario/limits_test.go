@@ -60,7 +60,7 @@ const (
 	whyPatterns   = "(each is matched against every event or alert of the run)"
 	whyObjects    = "(each is decoded, checked and created before the run; a Canary and its neighbours in a repository are tens)"
 	whySamples    = "(a run's time: about 40 ns a sample (measured), so 10^9 take about 40 s)"
-	whyPodSeries  = "(a run's memory: each rollout starts new pods (the canary's, then the primary's) whose series, about 1 KB each (measured), are kept to the end)"
+	whyPodSeries  = "(a run's memory: each rollout starts new pods (the canary's, then the primary's) whose series, about 1 KB each (measured), keep their labels to the end (their samples only as long as a query can read them))"
 )
 
 // configMaps are n ConfigMaps as more inline policy objects (after the Canary), one a
