@@ -160,3 +160,19 @@ var _ = Describe("Scheme registration", func() {
 		Expect(v1beta1.FlaggerGroupVersion.String()).To(Equal("flagger.app/v1beta1"))
 	})
 })
+
+var _ = Describe("AddToSchemeAs", func() {
+	It("serves the types in Flagger's group only, and CanaryGVK follows the scheme", func() {
+		s := runtime.NewScheme()
+		Expect(v1beta1.AddToSchemeAs(s, v1beta1.FlaggerGroupVersion)).To(Succeed())
+		gvks, _, err := s.ObjectKinds(&v1beta1.MetricTemplate{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(gvks).To(ConsistOf(v1beta1.FlaggerGroupVersion.WithKind("MetricTemplate")))
+		Expect(v1beta1.CanaryGVK(s)).To(Equal(v1beta1.FlaggerGroupVersion.WithKind("Canary")))
+
+		plain := runtime.NewScheme()
+		Expect(v1beta1.AddToScheme(plain)).To(Succeed())
+		Expect(v1beta1.CanaryGVK(plain)).To(Equal(v1beta1.GroupVersion.WithKind("Canary")))
+		Expect(v1beta1.CanaryGVK(runtime.NewScheme()).Group).To(Equal("aviary.dev"))
+	})
+})

@@ -2,6 +2,7 @@ package router
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"aviary.dev/aviary/api/v1beta1"
 )
@@ -29,7 +30,8 @@ func filterMetadata(meta map[string]string) map[string]string {
 	return meta
 }
 
-// ownerRef makes the Canary the controller of a generated object.
-func ownerRef(cd *v1beta1.Canary) metav1.OwnerReference {
-	return *metav1.NewControllerRef(cd, v1beta1.GroupVersion.WithKind(v1beta1.CanaryKind))
+// ownerRef makes the Canary the controller of a generated object, in the API group
+// the client's scheme serves it in.
+func ownerRef(s *runtime.Scheme, cd *v1beta1.Canary) metav1.OwnerReference {
+	return *metav1.NewControllerRef(cd, v1beta1.CanaryGVK(s))
 }

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
@@ -139,7 +140,7 @@ func (d *Deployments) createPrimaryDeployment(ctx context.Context, cd *v1beta1.C
 			Namespace:       cd.Namespace,
 			Labels:          makePrimaryLabels(includeByPrefix(target.Labels, d.IncludeLabelPrefixes), primaryLabelValue, label),
 			Annotations:     withoutToolkit(target.Annotations),
-			OwnerReferences: []metav1.OwnerReference{ownerRef(cd)},
+			OwnerReferences: []metav1.OwnerReference{ownerRef(d.Client.Scheme(), cd)},
 		},
 		Spec: appsv1.DeploymentSpec{
 			// copies: target is a view
@@ -536,9 +537,11 @@ func discoverPorts(cd *v1beta1.Canary, containers []corev1.Container) map[string
 	return ports
 }
 
-// ownerRef makes the Canary the controller of a generated object.
-func ownerRef(cd *v1beta1.Canary) metav1.OwnerReference {
-	return *metav1.NewControllerRef(cd, v1beta1.GroupVersion.WithKind(v1beta1.CanaryKind))
+// ownerRef makes the Canary the controller of a generated object, in the API group
+// the client's scheme serves it in (aviary.dev, or flagger.app for a live controller
+// that replaces Flagger).
+func ownerRef(s *runtime.Scheme, cd *v1beta1.Canary) metav1.OwnerReference {
+	return *metav1.NewControllerRef(cd, v1beta1.CanaryGVK(s))
 }
 
 func int32p(i int32) *int32 { return &i }
