@@ -37,9 +37,16 @@ import (
 // NewScheme returns the scheme of every type the simulator and the engine use:
 // Kubernetes' built-ins, aviary's v1beta1 API, Istio's networking API and Traefik's
 // TraefikService and IngressRoute in both of Traefik's groups.
-func NewScheme() (*runtime.Scheme, error) {
+func NewScheme() (*runtime.Scheme, error) { return NewSchemeIn(v1beta1.GroupVersion.Group) }
+
+// NewSchemeIn is NewScheme with aviary's types served in group ("flagger.app" for
+// Flagger's objects, as a live controller or a world served to one reads them).
+func NewSchemeIn(group string) (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1beta1.AddToScheme, istionet.AddToScheme,
+	addAviary := func(s *runtime.Scheme) error {
+		return v1beta1.AddToSchemeAs(s, schema.GroupVersion{Group: group, Version: v1beta1.GroupVersion.Version})
+	}
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, addAviary, istionet.AddToScheme,
 		traefik.AddToScheme, containous.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("build scheme: %w", err)

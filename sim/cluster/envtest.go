@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/fixtures"
 )
 
@@ -48,6 +49,10 @@ type EnvtestOptions struct {
 	// Logger receives controller-runtime's (envtest's) log; the zero value discards it.
 	// It is installed with controller-runtime's global log.SetLogger.
 	Logger logr.Logger
+	// APIGroup is the group aviary's CRDs are installed in and its client's scheme
+	// serves them in; "" is aviary.dev. "flagger.app" makes the API server a cluster
+	// where Flagger's objects live (a live controller, or Flagger itself, reads them).
+	APIGroup string
 }
 
 // StartupTimes split how long StartEnvtest took.
@@ -177,11 +182,15 @@ func StartEnvtest(ctx context.Context, opts EnvtestOptions) (*Envtest, error) {
 		logger = logr.Discard()
 	}
 	ctrllog.SetLogger(logger)
-	crds, err := fixtures.CRDs()
+	group := opts.APIGroup
+	if group == "" {
+		group = v1beta1.GroupVersion.Group
+	}
+	crds, err := fixtures.CRDsInGroup(group)
 	if err != nil {
 		return nil, fmt.Errorf("envtest: %w", err)
 	}
-	s, err := NewScheme()
+	s, err := NewSchemeIn(group)
 	if err != nil {
 		return nil, err
 	}
