@@ -3,6 +3,7 @@ package router
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
 )
@@ -31,7 +32,12 @@ func filterMetadata(meta map[string]string) map[string]string {
 }
 
 // ownerRef makes the Canary the controller of a generated object, in the API group
-// the client's scheme serves it in.
-func ownerRef(s *runtime.Scheme, cd *v1beta1.Canary) metav1.OwnerReference {
+// c's scheme serves it in (aviary.dev, or flagger.app for a live controller that
+// replaces Flagger; c may be nil, as when only computing objects).
+func ownerRef(c client.Client, cd *v1beta1.Canary) metav1.OwnerReference {
+	var s *runtime.Scheme
+	if c != nil {
+		s = c.Scheme()
+	}
 	return *metav1.NewControllerRef(cd, v1beta1.CanaryGVK(s))
 }

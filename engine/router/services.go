@@ -105,7 +105,7 @@ func (k *KubernetesServices) newService(cd *v1beta1.Canary, r serviceRole) *core
 			Namespace:       cd.Namespace,
 			Labels:          labels,
 			Annotations:     filterMetadata(annotations),
-			OwnerReferences: []metav1.OwnerReference{ownerRef(k.Client.Scheme(), cd)},
+			OwnerReferences: []metav1.OwnerReference{ownerRef(k.Client, cd)},
 		},
 		Spec: k.serviceSpec(cd, r.podSelector),
 	}

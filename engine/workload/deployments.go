@@ -140,7 +140,7 @@ func (d *Deployments) createPrimaryDeployment(ctx context.Context, cd *v1beta1.C
 			Namespace:       cd.Namespace,
 			Labels:          makePrimaryLabels(includeByPrefix(target.Labels, d.IncludeLabelPrefixes), primaryLabelValue, label),
 			Annotations:     withoutToolkit(target.Annotations),
-			OwnerReferences: []metav1.OwnerReference{ownerRef(d.Client.Scheme(), cd)},
+			OwnerReferences: []metav1.OwnerReference{ownerRef(d.Client, cd)},
 		},
 		Spec: appsv1.DeploymentSpec{
 			// copies: target is a view
@@ -538,9 +538,13 @@ func discoverPorts(cd *v1beta1.Canary, containers []corev1.Container) map[string
 }
 
 // ownerRef makes the Canary the controller of a generated object, in the API group
-// the client's scheme serves it in (aviary.dev, or flagger.app for a live controller
-// that replaces Flagger).
-func ownerRef(s *runtime.Scheme, cd *v1beta1.Canary) metav1.OwnerReference {
+// c's scheme serves it in (aviary.dev, or flagger.app for a live controller that
+// replaces Flagger; c may be nil, as when only computing objects).
+func ownerRef(c client.Client, cd *v1beta1.Canary) metav1.OwnerReference {
+	var s *runtime.Scheme
+	if c != nil {
+		s = c.Scheme()
+	}
 	return *metav1.NewControllerRef(cd, v1beta1.CanaryGVK(s))
 }
 
