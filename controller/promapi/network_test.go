@@ -2,6 +2,8 @@ package promapi_test
 
 import (
 	"context"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -17,9 +19,11 @@ import (
 
 var _ = Describe("over the network", func() {
 	It("reaches a TLS server with a self-signed certificate only with insecureSkipVerify", func() {
-		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte(vector("42")))
 		}))
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+		srv.StartTLS()
 		DeferCleanup(srv.Close)
 		source := promapi.New()
 
