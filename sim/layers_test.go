@@ -21,7 +21,7 @@ const module = "aviary.dev/aviary/"
 // docs/architecture.md), and the parts of a simulation meet only in the runner.
 var forbidden = map[string][]string{
 	"api/...":       {"engine/...", "sim/...", "reports/...", "cmd/..."},
-	"engine/...":    {"sim/...", "reports/...", "cmd/..."},
+	"engine/...":    {"sim/...", "reports/...", "cmd/...", "controller/..."},
 	"sim/scenario":  {"sim", "sim/cluster", "sim/promstore", "reports/...", "cmd/..."},
 	"sim/apicheck":  {"engine/...", "sim", "sim/cluster", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
 	"sim/world":     {"sim", "sim/cluster", "sim/scenario", "engine/...", "reports/...", "cmd/..."},
@@ -29,6 +29,10 @@ var forbidden = map[string][]string{
 	"sim/cluster":   {"sim", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
 	"sim":           {"reports/...", "cmd/..."},
 	"reports/...":   {"sim", "sim/cluster", "sim/promstore", "sim/world", "cmd/..."},
+	// the live controller's metric source and alert senders: ports of the engine,
+	// nothing of the simulator or of the controller that plugs them in
+	"controller/promapi": {"controller", "controller/notify", "sim/...", "reports/...", "cmd/..."},
+	"controller/notify":  {"controller", "controller/promapi", "sim/...", "reports/...", "cmd/..."},
 }
 
 // covers reports whether pattern ("a/b" or "a/..." ) covers the package path rel.
