@@ -22,8 +22,8 @@ import (
 // DefaultTimeout is how long Flagger waits for a notification to be accepted.
 const DefaultTimeout = 5 * time.Second
 
-// Notifier posts alerts to one destination (Flagger's notifier.Interface).
-type Notifier interface {
+// poster posts alerts to one destination (Flagger's notifier.Interface).
+type poster interface {
 	Post(ctx context.Context, msg engine.AlertMessage) error
 }
 
@@ -43,7 +43,7 @@ type Options struct {
 type Sender struct {
 	clusterName string
 	timeout     time.Duration
-	global      Notifier // nil: Flagger's NopNotifier
+	global      poster // nil: Flagger's NopNotifier
 
 	mu sync.Mutex
 	// proxied holds one client per proxy address: Flagger builds a transport for
@@ -61,7 +61,7 @@ func New(o Options) (*Sender, error) {
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
-	global, err := s.Notifier(o.Global.destination())
+	global, err := s.notifierFor(o.Global.destination())
 	if err == nil {
 		s.global = global
 	}
@@ -70,7 +70,7 @@ func New(o Options) (*Sender, error) {
 
 // Send posts msg to a resolved AlertProvider (engine.AlertSender).
 func (s *Sender) Send(ctx context.Context, to engine.AlertDestination, msg engine.AlertMessage) error {
-	n, err := s.Notifier(to)
+	n, err := s.notifierFor(to)
 	if err != nil || n == nil {
 		return err
 	}
@@ -94,11 +94,11 @@ func (s *Sender) withCluster(msg engine.AlertMessage) engine.AlertMessage {
 	return msg
 }
 
-// Notifier builds the notifier of a destination as Flagger's notifier.Factory does:
+// notifierFor builds the notifier of a destination as Flagger's notifier.Factory does:
 // nil (posts nothing) for an empty address, else engine.CheckNotifier's checks and the
 // notifier of the type. A Discord address gets "/slack" appended unless it ends so
 // (Discord's Slack-compatible endpoint); only Slack sends the token.
-func (s *Sender) Notifier(to engine.AlertDestination) (Notifier, error) {
+func (s *Sender) notifierFor(to engine.AlertDestination) (poster, error) {
 	if to.Address == "" {
 		return nil, nil
 	}
@@ -215,13 +215,13 @@ func redact(err error) error {
 		return err
 	}
 	c := *ue
-	c.URL = Redact(ue.URL)
+	c.URL = redactAddress(ue.URL)
 	return &c
 }
 
-// Redact is how this package names a webhook address: its scheme and host, and
+// redactAddress is how this package names a webhook address: its scheme and host, and
 // "/<redacted>" for anything after them.
-func Redact(address string) string {
+func redactAddress(address string) string {
 	u, err := url.Parse(address)
 	if err != nil || u.Host == "" {
 		return "<redacted>"
