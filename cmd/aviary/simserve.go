@@ -36,7 +36,7 @@ func newSimCommand(stderr io.Writer) *cobra.Command {
 // simServeFlags are `aviary sim serve`'s flags.
 type simServeFlags struct {
 	kubeconfig, listen, readyFile, promConfig, prometheus, apiGroup, logLevel string
-	keepRunning                                                              bool
+	keepRunning                                                               bool
 }
 
 func newSimServeCommand(stderr io.Writer) *cobra.Command {

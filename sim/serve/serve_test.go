@@ -79,7 +79,9 @@ var _ = Describe("sim serve", Ordered, func() {
 		proxied *http.Client
 	)
 	ctx := context.Background()
-	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "serve-realtime", Name: name} }
+	key := func(name string) types.NamespacedName {
+		return types.NamespacedName{Namespace: "serve-realtime", Name: name}
+	}
 
 	BeforeAll(func() {
 		l, err := scenario.LoadFile("testdata/realtime.yaml")

@@ -21,7 +21,6 @@ func TestServe(t *testing.T) {
 // env is the envtest API server of the package's specs, in Flagger's group.
 var env *cluster.Envtest
 
-
 var _ = BeforeSuite(func() {
 	var err error
 	env, err = cluster.StartEnvtest(context.Background(), cluster.EnvtestOptions{APIGroup: "flagger.app"})
