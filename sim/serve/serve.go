@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -211,7 +212,8 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 
 // watchUntil closes done once the last spec.until has passed, noting each.
 func (s *Server) watchUntil(ctx context.Context) {
-	for _, p := range s.players {
+	byUntil := slices.SortedStableFunc(slices.Values(s.players), func(a, b *player) int { return a.until.Compare(b.until) })
+	for _, p := range byUntil {
 		t := time.NewTimer(time.Until(p.until))
 		select {
 		case <-ctx.Done():
