@@ -270,6 +270,15 @@ var _ = Describe("sim serve", Ordered, func() {
 		late, err := time.ParseDuration(actions[0]["late"].(string))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(late).To(BeNumerically(">=", 0), "not before its offset")
+
+		// The old pods go once the new ones are ready; their series leave the
+		// exposition, for Prometheus' staleness to end them.
+		Eventually(logs.with).WithArguments("pod gone").Should(HaveLen(2))
+		series := requestsOf(scrape(), "podinfo")
+		Expect(series).NotTo(BeEmpty())
+		for _, gone := range logs.with("pod gone") {
+			Expect(series).NotTo(HaveKey(HavePrefix(gone["pod"].(string) + " ")))
+		}
 	})
 
 	It("ends once the scenario's until has passed", func() {
