@@ -23,7 +23,7 @@ const module = "aviary.dev/aviary/"
 // time, and knows nothing of the engine's decisions or a controller).
 var forbidden = map[string][]string{
 	"api/...":       {"engine/...", "sim/...", "reports/...", "cmd/..."},
-	"engine/...":    {"sim/...", "reports/...", "cmd/..."},
+	"engine/...":    {"sim/...", "reports/...", "cmd/...", "controller/..."},
 	"sim/scenario":  {"sim/serve", "sim", "sim/cluster", "sim/promstore", "reports/...", "cmd/..."},
 	"sim/apicheck":  {"sim/serve", "engine/...", "sim", "sim/cluster", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
 	"sim/world":     {"sim/serve", "sim", "sim/cluster", "sim/scenario", "engine/...", "reports/...", "cmd/..."},
@@ -32,6 +32,10 @@ var forbidden = map[string][]string{
 	"sim":           {"sim/serve", "reports/...", "cmd/..."},
 	"sim/serve":     {"engine", "engine/analysis", "engine/router", "engine/workload", "controller/...", "reports/...", "cmd/..."},
 	"reports/...":   {"sim", "sim/cluster", "sim/promstore", "sim/world", "cmd/..."},
+	// the live controller's metric source and alert senders: ports of the engine,
+	// nothing of the simulator or of the controller that plugs them in
+	"controller/promapi": {"controller", "controller/notify", "sim/...", "reports/...", "cmd/..."},
+	"controller/notify":  {"controller", "controller/promapi", "sim/...", "reports/...", "cmd/..."},
 }
 
 // covers reports whether pattern ("a/b" or "a/..." ) covers the package path rel.
