@@ -65,9 +65,10 @@ const durationHistogram = "flagger_canary_duration_seconds"
 // envtest's API server, one controller process, Deployments made ready by the
 // Deployment simulator, metrics from a stub Prometheus whose every answer passes.
 // Reported: the controller's peak (VmHWM) and steady (median VmRSS in the window)
-// resident memory, p50/p99 of its analysis ticks in the window, the time until every
-// Canary was initialized, the API server's requests per second in the window less
-// the benchmark's own, and the stub's queries per second.
+// resident memory, its Go heap in use and goroutines at the window's end, p50/p99 of
+// its analysis ticks in the window, the time until every Canary was initialized, its
+// CPU, the API server's requests per second in the window less the benchmark's own,
+// and the stub's queries per second.
 func BenchmarkScale(b *testing.B) {
 	n := envInt(b, "AVIARY_SCALE_CANARIES", defaultCanaries)
 	window := defaultWindow
@@ -83,6 +84,8 @@ func BenchmarkScale(b *testing.B) {
 		r := runScale(b, bin, binEnv, n, window)
 		b.ReportMetric(mib(r.peak), "peak-rss-MiB")
 		b.ReportMetric(mib(r.steady), "steady-rss-MiB")
+		b.ReportMetric(mib(r.heap), "heap-inuse-MiB")
+		b.ReportMetric(r.goroutines, "goroutines")
 		b.ReportMetric(r.p50*1000, "tick-p50-ms")
 		b.ReportMetric(r.p99*1000, "tick-p99-ms")
 		b.ReportMetric(r.ticks/window.Seconds(), "analysis-ticks/s")
@@ -100,6 +103,8 @@ type scaleResult struct {
 	init              time.Duration
 	apiRPS, queriesPS float64
 	cpu               float64
+	heap              uint64
+	goroutines        float64
 }
 
 func mib(bytes uint64) float64 { return float64(bytes) / (1 << 20) }
@@ -295,8 +300,9 @@ func runScale(b *testing.B, bin, binEnv []string, n int, window time.Duration) s
 	return scaleResult{
 		peak: peak, steady: steady,
 		p50: ticks.Quantile(0.5), p99: ticks.Quantile(0.99), ticks: ticks.Count(),
-		init:      initTook,
-		cpu:       (cpuAfter - cpuBefore).Seconds() / secs,
+		init: initTook,
+		cpu:  (cpuAfter - cpuBefore).Seconds() / secs,
+		heap: uint64(after.heap), goroutines: after.goroutines,
 		apiRPS:    (after.apiRequests - before.apiRequests - float64(ownReqs)) / secs,
 		queriesPS: float64(queries) / secs,
 	}
@@ -423,6 +429,9 @@ func waitPhases(ctx context.Context, c client.Client, exited <-chan error, timeo
 type scrape struct {
 	ticks       scale.Histogram
 	apiRequests float64
+	// heap and goroutines are the controller's Go heap in use and goroutines (Go
+	// collector's gauges; 0 when it serves none).
+	heap, goroutines float64
 }
 
 func scrapeAll(ctx context.Context, api *rest.Config, controllerMetrics string) (scrape, error) {
@@ -434,6 +443,7 @@ func scrapeAll(ctx context.Context, api *rest.Config, controllerMetrics string) 
 	if s.ticks, err = e.Histogram(durationHistogram); err != nil {
 		return s, err
 	}
+	s.heap, s.goroutines = e.Sum("go_memstats_heap_inuse_bytes"), e.Sum("go_goroutines")
 	hc, err := rest.HTTPClientFor(api)
 	if err != nil {
 		return s, err
