@@ -120,13 +120,25 @@ func (h Histogram) Count() float64 {
 
 // Histogram sums the histogram name over its label sets; every set must have the
 // same buckets. An absent histogram is empty.
-func (e Exposition) Histogram(name string) (Histogram, error) {
+func (e Exposition) Histogram(name string) (Histogram, error) { return e.HistogramOf(name, nil) }
+
+// HistogramOf is Histogram over the label sets keep (nil: all) keeps.
+func (e Exposition) HistogramOf(name string, keep func(labels map[string]string) bool) (Histogram, error) {
 	f, ok := e[name]
 	if !ok {
 		return Histogram{}, nil
 	}
 	var h Histogram
 	for _, m := range f.Metric {
+		if keep != nil {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if !keep(labels) {
+				continue
+			}
+		}
 		if m.Histogram == nil {
 			return Histogram{}, fmt.Errorf("%s is a %s, not a histogram", name, f.GetType())
 		}

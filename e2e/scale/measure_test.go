@@ -60,6 +60,12 @@ var _ = Describe("reading an exposition", func() {
 		Expect(math.IsNaN(absent.Quantile(0.5))).To(BeTrue())
 	})
 
+	It("keeps the label sets asked for", func() {
+		h, err := parse(exposition).HistogramOf("flagger_canary_duration_seconds", func(l map[string]string) bool { return l["name"] == "b" })
+		Expect(err).NotTo(HaveOccurred())
+		Expect(h.Counts).To(Equal([]float64{1, 1, 5, 6}))
+	})
+
 	It("refuses a histogram that is not one, and buckets that differ", func() {
 		_, err := parse(exposition).Histogram("apiserver_request_total")
 		Expect(err).To(MatchError(ContainSubstring("not a histogram")))

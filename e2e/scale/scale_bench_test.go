@@ -67,8 +67,9 @@ const durationHistogram = "flagger_canary_duration_seconds"
 // Reported: the controller's peak (VmHWM) and steady (median VmRSS in the window)
 // resident memory, its Go heap in use and goroutines at the window's end, p50/p99 of
 // its analysis ticks in the window, the time until every Canary was initialized, its
-// CPU, the API server's requests per second in the window less the benchmark's own,
-// and the stub's queries per second.
+// CPU, the API server's requests per second in the window less the benchmark's own
+// and their latency (p50/p99, the benchmark's included: it tells the API server's
+// share of a tick), and the stub's queries per second.
 func BenchmarkScale(b *testing.B) {
 	n := envInt(b, "AVIARY_SCALE_CANARIES", defaultCanaries)
 	window := defaultWindow
@@ -91,6 +92,8 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(r.ticks/window.Seconds(), "analysis-ticks/s")
 		b.ReportMetric(r.init.Seconds(), "init-sec")
 		b.ReportMetric(r.apiRPS, "api-req/s")
+		b.ReportMetric(r.apiP50*1000, "api-p50-ms")
+		b.ReportMetric(r.apiP99*1000, "api-p99-ms")
 		b.ReportMetric(r.cpu, "cpu-cores")
 		b.ReportMetric(r.queriesPS, "queries/s")
 	}
@@ -105,6 +108,7 @@ type scaleResult struct {
 	cpu               float64
 	heap              uint64
 	goroutines        float64
+	apiP50, apiP99    float64
 }
 
 func mib(bytes uint64) float64 { return float64(bytes) / (1 << 20) }
@@ -292,6 +296,10 @@ func runScale(b *testing.B, bin, binEnv []string, n int, window time.Duration) s
 	if err != nil {
 		b.Fatal(err)
 	}
+	apiLatency, err := after.apiLatency.Since(before.apiLatency)
+	if err != nil {
+		b.Fatal(err)
+	}
 	if ticks.Count() == 0 {
 		fail("no analysis tick observed in %s in the window", durationHistogram)
 	}
@@ -303,6 +311,7 @@ func runScale(b *testing.B, bin, binEnv []string, n int, window time.Duration) s
 		init: initTook,
 		cpu:  (cpuAfter - cpuBefore).Seconds() / secs,
 		heap: uint64(after.heap), goroutines: after.goroutines,
+		apiP50: apiLatency.Quantile(0.5), apiP99: apiLatency.Quantile(0.99),
 		apiRPS:    (after.apiRequests - before.apiRequests - float64(ownReqs)) / secs,
 		queriesPS: float64(queries) / secs,
 	}
@@ -429,6 +438,8 @@ func waitPhases(ctx context.Context, c client.Client, exited <-chan error, timeo
 type scrape struct {
 	ticks       scale.Histogram
 	apiRequests float64
+	// apiLatency is the API server's request latency, long-running verbs aside.
+	apiLatency scale.Histogram
 	// heap and goroutines are the controller's Go heap in use and goroutines (Go
 	// collector's gauges; 0 when it serves none).
 	heap, goroutines float64
@@ -453,6 +464,12 @@ func scrapeAll(ctx context.Context, api *rest.Config, controllerMetrics string) 
 		return s, fmt.Errorf("API server: %w", err)
 	}
 	s.apiRequests = e.Sum("apiserver_request_total")
+	s.apiLatency, err = e.HistogramOf("apiserver_request_duration_seconds", func(l map[string]string) bool {
+		return l["verb"] != "WATCH" && l["verb"] != "CONNECT"
+	})
+	if err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
