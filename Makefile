@@ -42,7 +42,7 @@ bench: envtest-assets
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sim/... ./cmd/aviary/ | tee bin/bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) bin/bench.txt
 
-## bench-scale: the live controller at scale (BenchmarkScale, e2e/scale; ~4 min): `aviary controller` as a process with 1,000 Canaries on envtest's API server, 50 of them in analysis against a stub Prometheus; reports its peak and steady resident memory, analysis-tick p50/p99, time to initialize every Canary, API requests and CPU per second (README, Performance). Not in `make bench`: one run takes minutes and loads the machine
+## bench-scale: the live controller at scale (BenchmarkScale, e2e/scale; 4-7 min): `aviary controller` as a process with 1,000 Canaries on envtest's API server, 50 of them in analysis against a stub Prometheus; reports its peak and steady resident memory, analysis-tick p50/p99, time to initialize every Canary, API requests and CPU per second (README, Performance). Not in `make bench`: one run takes minutes and loads the machine
 bench-scale: envtest-assets
 	$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -count 1 -timeout 20m ./e2e/scale/ | tee bin/bench-scale.txt
 
