@@ -85,6 +85,7 @@ type Controller struct {
 	sched    *scheduler
 	listener net.Listener
 	registry *prometheus.Registry
+	events   record.EventBroadcaster
 	ready    atomic.Bool
 	log      *zap.Logger
 	// Engine is the engine the jobs tick (its ports as plugged in).
@@ -177,7 +178,7 @@ func New(o Options) (*Controller, error) {
 	}
 	rec.info.WithLabelValues(o.Version, provider).Set(1)
 
-	c := &Controller{mgr: mgr, registry: registry, log: o.Log, Engine: e}
+	c := &Controller{mgr: mgr, registry: registry, events: broadcaster, log: o.Log, Engine: e}
 	c.sched = &scheduler{list: listFrom(mgr.GetCache(), o.Namespace), engine: e, clock: clk, interval: interval,
 		log: o.Log, metrics: rec, jobs: map[string]*job{}}
 	if err := mgr.Add(c.sched); err != nil {
@@ -216,7 +217,8 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.ready.Store(true)
 		}
 	}()
-	err := c.mgr.Start(ctx)
+	err := c.mgr.Start(ctx) // returns once the jobs' ticks in flight have ended
+	c.events.Shutdown()
 	if srv != nil {
 		shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
 		defer stop()
