@@ -102,8 +102,8 @@ func New(o Options) (*Controller, error) {
 	if group == "" {
 		group = v1beta1.FlaggerGroupVersion.Group
 	}
-	if group != v1beta1.FlaggerGroupVersion.Group && group != v1beta1.GroupVersion.Group {
-		return nil, fmt.Errorf("api group %q: want %s or %s", group, v1beta1.FlaggerGroupVersion.Group, v1beta1.GroupVersion.Group)
+	if err := CheckAPIGroup(group); err != nil {
+		return nil, err
 	}
 	s, err := scheme.In(group)
 	if err != nil {
@@ -190,6 +190,14 @@ func New(o Options) (*Controller, error) {
 		}
 	}
 	return c, nil
+}
+
+// CheckAPIGroup accepts the API groups a controller can serve: flagger.app and aviary.dev.
+func CheckAPIGroup(group string) error {
+	if group != v1beta1.FlaggerGroupVersion.Group && group != v1beta1.GroupVersion.Group {
+		return fmt.Errorf("api group %q: want %s or %s", group, v1beta1.FlaggerGroupVersion.Group, v1beta1.GroupVersion.Group)
+	}
+	return nil
 }
 
 // Addr is the address /metrics, /healthz and /readyz are served on (nil without Listen).

@@ -185,6 +185,9 @@ func runController(ctx context.Context, f controllerFlags, stderr io.Writer) err
 			return invalid(fmt.Errorf("-mesh-provider %q: %s", f.meshProvider, u.Msg))
 		}
 	}
+	if err := controller.CheckAPIGroup(f.apiGroup); err != nil {
+		return invalid(fmt.Errorf("-api-group: %w", err))
+	}
 	if f.controlLoopInterval <= 0 {
 		return invalid(fmt.Errorf("-control-loop-interval %s: want a positive duration", f.controlLoopInterval))
 	}
