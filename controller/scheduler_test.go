@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -9,6 +10,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -19,6 +22,7 @@ import (
 // tickLog is a ticker that records which canary ticked when.
 type tickLog struct {
 	clock *clocktesting.FakeClock
+	err   error // every tick's error
 	mu    sync.Mutex
 	ticks map[string][]time.Duration // since the start, per canary name
 	start time.Time
@@ -28,7 +32,7 @@ func (l *tickLog) Tick(_ context.Context, key types.NamespacedName) (time.Durati
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ticks[key.Name] = append(l.ticks[key.Name], l.clock.Since(l.start))
-	return time.Second, nil
+	return time.Second, l.err
 }
 
 func (l *tickLog) of(name string) []time.Duration {
@@ -49,6 +53,7 @@ var _ = Describe("the scheduler", func() {
 	var (
 		clk      *clocktesting.FakeClock
 		log      *tickLog
+		logs     *observer.ObservedLogs
 		mu       sync.Mutex
 		canaries []v1beta1.Canary
 		cancel   context.CancelFunc
@@ -70,6 +75,8 @@ var _ = Describe("the scheduler", func() {
 		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		clk = clocktesting.NewFakeClock(start)
 		log = &tickLog{clock: clk, ticks: map[string][]time.Duration{}, start: start}
+		var core zapcore.Core
+		core, logs = observer.New(zapcore.InfoLevel)
 		rec, err := newRecorder(prometheus.NewRegistry(), clk)
 		Expect(err).NotTo(HaveOccurred())
 		s := &scheduler{
@@ -78,7 +85,7 @@ var _ = Describe("the scheduler", func() {
 				defer mu.Unlock()
 				return append([]v1beta1.Canary(nil), canaries...), nil
 			},
-			engine: log, clock: clk, interval: 10 * time.Second, log: zap.NewNop(), metrics: rec, jobs: map[string]*job{},
+			engine: log, clock: clk, interval: 10 * time.Second, log: zap.New(core), metrics: rec, jobs: map[string]*job{},
 		}
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(context.Background())
@@ -129,6 +136,19 @@ var _ = Describe("the scheduler", func() {
 			step(s10, 3)
 		}
 		Eventually(ticksOf("a")).Should(Equal([]time.Duration{s10, 2 * s10, 8 * s10}))
+	})
+
+	It("logs a tick's error and goes on ticking (an API server error is not fatal)", func() {
+		log.mu.Lock()
+		log.err = errors.New("canary a.ns: step get-canary: get canary: connection refused")
+		log.mu.Unlock()
+		setCanaries(canaryWithInterval("a", "10s"))
+		step(s10, 1)
+		Eventually(ticksOf("a")).Should(HaveLen(1))
+		step(s10, 2)
+		Eventually(ticksOf("a")).Should(HaveLen(2))
+		Expect(logs.FilterMessage(log.err.Error()).Len()).To(Equal(2))
+		Expect(logs.FilterMessage(log.err.Error()).All()[0].ContextMap()).To(HaveKeyWithValue("canary", "a.ns"))
 	})
 
 	It("stops the job of a deleted canary at the next pass, and keeps the others", func() {
