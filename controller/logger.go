@@ -9,8 +9,8 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// LogLevels are the values of -log-level.
-var LogLevels = []string{"debug", "info", "warn", "error"}
+// LogLevels are the values of -log-level ("warning", which Flagger's help names, is warn).
+var LogLevels = []string{"debug", "info", "warn", "warning", "error"}
 
 // NewLogger returns a JSON logger writing to w whose lines read like Flagger's
 // (pkg/logger): keys level, ts (ISO 8601), caller, msg, with Flagger's sampling (per
@@ -20,6 +20,8 @@ func NewLogger(level string, w io.Writer) (*zap.Logger, error) {
 	switch level {
 	case "debug", "info", "warn", "error":
 		_ = l.UnmarshalText([]byte(level))
+	case "warning":
+		l = zapcore.WarnLevel
 	default:
 		return nil, fmt.Errorf("log level %q: want one of %v", level, LogLevels)
 	}

@@ -35,6 +35,9 @@ const (
 	scaleCanaries     = 1000
 	scalePerNamespace = 100
 	scaleRolling      = 50
+	scaleNamespaces   = scaleCanaries / scalePerNamespace
+	// scaleSetupLimit bounds the wait for every canary to initialize.
+	scaleSetupLimit = 15 * time.Minute
 )
 
 // timedTicker records each tick's wall time while recording is on.
@@ -84,8 +87,8 @@ func stubPrometheus() *httptest.Server {
 }
 
 // BenchmarkScale runs one controller over 1,000 Canaries on envtest's API server, in
-// real time with Flagger's shortest analysis interval (10s): all are initialized and
-// idle, then 50 start an analysis against a stub Prometheus. Each iteration waits for
+// real time: all are initialized and idle at Flagger's default analysis interval (1m),
+// but 50 at its shortest (10s) that then start an analysis against a stub Prometheus. Each iteration waits for
 // 1,000 more ticks (one round of every canary) and the benchmark reports the ticks'
 // wall-time latency (p50, p99), the process's resident memory and live heap, and the
 // controller's API requests per tick. `make bench-scale` runs it (a few minutes); it
@@ -107,7 +110,7 @@ func BenchmarkScale(b *testing.B) {
 		go func() {
 			for ctx.Err() == nil {
 				_, _ = sim.Sync(ctx, time.Now())
-				time.Sleep(200 * time.Millisecond)
+				time.Sleep(time.Second)
 			}
 		}()
 	}
@@ -115,8 +118,12 @@ func BenchmarkScale(b *testing.B) {
 	requests := &atomic.Int64{}
 	cfg := rest.CopyConfig(env.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, n: requests} }
+	log := zap.NewNop()
+	if os.Getenv("AVIARY_BENCH_LOG") != "" {
+		log, _ = NewLogger("info", os.Stderr)
+	}
 	c, err := New(Options{Config: cfg, Metrics: promapi.New(), MetricsServer: prom.URL, ControlLoopInterval: time.Second,
-		Version: "bench", Log: zap.NewNop()})
+		Version: "bench", Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -131,8 +138,8 @@ func BenchmarkScale(b *testing.B) {
 
 	waitForPhase(ctx, b, env.Client(), v1beta1.CanaryPhaseInitialized, scaleCanaries)
 	for i := range scaleRolling {
-		ns := namespaces[i%len(namespaces)]
-		name := fmt.Sprintf("app-%03d", i/len(namespaces))
+		ns := namespaces[i%scaleNamespaces]
+		name := fmt.Sprintf("app-%03d", i/scaleNamespaces)
 		d := &appsv1.Deployment{}
 		if err := env.Client().Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, d); err != nil {
 			b.Fatal(err)
@@ -177,7 +184,7 @@ func BenchmarkScale(b *testing.B) {
 func createScaleCanaries(ctx context.Context, b *testing.B, c client.Client) []string {
 	b.Helper()
 	var namespaces []string
-	for n := 0; n < scaleCanaries/scalePerNamespace; n++ {
+	for n := range scaleNamespaces {
 		ns := fmt.Sprintf("scale-%02d", n)
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			b.Fatal(err)
@@ -185,6 +192,10 @@ func createScaleCanaries(ctx context.Context, b *testing.B, c client.Client) []s
 		namespaces = append(namespaces, ns)
 		for i := range scalePerNamespace {
 			name := fmt.Sprintf("app-%03d", i)
+			interval := "1m"                      // Flagger's default
+			if i < scaleRolling/scaleNamespaces { // the canaries the benchmark rolls (app-000... in every namespace)
+				interval = "10s" // Flagger's shortest: the canaries that will roll
+			}
 			labels := map[string]string{"app": name}
 			if err := c.Create(ctx, &appsv1.Deployment{
 				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -200,7 +211,7 @@ func createScaleCanaries(ctx context.Context, b *testing.B, c client.Client) []s
 				Spec: v1beta1.CanarySpec{
 					TargetRef: v1beta1.LocalObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
 					Service:   v1beta1.CanaryService{Port: 9898},
-					Analysis: &v1beta1.CanaryAnalysis{Interval: "10s", Threshold: 5, MaxWeight: 50, StepWeight: 5,
+					Analysis: &v1beta1.CanaryAnalysis{Interval: interval, Threshold: 5, MaxWeight: 50, StepWeight: 5,
 						Metrics: []v1beta1.CanaryMetric{
 							{Name: "request-success-rate", Interval: "1m", ThresholdRange: &v1beta1.CanaryThresholdRange{Min: ptr.To(99.0)}},
 							{Name: "request-duration", Interval: "1m", ThresholdRange: &v1beta1.CanaryThresholdRange{Max: ptr.To(500.0)}},
@@ -217,14 +228,16 @@ func createScaleCanaries(ctx context.Context, b *testing.B, c client.Client) []s
 // waitForPhase waits until n Canaries are in phase.
 func waitForPhase(ctx context.Context, b *testing.B, c client.Client, phase v1beta1.CanaryPhase, n int) {
 	b.Helper()
-	deadline := time.Now().Add(10 * time.Minute)
+	deadline := time.Now().Add(scaleSetupLimit)
 	for {
 		var list v1beta1.CanaryList
 		if err := c.List(ctx, &list); err != nil {
 			b.Fatal(err)
 		}
 		in := 0
+		phases := map[v1beta1.CanaryPhase]int{}
 		for _, cd := range list.Items {
+			phases[cd.Status.Phase]++
 			if cd.Status.Phase == phase {
 				in++
 			}
@@ -233,7 +246,7 @@ func waitForPhase(ctx context.Context, b *testing.B, c client.Client, phase v1be
 			return
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d canaries %s after 10 minutes", in, n, phase)
+			b.Fatalf("%d of %d canaries %s after %s (phases: %v)", in, n, phase, scaleSetupLimit, phases)
 		}
 		time.Sleep(time.Second)
 	}
