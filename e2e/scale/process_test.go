@@ -12,22 +12,13 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// controllerBinary is the controller under test: its program, the arguments before
-// its flags and its environment beyond the benchmark's: $AVIARY_SCALE_AVIARY (an aviary binary), else aviary built from this module
-// into a temporary directory; AVIARY_SCALE_AVIARY=standin runs the test double
-// (standin_test.go) instead.
-func controllerBinary(b *testing.B) (argv, env []string) {
+// controllerBinary is the aviary binary under test: $AVIARY_SCALE_AVIARY, else aviary
+// built from this module into a temporary directory. It inherits the benchmark's
+// environment (GOGC, GOMEMLIMIT).
+func controllerBinary(b *testing.B) string {
 	b.Helper()
-	switch p := os.Getenv("AVIARY_SCALE_AVIARY"); p {
-	case "standin":
-		exe, err := os.Executable()
-		if err != nil {
-			b.Fatal(err)
-		}
-		return []string{exe}, []string{standInChild + "=1"}
-	case "":
-	default:
-		return []string{p}, nil
+	if p := os.Getenv("AVIARY_SCALE_AVIARY"); p != "" {
+		return p
 	}
 	path := filepath.Join(b.TempDir(), "aviary")
 	cmd := exec.Command("go", "build", "-o", path, "./cmd/aviary")
@@ -38,7 +29,7 @@ func controllerBinary(b *testing.B) (argv, env []string) {
 	if out, err := exec.Command(path, "controller", "--help").CombinedOutput(); err != nil {
 		b.Fatalf("%s has no working `controller` command: %v\n%s", path, err, out)
 	}
-	return []string{path}, nil
+	return path
 }
 
 // moduleRoot is the directory of go.mod, above the working directory.

@@ -80,9 +80,9 @@ func BenchmarkScale(b *testing.B) {
 		}
 		window = d
 	}
-	bin, binEnv := controllerBinary(b)
+	bin := controllerBinary(b)
 	for b.Loop() {
-		r := runScale(b, bin, binEnv, n, window)
+		r := runScale(b, bin, n, window)
 		b.ReportMetric(mib(r.peak), "peak-rss-MiB")
 		b.ReportMetric(mib(r.steady), "steady-rss-MiB")
 		b.ReportMetric(mib(r.heap), "heap-inuse-MiB")
@@ -126,7 +126,7 @@ func envInt(b *testing.B, name string, def int) int {
 }
 
 // runScale is one run, from an API server's start to its stop.
-func runScale(b *testing.B, bin, binEnv []string, n int, window time.Duration) scaleResult {
+func runScale(b *testing.B, bin string, n int, window time.Duration) scaleResult {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env, err := cluster.StartEnvtest(ctx, cluster.EnvtestOptions{APIGroup: v1beta1.FlaggerGroupVersion.Group})
@@ -200,13 +200,12 @@ func runScale(b *testing.B, bin, binEnv []string, n int, window time.Duration) s
 		b.Fatal(err)
 	}
 	defer logf.Close()
-	args := append(slices.Clone(bin[1:]), "controller",
+	args := append([]string{"controller"},
 		"-kubeconfig", kubeconfig, "-metrics-server", prom.URL, "-mesh-provider", "istio",
 		"-port", strconv.Itoa(port), "-log-level", "info",
 		"-kubeconfig-qps", strconv.Itoa(qps), "-kubeconfig-burst", strconv.Itoa(burst))
-	cmd := exec.Command(bin[0], args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), binEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
