@@ -2,8 +2,8 @@ package e2e_test
 
 import (
 	"bufio"
-	"fmt"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"

@@ -17,7 +17,7 @@
 #                     stdout; progress always goes to stderr
 #
 # While a binary builds, a progress line goes to stderr every
-# $ENVTEST_PROGRESS_INTERVAL seconds (default 30): elapsed time, modules
+# $HACK_PROGRESS_INTERVAL seconds (default 30): elapsed time, modules
 # downloaded, packages compiled. The go command's full output is kept in
 # bin/k8s/<ver>/.<name>.build.log; its errors are shown as they come.
 #

@@ -52,7 +52,8 @@ sync_module() {
     die "updating ${1#"$ROOT"/} to $2 $3 failed (a changed replace directive in $2's go.mod? copy it into ${1#"$ROOT"/}/go.mod)"
 }
 
-no_ldflags() { echo "-s -w"; }
+# Flagger's release build sets the revision (its Makefile); the version is in its source.
+flagger_ldflags() { echo "-s -w -X github.com/fluxcd/flagger/pkg/version.REVISION=gomod-$FLAGGER_VERSION"; }
 # Prometheus' own release build sets these (its .promu.yml); `prometheus --version`
 # and /api/v1/status/buildinfo then report the release.
 # The module's v0.MMm.p is release M.mm.p (v0.310.0 is 3.10.0).
@@ -78,7 +79,7 @@ for tool in "${TOOLS[@]}"; do
       ASSETS_DIR="$ROOT/bin/flagger/$FLAGGER_VERSION" BUILD_TAGS=""
       lock_assets_dir
       build flagger "$HACK/flagger" github.com/fluxcd/flagger/cmd/flagger "$FLAGGER_VERSION" \
-        "≈4 min on 2 idle cores, more on a busy machine" no_ldflags
+        "≈4 min on 2 idle cores, more on a busy machine" flagger_ldflags
       ;;
   esac
   [[ $PRINT_PATH == 0 ]] || echo "$ASSETS_DIR/$tool"
