@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -157,43 +158,98 @@ type Sample struct {
 
 // Query evaluates an instant query now through the HTTP API.
 func (p *Prometheus) Query(ctx context.Context, q string) ([]Sample, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/api/v1/query?query="+url.QueryEscape(q), nil)
+	var data struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
+		} `json:"result"`
+	}
+	if err := p.get(ctx, "/api/v1/query?query="+url.QueryEscape(q), "vector", &data); err != nil {
+		return nil, fmt.Errorf("query %q: %w", q, err)
+	}
+	out := make([]Sample, 0, len(data.Result))
+	for _, r := range data.Result {
+		v, err := sampleValue(r.Value[1])
+		if err != nil {
+			return nil, fmt.Errorf("query %q: %w", q, err)
+		}
+		out = append(out, Sample{Labels: r.Metric, Value: v})
+	}
+	return out, nil
+}
+
+// get calls the HTTP API and decodes the data of a result of type want into data.
+func (p *Prometheus) get(ctx context.Context, path, want string, data any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+path, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", q, err)
+		return err
 	}
 	defer resp.Body.Close()
 	var body struct {
 		Status string `json:"status"`
 		Error  string `json:"error"`
 		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
+			ResultType string          `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("query %q: status %d: %w", q, resp.StatusCode, err)
+		return fmt.Errorf("status %d: %w", resp.StatusCode, err)
 	}
 	if body.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", q, body.Error)
+		return errors.New(body.Error)
 	}
-	if body.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("query %q: a %s, not a vector", q, body.Data.ResultType)
+	if body.Data.ResultType != want {
+		return fmt.Errorf("a %s, not a %s", body.Data.ResultType, want)
 	}
-	out := make([]Sample, 0, len(body.Data.Result))
-	for _, r := range body.Data.Result {
-		s, _ := r.Value[1].(string)
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return nil, fmt.Errorf("query %q: value %v: %w", q, r.Value[1], err)
+	raw, _ := json.Marshal(map[string]json.RawMessage{"result": body.Data.Result})
+	return json.Unmarshal(raw, data)
+}
+
+// sampleValue reads a sample's value, which the API writes as a string.
+func sampleValue(v any) (float64, error) {
+	s, _ := v.(string)
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("value %v: %w", v, err)
+	}
+	return f, nil
+}
+
+// Series is one series of a range query: its samples' values in time order.
+type Series struct {
+	Labels map[string]string
+	Values []float64
+}
+
+// QueryRange evaluates q from start to end at step through the HTTP API.
+func (p *Prometheus) QueryRange(ctx context.Context, q string, start, end time.Time, step time.Duration) ([]Series, error) {
+	v := url.Values{"query": {q}, "start": {strconv.FormatFloat(float64(start.UnixMilli())/1e3, 'f', 3, 64)},
+		"end": {strconv.FormatFloat(float64(end.UnixMilli())/1e3, 'f', 3, 64)}, "step": {step.String()}}
+	var data struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+			Values [][2]any          `json:"values"`
+		} `json:"result"`
+	}
+	if err := p.get(ctx, "/api/v1/query_range?"+v.Encode(), "matrix", &data); err != nil {
+		return nil, fmt.Errorf("query_range %q: %w", q, err)
+	}
+	out := make([]Series, 0, len(data.Result))
+	for _, r := range data.Result {
+		s := Series{Labels: r.Metric}
+		for _, pair := range r.Values {
+			f, err := sampleValue(pair[1])
+			if err != nil {
+				return nil, fmt.Errorf("query_range %q: %w", q, err)
+			}
+			s.Values = append(s.Values, f)
 		}
-		out = append(out, Sample{Labels: r.Metric, Value: v})
+		out = append(out, s)
 	}
 	return out, nil
 }

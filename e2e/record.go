@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -50,6 +51,7 @@ type Recorder struct {
 	mu     sync.Mutex
 	states map[string][]CanaryState // by namespace/name
 	events map[string][]EventRecord // by the Canary's namespace/name, in first-seen order
+	counts map[types.UID]int32      // each Event object's count when last seen
 	errs   []error
 	wg     sync.WaitGroup
 }
@@ -57,7 +59,7 @@ type Recorder struct {
 // Record starts watching namespaces through c (a client with watch support whose
 // scheme serves the Canaries' group).
 func Record(ctx context.Context, c client.WithWatch, namespaces ...string) *Recorder {
-	r := &Recorder{states: map[string][]CanaryState{}, events: map[string][]EventRecord{}}
+	r := &Recorder{states: map[string][]CanaryState{}, events: map[string][]EventRecord{}, counts: map[types.UID]int32{}}
 	for _, ns := range namespaces {
 		r.wg.Add(2)
 		go r.watch(ctx, c, &v1beta1.CanaryList{}, ns, r.canary)
@@ -136,16 +138,25 @@ func (r *Recorder) event(o client.Object) {
 		return
 	}
 	key := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name
+	msg := EventMessage(e.Message)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// An Event object counts repeats; once client-go's recorder combines similar
+	// events into one object, its message is the latest one's. What the count grew
+	// by since the last sight belongs to the message it shows now.
+	grew := max(e.Count, 1) - r.counts[e.UID]
+	r.counts[e.UID] = max(e.Count, 1)
+	if grew <= 0 {
+		return
+	}
 	h := r.events[key]
 	for i := range h {
-		if h[i].Message == e.Message && h[i].Reason == e.Reason && h[i].Type == e.Type {
-			h[i].Count = max(h[i].Count, e.Count)
+		if h[i].Message == msg && h[i].Reason == e.Reason && h[i].Type == e.Type {
+			h[i].Count += grew
 			return
 		}
 	}
-	r.events[key] = append(h, EventRecord{First: time.Now(), Type: e.Type, Reason: e.Reason, Message: e.Message, Count: e.Count})
+	r.events[key] = append(h, EventRecord{First: time.Now(), Type: e.Type, Reason: e.Reason, Message: msg, Count: grew})
 }
 
 // States is the status history of the Canary namespace/name.
