@@ -16,6 +16,8 @@ type Controller struct {
 	Binary string
 	// Command comes before the flags ("controller" for aviary).
 	Command []string
+	// LogLevel is -log-level ("" is info).
+	LogLevel string
 }
 
 // AviaryController is `aviary controller` of the aviary binary at path.
@@ -41,12 +43,16 @@ type ControllerOptions struct {
 
 // Args are the flags: Flagger's names, which aviary's controller mirrors.
 func (c Controller) Args(kubeconfig, metricsServer string, port int) []string {
+	level := c.LogLevel
+	if level == "" {
+		level = "info"
+	}
 	return append(append([]string{}, c.Command...),
 		"-kubeconfig", kubeconfig,
 		"-metrics-server", metricsServer,
 		"-mesh-provider", "istio",
 		"-port", strconv.Itoa(port),
-		"-log-level", "info",
+		"-log-level", level,
 	)
 }
 

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,101 +38,214 @@ func scenarioFiles() []string {
 	return files
 }
 
-var (
-	aviaryOnce sync.Once
-	aviaryPath string
-	aviaryErr  error
-)
-
-// aviaryBinary is the aviary CLI: AVIARY_E2E_AVIARY, else built once from this
-// module into the stack's directory.
-func aviaryBinary(s *stack) string {
-	GinkgoHelper()
+// aviaryBinary is the aviary CLI: AVIARY_E2E_AVIARY, else built from this module
+// into dir.
+func aviaryBinary(dir string) (string, error) {
 	if p := os.Getenv("AVIARY_E2E_AVIARY"); p != "" {
-		return p
+		return p, nil
 	}
-	aviaryOnce.Do(func() {
-		root, err := e2e.ModuleRoot()
-		if err != nil {
-			aviaryErr = err
-			return
-		}
-		aviaryPath = filepath.Join(s.dir, "aviary")
-		cmd := exec.Command("go", "build", "-o", aviaryPath, "./cmd/aviary")
-		cmd.Dir = root
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			aviaryErr = fmt.Errorf("go build ./cmd/aviary: %w\n%s", err, out)
-		}
-	})
-	Expect(aviaryErr).NotTo(HaveOccurred())
-	return aviaryPath
+	root, err := e2e.ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "aviary")
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/aviary")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/aviary: %w\n%s", err, out)
+	}
+	return path, nil
 }
 
-// controllerUnderTest is the controller AVIARY_E2E_CONTROLLER names.
+// controllerUnderTest is the controller AVIARY_E2E_CONTROLLER names, logging at
+// AVIARY_E2E_LOG_LEVEL (info by default).
 func controllerUnderTest(aviary string) e2e.Controller {
 	GinkgoHelper()
+	var c e2e.Controller
 	switch n := controllerName(); n {
 	case "aviary":
-		return e2e.AviaryController(aviary)
+		c = e2e.AviaryController(aviary)
 	case "flagger":
-		return e2e.FlaggerController(tool(e2e.FlaggerBinary, true))
+		c = e2e.FlaggerController(tool(e2e.FlaggerBinary, true))
 	default:
 		Fail(fmt.Sprintf("AVIARY_E2E_CONTROLLER=%q: want aviary or flagger", n))
-		return e2e.Controller{}
 	}
+	c.LogLevel = os.Getenv("AVIARY_E2E_LOG_LEVEL")
+	return c
 }
 
-// live is one live run of every scenario side by side, and its predictions.
+var (
+	runsOnce sync.Once
+	runs     struct{ main, faults *future }
+)
+
+// startRuns starts, the first time a container needs one, both live runs side by
+// side: the scenarios of e2e/scenarios with the controller under test, and the
+// fault run (e2e/faults, aviary's controller unless AVIARY_E2E_CONTROLLER says
+// otherwise) on an API server of its own, so that the faults (which hit the whole
+// controller, Prometheus and API server) touch no other scenario.
+func startRuns() *struct{ main, faults *future } {
+	GinkgoHelper()
+	main := theStack()
+	runsOnce.Do(func() {
+		ctx := context.Background()
+		runs.main = goLive(ctx, liveOptions{stack: main, files: scenarioFiles(), ctl: controllerUnderTest(main.aviary)})
+		if !Label("faults").MatchesLabelFilter(GinkgoLabelFilter()) {
+			return // e.g. -ginkgo.label-filter='!faults'
+		}
+		faults, err := newStack()
+		Expect(err).NotTo(HaveOccurred())
+		faults.aviary, faults.prometheus = main.aviary, main.prometheus
+		u, err := url.Parse(faults.env.Config.Host)
+		Expect(err).NotTo(HaveOccurred())
+		cut, err := e2e.NewCutProxy(u.Host)
+		Expect(err).NotTo(HaveOccurred())
+		runs.faults = goLive(ctx, liveOptions{stack: faults, files: faultFiles(), ctl: controllerUnderTest(main.aviary), cut: cut,
+			during: func(ctx context.Context, l *live) error { return injectFaults(ctx, l, cut) }})
+	})
+	return &runs
+}
+
+// live is one live run of scenarios side by side, and their predictions.
 type live struct {
+	stack       *stack
 	run         *e2e.Live
 	rec         *e2e.Recorder
+	stopRec     context.CancelFunc
 	predictions map[string]*e2e.Prediction // by file
 	started     time.Time
 	ended       time.Time
+	// faults is what the fault script did (fault runs only).
+	faults *faultFigures
 }
 
-// startLive predicts every file, then plays them all live and waits until sim serve
-// has passed every scenario's until.
-func startLive(ctx context.Context, files []string, ctl func(aviary string) e2e.Controller) *live {
-	GinkgoHelper()
-	s := theStack()
-	aviary := aviaryBinary(s)
-	c := ctl(aviary)
-	l := &live{predictions: map[string]*e2e.Prediction{}}
+// liveOptions say what a live run plays and how.
+type liveOptions struct {
+	stack *stack
+	files []string
+	ctl   e2e.Controller
+	// cut, when set, stands between the controller and the API server.
+	cut *e2e.CutProxy
+	// during runs while sim serve plays, from when the controller serves.
+	during func(ctx context.Context, l *live) error
+}
+
+var (
+	livesMu sync.Mutex
+	lives   []*e2e.Live
+)
+
+// stopLives stops every live run's processes (AfterSuite: an interrupted or
+// failed run leaves no process behind).
+func stopLives() {
+	livesMu.Lock()
+	defer livesMu.Unlock()
+	for _, l := range lives {
+		_ = l.Stop()
+	}
+}
+
+// runLive predicts every file, then plays them all live and waits until sim serve
+// has passed every scenario's until. It returns errors rather than asserting: it
+// runs in a goroutine beside other live runs.
+func runLive(ctx context.Context, o liveOptions) (*live, error) {
+	l := &live{stack: o.stack, predictions: map[string]*e2e.Prediction{}}
 	var until time.Duration
-	for _, f := range files {
+	for _, f := range o.files {
 		p, err := e2e.Predict(ctx, f)
-		Expect(err).NotTo(HaveOccurred())
+		if err != nil {
+			return l, err
+		}
 		l.predictions[f] = p
 		until = max(until, p.Loaded.Scenario.Spec.Until.Duration)
 	}
-	dir, err := os.MkdirTemp(s.dir, "live-")
-	Expect(err).NotTo(HaveOccurred())
+	dir, err := os.MkdirTemp(o.stack.dir, "live-")
+	if err != nil {
+		return l, err
+	}
 	recCtx, stopRec := context.WithCancel(context.Background())
+	l.stopRec = func() { stopRec(); l.rec.Wait() }
+	opts := e2e.RunOptions{Aviary: o.stack.aviary, Prometheus: o.stack.prometheus, Controller: o.ctl,
+		Kubeconfig: o.stack.kubeconfig, Dir: dir, Scenarios: o.files}
+	if o.cut != nil {
+		opts.ControllerKubeconfig = filepath.Join(dir, "kubeconfig-cut")
+		if err := e2e.WriteKubeconfig(o.stack.env.Config, o.cut.Addr(), opts.ControllerKubeconfig); err != nil {
+			return l, err
+		}
+	}
 	l.started = time.Now()
-	l.run, err = e2e.StartLive(ctx, e2e.RunOptions{Aviary: aviary, Prometheus: tool(e2e.PrometheusBinary, false), Controller: c,
-		Kubeconfig: s.kubeconfig, Dir: dir, Scenarios: files}, func(r e2e.ServeReady) {
-		l.rec = e2e.Record(recCtx, s.client, r.Namespaces()...)
+	l.rec = e2e.Record(recCtx, o.stack.client) // no namespaces yet: Wait works on every path
+	l.run, err = e2e.StartLive(ctx, opts, func(r e2e.ServeReady) {
+		l.rec = e2e.Record(recCtx, o.stack.client, r.Namespaces()...)
 	})
 	if l.run != nil {
-		processes(l.run.Processes()...)
+		livesMu.Lock()
+		lives = append(lives, l.run)
+		livesMu.Unlock()
 	}
-	DeferCleanup(func() { stopRec(); l.rec.Wait() })
-	Expect(err).NotTo(HaveOccurred())
-	GinkgoWriter.Printf("e2e: %s controller and sim serve up %v after the start; scenarios run for %v\n", c.Name, time.Since(l.started).Round(time.Millisecond), until)
+	if err != nil {
+		return l, err
+	}
+	GinkgoWriter.Printf("e2e: %s controller, sim serve and Prometheus up %v after the start; scenarios %v run for %v\n",
+		o.ctl.Name, time.Since(l.started).Round(time.Millisecond), l.run.Ready.Namespaces(), until)
+	var duringErr error
+	if o.during != nil {
+		duringErr = o.during(ctx, l)
+	}
 	select {
 	case <-l.run.Serve.Done():
 	case <-ctx.Done():
+		return l, ctx.Err()
 	}
 	l.ended = time.Now()
-	Expect(l.run.Serve.Err()).NotTo(HaveOccurred(), "sim serve ends with status 0 once every scenario's until has passed")
-	Expect(l.run.Ctl.Proc.Running()).To(BeTrue(), "the controller still runs")
-	return l
+	if err := l.run.Serve.Err(); err != nil {
+		return l, fmt.Errorf("sim serve ended with %v (it ends with status 0 once every scenario's until has passed); its log: %s", err, l.run.Serve.Log)
+	}
+	if !l.run.Ctl.Proc.Running() {
+		return l, fmt.Errorf("the %s controller is no longer running (%v); its log: %s", o.ctl.Name, l.run.Ctl.Proc.Err(), l.run.Ctl.Proc.Log)
+	}
+	return l, duringErr
+}
+
+// future is a live run going on in the background.
+type future struct {
+	done chan struct{}
+	l    *live
+	err  error
+}
+
+func goLive(ctx context.Context, o liveOptions) *future {
+	f := &future{done: make(chan struct{})}
+	go func() {
+		defer GinkgoRecover()
+		defer close(f.done)
+		f.l, f.err = runLive(ctx, o)
+	}()
+	return f
+}
+
+// wait waits for the run and registers its processes for the failure report.
+func (f *future) wait(ctx context.Context) *live {
+	GinkgoHelper()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		Fail("interrupted while waiting for a live run")
+	}
+	if f.l != nil && f.l.run != nil {
+		processes(f.l.run.Processes()...)
+	}
+	if f.l != nil && f.l.stopRec != nil {
+		DeferCleanup(f.l.stopRec)
+	}
+	Expect(f.err).NotTo(HaveOccurred())
+	return f.l
 }
 
 // canaryKey is namespace/name of the scenario's Canary.
-func canaryKey(p *e2e.Prediction) string { return p.Loaded.Canary.Namespace + "/" + p.Loaded.Canary.Name }
+func canaryKey(p *e2e.Prediction) string {
+	return p.Loaded.Canary.Namespace + "/" + p.Loaded.Canary.Name
+}
 
 var _ = Describe("live rollouts", Ordered, Label("e2e"), func() {
 	files := scenarioFiles()
@@ -142,8 +256,8 @@ var _ = Describe("live rollouts", Ordered, Label("e2e"), func() {
 		if len(files) == 0 {
 			Fail("no real-time scenarios in e2e/scenarios (or AVIARY_E2E_SCENARIOS)")
 		}
-		l = startLive(ctx, files, controllerUnderTest)
-	}, NodeTimeout(10*time.Minute))
+		l = startRuns().main.wait(ctx)
+	}, NodeTimeout(15*time.Minute))
 
 	for _, f := range files {
 		It("decide what the simulator predicted for "+filepath.Base(f), func(ctx SpecContext) {

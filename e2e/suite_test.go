@@ -48,24 +48,35 @@ type stack struct {
 	dir        string
 	kubeconfig string
 	client     client.WithWatch
+	// aviary and prometheus are the binaries the live runs start.
+	aviary, prometheus string
 }
 
 var (
 	shared     *stack
 	sharedErr  error
 	sharedOnce sync.Once
+	// stacks are every stack started, stopped after the suite.
+	stacks []*stack
 )
 
-// theStack starts the API server the first time a spec needs it.
+// theStack starts the API server the first time a spec needs it, and finds or
+// builds the binaries.
 func theStack() *stack {
 	GinkgoHelper()
-	tool(e2e.PrometheusBinary, false)
-	sharedOnce.Do(func() { shared, sharedErr = startStack() })
+	prom := tool(e2e.PrometheusBinary, false)
+	sharedOnce.Do(func() {
+		if shared, sharedErr = newStack(); sharedErr == nil {
+			shared.prometheus = prom
+			shared.aviary, sharedErr = aviaryBinary(shared.dir)
+		}
+	})
 	Expect(sharedErr).NotTo(HaveOccurred())
 	return shared
 }
 
-func startStack() (*stack, error) {
+// newStack starts an API server of its own.
+func newStack() (*stack, error) {
 	dir, err := os.MkdirTemp("", "aviary-e2e-")
 	if err != nil {
 		return nil, err
@@ -75,6 +86,7 @@ func startStack() (*stack, error) {
 		return nil, err
 	}
 	s := &stack{env: env, dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig")}
+	stacks = append(stacks, s)
 	if err := e2e.WriteKubeconfig(env.Config, "", s.kubeconfig); err != nil {
 		_ = env.Stop()
 		return nil, err
@@ -101,15 +113,15 @@ var _ = ReportAfterEach(func(r SpecReport) {
 })
 
 var _ = AfterSuite(func() {
-	if shared == nil {
-		return
+	stopLives()
+	for _, s := range stacks {
+		Expect(s.env.Stop()).To(Succeed())
+		if failed || os.Getenv("AVIARY_E2E_KEEP") == "1" {
+			fmt.Fprintf(GinkgoWriter, "e2e: the processes' logs are kept in %s\n", s.dir)
+			continue
+		}
+		Expect(os.RemoveAll(s.dir)).To(Succeed())
 	}
-	Expect(shared.env.Stop()).To(Succeed())
-	if failed {
-		fmt.Fprintf(GinkgoWriter, "e2e: a spec failed; the processes' logs are kept in %s\n", shared.dir)
-		return
-	}
-	Expect(os.RemoveAll(shared.dir)).To(Succeed())
 })
 
 // processes registers processes to stop when the spec ends, and prints where their
