@@ -38,6 +38,9 @@ func faultSeed() uint64 {
 // kills is how many times the controller is SIGKILLed.
 const kills = 20
 
+// interval is the fault scenarios' analysis interval.
+const interval = 10 * time.Second
+
 // kill is one SIGKILL of the controller.
 type kill struct {
 	at time.Time
@@ -127,9 +130,14 @@ func injectFaults(ctx context.Context, l *live, cut *e2e.CutProxy) error {
 
 	ctl := l.run.Ctl
 	for i := range kills {
-		// A point within 1.5 analysis intervals: sometimes the controller has ticked
-		// since its restart, sometimes not.
-		if err := sleep(ctx, time.Second+time.Duration(rng.Int64N(int64(14*time.Second)))); err != nil {
+		// Every other kill comes before the controller's first tick after its restart
+		// (1–4 s after it), the others after that tick (in the first half of the
+		// next interval): killed at various points, and the rollouts still move.
+		gap := time.Second + time.Duration(rng.Int64N(int64(3*time.Second)))
+		if i%2 == 1 {
+			gap = interval + time.Second + time.Duration(rng.Int64N(int64(interval/2)))
+		}
+		if err := sleep(ctx, gap); err != nil {
 			return err
 		}
 		if !inAnalysis(l) {
@@ -249,11 +257,11 @@ func (f *faultFigures) report() string {
 	return b.String()
 }
 
-var _ = Describe("faults", Ordered, Label("e2e", "faults"), func() {
+var _ = Describe("faults", Ordered, faultLabels, func() {
 	var l *live
 
 	BeforeAll(func(ctx SpecContext) {
-		l = startRuns().faults.wait(ctx)
+		l = startFaults().wait(ctx)
 		Expect(l.faults).NotTo(BeNil())
 		l.faults.resumes(l)
 		AddReportEntry("fault figures", l.faults.report())

@@ -75,24 +75,35 @@ func controllerUnderTest(aviary string) e2e.Controller {
 }
 
 var (
-	runsOnce sync.Once
-	runs     struct{ main, faults *future }
+	mainOnce, faultsOnce sync.Once
+	mainRun, faultsRun   *future
 )
 
-// startRuns starts, the first time a container needs one, both live runs side by
-// side: the scenarios of e2e/scenarios with the controller under test, and the
-// fault run (e2e/faults, aviary's controller unless AVIARY_E2E_CONTROLLER says
-// otherwise) on an API server of its own, so that the faults (which hit the whole
-// controller, Prometheus and API server) touch no other scenario.
-func startRuns() *struct{ main, faults *future } {
+// faultLabels are the fault container's labels.
+var faultLabels = Label("e2e", "faults")
+
+// startMain starts the live run of e2e/scenarios with the controller under test
+// the first time it is called and, when the fault specs are going to run too, the
+// fault run beside it: side by side they take the time of the longer one.
+func startMain() *future {
+	GinkgoHelper()
+	s := theStack()
+	mainOnce.Do(func() {
+		mainRun = goLive(context.Background(), liveOptions{stack: s, files: scenarioFiles(), ctl: controllerUnderTest(s.aviary)})
+	})
+	if faultLabels.MatchesLabelFilter(GinkgoLabelFilter()) {
+		startFaults()
+	}
+	return mainRun
+}
+
+// startFaults starts the fault run (e2e/faults) on an API server of its own, so that
+// the faults (which hit the whole controller, Prometheus and API server) touch no
+// other scenario.
+func startFaults() *future {
 	GinkgoHelper()
 	main := theStack()
-	runsOnce.Do(func() {
-		ctx := context.Background()
-		runs.main = goLive(ctx, liveOptions{stack: main, files: scenarioFiles(), ctl: controllerUnderTest(main.aviary)})
-		if !Label("faults").MatchesLabelFilter(GinkgoLabelFilter()) {
-			return // e.g. -ginkgo.label-filter='!faults'
-		}
+	faultsOnce.Do(func() {
 		faults, err := newStack()
 		Expect(err).NotTo(HaveOccurred())
 		faults.aviary, faults.prometheus = main.aviary, main.prometheus
@@ -100,10 +111,10 @@ func startRuns() *struct{ main, faults *future } {
 		Expect(err).NotTo(HaveOccurred())
 		cut, err := e2e.NewCutProxy(u.Host)
 		Expect(err).NotTo(HaveOccurred())
-		runs.faults = goLive(ctx, liveOptions{stack: faults, files: faultFiles(), ctl: controllerUnderTest(main.aviary), cut: cut,
+		faultsRun = goLive(context.Background(), liveOptions{stack: faults, files: faultFiles(), ctl: controllerUnderTest(main.aviary), cut: cut,
 			during: func(ctx context.Context, l *live) error { return injectFaults(ctx, l, cut) }})
 	})
-	return &runs
+	return faultsRun
 }
 
 // live is one live run of scenarios side by side, and their predictions.
@@ -256,7 +267,7 @@ var _ = Describe("live rollouts", Ordered, Label("e2e"), func() {
 		if len(files) == 0 {
 			Fail("no real-time scenarios in e2e/scenarios (or AVIARY_E2E_SCENARIOS)")
 		}
-		l = startRuns().main.wait(ctx)
+		l = startMain().wait(ctx)
 	}, NodeTimeout(15*time.Minute))
 
 	for _, f := range files {
