@@ -23,6 +23,7 @@ import (
 // with the fields its message carries and routes it. Without analysis.alerts it goes
 // to the global notifier (an operator setting); otherwise to every entry whose
 // severity admits it, in spec order, through the AlertProvider the entry references.
+// With an AlertSender, each is posted as it is resolved (Flagger posts in that order).
 func (t *tick) alert(severity v1beta1.AlertSeverity, message string, metadata bool) {
 	a := Alert{Severity: string(severity), Message: message}
 	// Flagger's "Cluster" field comes from its -cluster-name flag, which a Canary
@@ -30,12 +31,25 @@ func (t *tick) alert(severity v1beta1.AlertSeverity, message string, metadata bo
 	if metadata {
 		a.Fields = alertMetadata(t.cd)
 	}
+	msg := AlertMessage{Name: t.cd.Name, Namespace: t.cd.Namespace, Message: message, Fields: a.Fields, Severity: a.Severity}
 	entries := analysisOf(t.cd).Alerts
 	a.Global = len(entries) == 0
-	for _, entry := range entries {
-		if alertAdmits(entry.Severity, severity) {
-			a.Recipients = append(a.Recipients, t.alertRecipient(entry))
+	if a.Global && t.e.Alerts != nil {
+		if err := t.e.Alerts.SendGlobal(context.Background(), msg); err != nil {
+			a.Error = fmt.Sprintf("alert can't be sent: %v", err)
 		}
+	}
+	for _, entry := range entries {
+		if !alertAdmits(entry.Severity, severity) {
+			continue
+		}
+		r, to := t.alertRecipient(entry)
+		if to != nil && t.e.Alerts != nil {
+			if err := t.e.Alerts.Send(context.Background(), *to, msg); err != nil {
+				r.Error = fmt.Sprintf("alert provider %s send error: %v", r.Provider, err)
+			}
+		}
+		a.Recipients = append(a.Recipients, r)
 	}
 	t.rec.Alerts = append(t.rec.Alerts, a)
 }
@@ -53,19 +67,20 @@ func alertAdmits(filter, severity v1beta1.AlertSeverity) bool {
 var flaggerAlertProviderResource = schema.GroupResource{Group: "flagger.app", Resource: "alertprovider"}
 
 // alertRecipient resolves one analysis.alerts entry as Flagger does before posting:
-// the provider (in providerRef.namespace, else the canary's), its secret's address,
-// its defaults, and the notifier its type builds. Every failure is Flagger's log line
-// and the alert is not sent there.
-func (t *tick) alertRecipient(entry v1beta1.CanaryAlert) AlertRecipient {
+// the provider (in providerRef.namespace, else the canary's), its secret's address
+// and token, its defaults, and the notifier its type builds. Every failure is
+// Flagger's log line and the alert is not sent there (to is nil); so is an empty
+// address.
+func (t *tick) alertRecipient(entry v1beta1.CanaryAlert) (r AlertRecipient, to *AlertDestination) {
 	ctx := context.Background()
 	name, ns := entry.ProviderRef.Name, t.cd.Namespace
 	if ref := entry.ProviderRef.Namespace; ref != "" && ref != t.cd.Namespace {
 		ns = ref
 	}
-	r := AlertRecipient{Alert: entry.Name, Severity: string(entry.Severity), Provider: name + "." + ns}
-	fail := func(format string, args ...any) AlertRecipient {
+	r = AlertRecipient{Alert: entry.Name, Severity: string(entry.Severity), Provider: name + "." + ns}
+	fail := func(format string, args ...any) (AlertRecipient, *AlertDestination) {
 		r.Error = fmt.Sprintf("alert provider %s.%s ", name, ns) + fmt.Sprintf(format, args...)
-		return r
+		return r, nil
 	}
 	provider := &v1beta1.AlertProvider{}
 	if err := t.e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, provider); err != nil {
@@ -92,14 +107,12 @@ func (t *tick) alertRecipient(entry v1beta1.CanaryAlert) AlertRecipient {
 		// notifier.Factory builds a NopNotifier for an empty address, before it
 		// looks at the type: nothing is posted and nothing is logged.
 		r.Error = "empty address: Flagger's notifier posts nothing"
-		return r
+		return r, nil
 	}
+	username, channel := alertDefaults(spec)
 	switch spec.Type {
 	case "slack", "discord", "rocket":
-		r.Channel = spec.Channel
-		if r.Channel == "" {
-			r.Channel = "general"
-		}
+		r.Channel = channel
 	}
 	if spec.Proxy != "" {
 		// postMessage parses the proxy before it sends anything.
@@ -107,7 +120,21 @@ func (t *tick) alertRecipient(entry v1beta1.CanaryAlert) AlertRecipient {
 			return fail("send error: postMessage failed: unable to parse proxy URL '%s', error: %v", spec.Proxy, err)
 		}
 	}
-	return r
+	// The token is only read with secretRef (a spec has no token field).
+	return r, &AlertDestination{Type: spec.Type, Address: address, Token: string(secretData["token"]),
+		Proxy: spec.Proxy, Username: username, Channel: channel}
+}
+
+// alertDefaults are the username and channel Flagger's alert() gives a provider's notifier.
+func alertDefaults(spec v1beta1.AlertProviderSpec) (username, channel string) {
+	username, channel = spec.Username, spec.Channel
+	if username == "" {
+		username = "flagger"
+	}
+	if channel == "" {
+		channel = "general"
+	}
+	return username, channel
 }
 
 // AlertAddress is where Flagger's notifier for an AlertProvider posts: spec.address,
@@ -128,27 +155,47 @@ func AlertAddress(spec v1beta1.AlertProviderSpec, secret map[string][]byte) (add
 	if address == "" {
 		return "", ""
 	}
-	if err := checkNotifier(spec.Type, address); err != nil {
+	username, channel := alertDefaults(spec)
+	if err := CheckNotifier(spec.Type, address, username, channel); err != nil {
 		return address, fmt.Sprintf("error: %v", err)
 	}
 	return address, ""
 }
 
-// checkNotifier is what notifier.Factory.Notifier checks when it builds the notifier
-// of a type for an address (the username and channel always have defaults here).
-func checkNotifier(typ, address string) error {
-	what := map[string]string{
-		"slack":   "Slack hook URL",
-		"discord": "Discord hook URL",
-		"rocket":  "Rocket hook URL",
-		"msteams": "MS Teams webhook URL",
-		"gchat":   "Google Chat webhook URL",
-	}[typ]
-	if what == "" {
+// CheckNotifier is what Flagger's notifier.Factory.Notifier checks when it builds the
+// notifier of a type for a non-empty address, in its order and with its error texts:
+// the type, the address (url.ParseRequestURI; the text names the address, as
+// Flagger's does), then for Slack, Discord and Rocket a username and a channel. A live
+// controller's notifiers are built only when it passes.
+func CheckNotifier(typ, address, username, channel string) error {
+	var what string
+	slackLike := true // the notifiers that name a user and a channel
+	switch typ {
+	case "slack":
+		what = "Slack hook URL"
+	case "discord":
+		what = "Discord hook URL"
+	case "rocket":
+		what = "Rocket hook URL"
+	case "msteams":
+		what, slackLike = "MS Teams webhook URL", false
+	case "gchat":
+		what, slackLike = "Google Chat webhook URL", false
+	default:
 		return fmt.Errorf("provider %s not supported", typ)
 	}
 	if _, err := url.ParseRequestURI(address); err != nil {
 		return fmt.Errorf("invalid %s %s", what, address)
+	}
+	if !slackLike {
+		return nil
+	}
+	name := strings.TrimSuffix(what, " hook URL")
+	if username == "" {
+		return fmt.Errorf("empty %s username", name)
+	}
+	if channel == "" {
+		return fmt.Errorf("empty %s channel", name)
 	}
 	return nil
 }

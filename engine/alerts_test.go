@@ -1,6 +1,10 @@
 package engine_test
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -179,4 +183,125 @@ var _ = DescribeTable("alert metadata: how traffic is routed",
 		a.StepWeight, a.Iterations = 0, 5
 		a.Match = []v1beta1.HTTPMatchRequest{{Headers: map[string]v1beta1.StringMatch{"x-canary": {Exact: "insider"}}}}
 	}, "A/B Testing"),
+)
+
+// fakeSender is an AlertSender that remembers what it was asked to post.
+type fakeSender struct {
+	sent   []engine.AlertDestination
+	msgs   []engine.AlertMessage
+	global []engine.AlertMessage
+	err    error
+}
+
+func (s *fakeSender) Send(_ context.Context, to engine.AlertDestination, msg engine.AlertMessage) error {
+	s.sent, s.msgs = append(s.sent, to), append(s.msgs, msg)
+	return s.err
+}
+
+func (s *fakeSender) SendGlobal(_ context.Context, msg engine.AlertMessage) error {
+	s.global = append(s.global, msg)
+	return s.err
+}
+
+var _ = Describe("an AlertSender", func() {
+	const (
+		secretURL = "https://hooks.slack.com/services/T0/B0/secret-part"
+		token     = "xoxb-secret-token"
+	)
+
+	// withProviders is a fixture whose canary alerts a Slack provider whose address and
+	// token are in a Secret, and an MS Teams provider with spec.address.
+	withProviders := func(sender *fakeSender) *fixture {
+		cd := newCanary()
+		cd.Spec.Analysis.Alerts = []v1beta1.CanaryAlert{
+			canaryAlert("chat", v1beta1.SeverityInfo, "chat"),
+			canaryAlert("teams", v1beta1.SeverityInfo, "teams"),
+		}
+		f := newFixture(cd)
+		f.engine.Alerts = sender
+		Expect(f.c.Create(f.ctx, alertProvider("chat", ns, v1beta1.AlertProviderSpec{Type: "slack",
+			SecretRef: &corev1.LocalObjectReference{Name: "chat-secret"}, Proxy: "http://proxy:3128", Username: "bot"}))).To(Succeed())
+		Expect(f.c.Create(f.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "chat-secret", Namespace: ns},
+			Data: map[string][]byte{"address": []byte(secretURL), "token": []byte(token)}})).To(Succeed())
+		Expect(f.c.Create(f.ctx, alertProvider("teams", ns, v1beta1.AlertProviderSpec{Type: "msteams", Address: "https://outlook.office.com/webhook/teams-secret"}))).To(Succeed())
+		return f
+	}
+
+	It("receives each resolved provider's address, token and defaults; the record holds none of them", func() {
+		sender := &fakeSender{}
+		f := withProviders(sender)
+		f.initialize()
+		rec := f.log.records[len(f.log.records)-1]
+		Expect(rec.Alerts).To(HaveLen(1))
+		Expect(sender.sent).To(Equal([]engine.AlertDestination{
+			{Type: "slack", Address: secretURL, Token: token, Proxy: "http://proxy:3128", Username: "bot", Channel: "general"},
+			{Type: "msteams", Address: "https://outlook.office.com/webhook/teams-secret", Username: "flagger", Channel: "general"},
+		}))
+		Expect(sender.msgs).To(HaveLen(2))
+		Expect(sender.msgs[0]).To(Equal(engine.AlertMessage{Name: "podinfo", Namespace: ns,
+			Message: "New Deployment detected, initialization completed.", Fields: testCanaryFields, Severity: "info"}))
+		Expect(sender.global).To(BeEmpty(), "the canary has analysis.alerts")
+		Expect(rec.Alerts[0].Recipients).To(Equal([]engine.AlertRecipient{
+			{Alert: "chat", Severity: "info", Provider: "chat.test", Type: "slack", Channel: "general"},
+			{Alert: "teams", Severity: "info", Provider: "teams.test", Type: "msteams"},
+		}))
+		record, err := json.Marshal(f.log.records)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(record)).NotTo(Or(ContainSubstring("secret-part"), ContainSubstring(token), ContainSubstring("teams-secret")))
+	})
+
+	It("records a failed post as Flagger logs it", func() {
+		sender := &fakeSender{err: errors.New("postMessage failed: sending notification bad response 500: down")}
+		f := withProviders(sender)
+		f.initialize()
+		r := f.log.records[len(f.log.records)-1].Alerts[0].Recipients
+		Expect(r).To(HaveLen(2))
+		Expect(r[0].Error).To(Equal("alert provider chat.test send error: postMessage failed: sending notification bad response 500: down"))
+		Expect(r[1].Error).To(Equal("alert provider teams.test send error: postMessage failed: sending notification bad response 500: down"))
+	})
+
+	It("is not asked to post where Flagger posts nothing", func() {
+		sender := &fakeSender{}
+		cd := newCanary()
+		cd.Spec.Analysis.Alerts = []v1beta1.CanaryAlert{canaryAlert("missing", v1beta1.SeverityInfo, "missing"),
+			canaryAlert("bad", v1beta1.SeverityInfo, "bad"), canaryAlert("muted", v1beta1.SeverityError, "bad")}
+		f := newFixture(cd)
+		f.engine.Alerts = sender
+		Expect(f.c.Create(f.ctx, alertProvider("bad", ns, v1beta1.AlertProviderSpec{Type: "slack", Address: "not a url"}))).To(Succeed())
+		f.initialize()
+		Expect(f.log.records[len(f.log.records)-1].Alerts[0].Recipients).To(HaveLen(2))
+		Expect(sender.sent).To(BeEmpty())
+	})
+
+	It("gets a canary's alerts for the global notifier when it has no analysis.alerts, and its failure is recorded", func() {
+		sender := &fakeSender{err: errors.New("postMessage failed: boom")}
+		f := newFixture(newCanary())
+		f.engine.Alerts = sender
+		f.initialize()
+		a := f.log.records[len(f.log.records)-1].Alerts
+		Expect(a).To(HaveLen(1))
+		Expect(a[0].Global).To(BeTrue())
+		Expect(a[0].Error).To(Equal("alert can't be sent: postMessage failed: boom"))
+		Expect(sender.global).To(Equal([]engine.AlertMessage{{Name: "podinfo", Namespace: ns,
+			Message: "New Deployment detected, initialization completed.", Fields: testCanaryFields, Severity: "info"}}))
+		Expect(sender.sent).To(BeEmpty())
+	})
+})
+
+var _ = DescribeTable("CheckNotifier: Flagger's notifier factory checks, in its order",
+	func(typ, address, username, channel, want string) {
+		err := engine.CheckNotifier(typ, address, username, channel)
+		if want == "" {
+			Expect(err).NotTo(HaveOccurred())
+			return
+		}
+		Expect(err).To(MatchError(want))
+	},
+	Entry("slack", "slack", "https://h/x", "u", "c", ""),
+	Entry("an unknown type first", "pagerduty", "", "", "", "provider pagerduty not supported"),
+	Entry("the address before the username", "discord", "h", "", "", "invalid Discord hook URL h"),
+	Entry("the username before the channel", "rocket", "https://h/x", "", "", "empty Rocket username"),
+	Entry("the channel", "slack", "https://h/x", "u", "", "empty Slack channel"),
+	Entry("MS Teams has neither", "msteams", "https://h/x", "", "", ""),
+	Entry("Google Chat's address", "gchat", "h", "", "", "invalid Google Chat webhook URL h"),
 )

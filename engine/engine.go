@@ -34,6 +34,9 @@ type Engine struct {
 	Events EventSink
 	// Observer receives the record of every tick; may be nil.
 	Observer TickObserver
+	// Alerts posts the alerts the engine routes; nil sends nothing (the simulator:
+	// alerts are only recorded).
+	Alerts AlertSender
 
 	// MeshProvider is the default provider when spec.provider is empty (Flagger's
 	// -mesh-provider flag); "" means v1beta1.DefaultMeshProvider.

@@ -25,6 +25,51 @@ type EventSink interface {
 	Event(object runtime.Object, eventtype, reason, message string)
 }
 
+// AlertSender posts the alerts the engine routes (Flagger's notifiers; a live
+// controller's controller/notify). The engine resolves where an alert goes as Flagger
+// does (docs/flagger-semantics.md#alerts) and records it; the sender only posts. The
+// tick waits for each post, as Flagger's alert() does.
+type AlertSender interface {
+	// Send posts msg to one analysis.alerts entry's AlertProvider, resolved by the
+	// engine: to holds the provider's secrets, which the engine never records. The
+	// error, which the engine records as Flagger logs it ("alert provider <name>.<ns>
+	// send error: <err>"), must not contain to.Address or to.Token.
+	Send(ctx context.Context, to AlertDestination, msg AlertMessage) error
+	// SendGlobal posts msg of a canary without analysis.alerts to the operator's
+	// notifier (Flagger's -slack-url, -msteams-url flags); it is a no-op when there is
+	// none. The error is recorded as Flagger logs it ("alert can't be sent: <err>").
+	SendGlobal(ctx context.Context, msg AlertMessage) error
+}
+
+// AlertDestination is where an AlertProvider's alerts go, resolved as Flagger's alert()
+// resolves it before it builds a notifier: Address and Token are secrets (from the
+// provider's spec.address or its Secret's "address" and "token"); never log or record them.
+type AlertDestination struct {
+	// Type is the provider's type: slack, msteams, discord, rocket or gchat.
+	Type    string
+	Address string
+	// Token is the Secret's "token" ("" without one); only Slack sends it.
+	Token string
+	// Proxy is spec.proxy ("" = none); it parses as a URL.
+	Proxy string
+	// Username and Channel are the provider's, with Flagger's defaults ("flagger",
+	// "general"); MS Teams and Google Chat messages carry neither.
+	Username string
+	Channel  string
+}
+
+// AlertMessage is one alert as Flagger's notifiers receive it (notifier.Interface.Post).
+type AlertMessage struct {
+	// Name and Namespace are the canary's (Flagger's "workload" and namespace).
+	Name, Namespace string
+	Message         string
+	// Fields are the alert's facts (AlertField); Flagger's -cluster-name field is the
+	// sender's to add.
+	Fields []AlertField
+	// Severity is "info", "warn" or "error".
+	Severity string
+}
+
 // TickObserver receives the record of every tick.
 type TickObserver interface {
 	ObserveTick(TickRecord)

@@ -77,7 +77,7 @@ func sameNumber(a, b *float64) bool {
 }
 
 func sameAlert(a, b Alert) bool {
-	return a.Severity == b.Severity && a.Message == b.Message && a.Global == b.Global &&
+	return a.Severity == b.Severity && a.Message == b.Message && a.Global == b.Global && a.Error == b.Error &&
 		slices.Equal(a.Fields, b.Fields) && slices.Equal(a.Recipients, b.Recipients)
 }
 
@@ -98,8 +98,9 @@ type Event struct {
 }
 
 // Alert is one call of Flagger's alert(): a notification about the canary, and where
-// Flagger routes it (docs/flagger-semantics.md#alerts). Nothing is sent: the record
-// says what would go out and to whom.
+// Flagger routes it (docs/flagger-semantics.md#alerts). The record says what goes out
+// and to whom, never where to (addresses and tokens are secrets); it is posted only
+// by an engine with an AlertSender (a live controller), the simulator has none.
 type Alert struct {
 	// Severity is the alert's own: "info", "warn" or "error".
 	Severity string `json:"severity"`
@@ -112,6 +113,9 @@ type Alert struct {
 	// alert to its global notifier, which its operator configures with flags
 	// (-slack-url, -msteams-url), not the Canary.
 	Global bool `json:"global,omitempty"`
+	// Error is why the global notifier did not post the alert, as Flagger logs it
+	// ("alert can't be sent: ..."); only an engine with an AlertSender posts.
+	Error string `json:"error,omitempty"`
 	// Recipients are the analysis.alerts entries whose severity admits the alert, in
 	// spec order, each with the provider it goes to or why it does not.
 	Recipients []AlertRecipient `json:"recipients,omitempty"`
@@ -138,6 +142,6 @@ type AlertRecipient struct {
 	// default "general"); MS Teams and Google Chat messages name none.
 	Channel string `json:"channel,omitempty"`
 	// Error is why the alert does not go out to this provider: the error Flagger
-	// logs, "" when Flagger would post it.
+	// logs, "" when Flagger would post it (with an AlertSender: when it was posted).
 	Error string `json:"error,omitempty"`
 }

@@ -25,7 +25,7 @@ func fullRecord() engine.TickRecord {
 		Hooks:  []hooks.Call{{Name: "h", Type: "rollout", URL: "http://h", Phase: "Progressing", OK: true, Error: "e"}},
 		Routes: []engine.RouteChange{{Primary: 90, Canary: 10, Mirrored: true}},
 		Events: []engine.Event{{Type: "Warning", Message: "m", Phase: "Progressing"}},
-		Alerts: []engine.Alert{{Severity: "warn", Message: "m", Global: true,
+		Alerts: []engine.Alert{{Severity: "warn", Message: "m", Global: true, Error: "e",
 			Fields:     []engine.AlertField{{Name: "n", Value: "v"}},
 			Recipients: []engine.AlertRecipient{{Alert: "a", Severity: "info", Provider: "p", Type: "slack", Channel: "c", Error: "e"}}}},
 		Error: "boom",

@@ -4,6 +4,12 @@
 // (sim/world), the series store and metric source under PromQL (sim/promstore), the
 // Kubernetes side (sim/cluster) and the engine (engine).
 //
+// What a scenario creates and changes on a cluster besides the engine is its stage
+// (Stage, stage.go): setup, timeline actions, the Deployment simulator with the
+// readiness faults, the world and the traffic split it is served by, the webhook
+// script. The runner plays it in virtual time; sim serve (sim/serve) plays the same
+// stage in wall-clock time beside a live controller, so both share every rule.
+//
 // A run is an event loop over virtual time (runner.go): timeline actions, the
 // Deployment simulator, scrapes of the world and engine ticks, in that order at one
 // instant. The runner also reads the traffic split the mesh would apply from the

@@ -18,17 +18,24 @@ const module = "aviary.dev/aviary/"
 // "/..." covers the subdirectories), the project packages its non-test code must not
 // import: layers only point down (cmd → sim → sim/scenario, sim/world, sim/promstore,
 // sim/cluster → engine → api, with sim/apicheck under sim/scenario and sim/cluster;
-// docs/architecture.md), and the parts of a simulation meet only in the runner.
+// docs/architecture.md), and the parts of a simulation meet only in the runner and in
+// sim serve (sim/serve, beside the runner: it plays the runner's sim.Stage in wall-clock
+// time, and knows nothing of the engine's decisions or a controller).
 var forbidden = map[string][]string{
 	"api/...":       {"engine/...", "sim/...", "reports/...", "cmd/..."},
-	"engine/...":    {"sim/...", "reports/...", "cmd/..."},
-	"sim/scenario":  {"sim", "sim/cluster", "sim/promstore", "reports/...", "cmd/..."},
-	"sim/apicheck":  {"engine/...", "sim", "sim/cluster", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
-	"sim/world":     {"sim", "sim/cluster", "sim/scenario", "engine/...", "reports/...", "cmd/..."},
-	"sim/promstore": {"sim", "sim/cluster", "sim/scenario", "sim/world", "reports/...", "cmd/..."},
-	"sim/cluster":   {"sim", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
-	"sim":           {"reports/...", "cmd/..."},
+	"engine/...":    {"sim/...", "reports/...", "cmd/...", "controller/..."},
+	"sim/scenario":  {"sim/serve", "sim", "sim/cluster", "sim/promstore", "reports/...", "cmd/..."},
+	"sim/apicheck":  {"sim/serve", "engine/...", "sim", "sim/cluster", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
+	"sim/world":     {"sim/serve", "sim", "sim/cluster", "sim/scenario", "engine/...", "reports/...", "cmd/..."},
+	"sim/promstore": {"sim/serve", "sim", "sim/cluster", "sim/scenario", "sim/world", "reports/...", "cmd/..."},
+	"sim/cluster":   {"sim/serve", "sim", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
+	"sim":           {"sim/serve", "reports/...", "cmd/..."},
+	"sim/serve":     {"engine", "engine/analysis", "engine/router", "engine/workload", "controller/...", "reports/...", "cmd/..."},
 	"reports/...":   {"sim", "sim/cluster", "sim/promstore", "sim/world", "cmd/..."},
+	// the live controller's metric source and alert senders: ports of the engine,
+	// nothing of the simulator or of the controller that plugs them in
+	"controller/promapi": {"controller", "controller/notify", "sim/...", "reports/...", "cmd/..."},
+	"controller/notify":  {"controller", "controller/promapi", "sim/...", "reports/...", "cmd/..."},
 }
 
 // covers reports whether pattern ("a/b" or "a/..." ) covers the package path rel.

@@ -24,7 +24,7 @@ var _ = ginkgo.Describe("repeating idle ticks", func() {
 		r, err := newRun(l, RunOptions{Profile: p})
 		Expect(err).NotTo(HaveOccurred())
 		adjust(r)
-		Expect(r.setup(context.Background())).To(Succeed())
+		Expect(r.Setup(context.Background())).To(Succeed())
 		Expect(r.loop(context.Background())).To(Succeed())
 		return p
 	}

@@ -70,7 +70,7 @@ var _ = ginkgo.Describe("the store's retention", func() {
 		opts.Observer = observerFunc(func(engine.TickRecord) { most = max(most, r.store.Samples()) })
 		r, err = newRun(l, opts)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(r.setup(context.Background())).To(Succeed())
+		Expect(r.Setup(context.Background())).To(Succeed())
 		Expect(r.loop(context.Background())).To(Succeed())
 		return most, opts.Profile.Horizon
 	}

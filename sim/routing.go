@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -14,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	traefik "aviary.dev/aviary/api/traefik/v1alpha1"
-	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim/world"
 )
 
@@ -27,7 +25,7 @@ func (r *run) cachedRouting(ctx context.Context) (world.Routing, error) {
 		}
 	}
 	if r.routesStale {
-		rt, err := r.routing(ctx)
+		rt, err := r.Routing(ctx)
 		if err != nil {
 			return world.Routing{}, err
 		}
@@ -36,19 +34,19 @@ func (r *run) cachedRouting(ctx context.Context) (world.Routing, error) {
 	return r.routes, nil
 }
 
-// routing reads how user traffic is split right now, the way the mesh would apply it:
+// Routing reads how user traffic is split right now, the way the mesh would apply it:
 // from the Istio VirtualService, or for provider traefik the TraefikService, when
 // there is one, else from the apex Service (all traffic to the primary once it
 // exists, to the target before initialization).
-func (r *run) routing(ctx context.Context) (world.Routing, error) {
-	if r.canary.Spec.Provider == "traefik" {
-		return r.traefikRouting(ctx)
+func (s *Stage) Routing(ctx context.Context) (world.Routing, error) {
+	if s.canary.Spec.Provider == "traefik" {
+		return s.traefikRouting(ctx)
 	}
-	apex, primarySvc, canarySvc := r.canary.GetServiceNames()
+	apex, primarySvc, canarySvc := s.canary.GetServiceNames()
 	vs := &istionet.VirtualService{} // only looked at
-	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: apex}, vs, client.UnsafeDisableDeepCopy)
+	err := s.client.Get(ctx, types.NamespacedName{Namespace: s.namespace, Name: apex}, vs, client.UnsafeDisableDeepCopy)
 	if apierrors.IsNotFound(err) {
-		return r.routingWithoutMesh(ctx)
+		return s.routingWithoutMesh(ctx)
 	}
 	if err != nil {
 		return world.Routing{}, fmt.Errorf("read VirtualService %s: %w", apex, err)
@@ -56,7 +54,7 @@ func (r *run) routing(ctx context.Context) (world.Routing, error) {
 	var out world.Routing
 	http := vs.Spec.GetHttp()
 	if len(http) == 0 {
-		return r.routingWithoutMesh(ctx)
+		return s.routingWithoutMesh(ctx)
 	}
 	weights := func(i int) (p, c int) {
 		route := http[i].GetRoute()
@@ -69,9 +67,9 @@ func (r *run) routing(ctx context.Context) (world.Routing, error) {
 			}
 			host := d.GetDestination().GetHost()
 			switch {
-			case hostIs(host, primarySvc, r.namespace):
+			case hostIs(host, primarySvc, s.namespace):
 				p += w
-			case hostIs(host, canarySvc, r.namespace):
+			case hostIs(host, canarySvc, s.namespace):
 				c += w
 			}
 		}
@@ -79,7 +77,7 @@ func (r *run) routing(ctx context.Context) (world.Routing, error) {
 	}
 	last := len(http) - 1
 	out.PrimaryWeight, out.CanaryWeight = weights(last)
-	if m := http[last].GetMirror(); m != nil && hostIs(m.GetHost(), canarySvc, r.namespace) {
+	if m := http[last].GetMirror(); m != nil && hostIs(m.GetHost(), canarySvc, s.namespace) {
 		out.Mirrored = true
 		out.MirrorPercent = 100
 		if mp := http[last].GetMirrorPercentage(); mp != nil {
@@ -98,12 +96,12 @@ func (r *run) routing(ctx context.Context) (world.Routing, error) {
 // canary's namespace named <apex>-primary and <apex>-canary being the primary's and
 // the canary's. Services it lists besides take their share of the requests away
 // from both. Flagger never writes Traefik's mirroring, so there is none to read.
-func (r *run) traefikRouting(ctx context.Context) (world.Routing, error) {
-	apex, primarySvc, canarySvc := r.canary.GetServiceNames()
+func (s *Stage) traefikRouting(ctx context.Context) (world.Routing, error) {
+	apex, primarySvc, canarySvc := s.canary.GetServiceNames()
 	ts := &traefik.TraefikService{} // only looked at
-	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: apex}, ts, client.UnsafeDisableDeepCopy)
+	err := s.client.Get(ctx, types.NamespacedName{Namespace: s.namespace, Name: apex}, ts, client.UnsafeDisableDeepCopy)
 	if apierrors.IsNotFound(err) {
-		return r.routingWithoutMesh(ctx)
+		return s.routingWithoutMesh(ctx)
 	}
 	if err != nil {
 		return world.Routing{}, fmt.Errorf("read TraefikService %s: %w", apex, err)
@@ -113,30 +111,30 @@ func (r *run) traefikRouting(ctx context.Context) (world.Routing, error) {
 		return out, nil
 	}
 	total := 0
-	for _, s := range ts.Spec.Weighted.Services {
+	for _, svc := range ts.Spec.Weighted.Services {
 		weight := 1
-		if s.Weight != nil {
-			weight = *s.Weight
+		if svc.Weight != nil {
+			weight = *svc.Weight
 		}
 		total += weight
-		ns := s.Namespace
+		ns := svc.Namespace
 		if ns == "" {
-			ns = r.namespace
+			ns = s.namespace
 		}
-		if s.Kind == traefik.TraefikServiceKind || ns != r.namespace {
+		if svc.Kind == traefik.TraefikServiceKind || ns != s.namespace {
 			continue
 		}
 		port := ""
-		if s.Port != (intstr.IntOrString{}) {
-			port = s.Port.String()
+		if svc.Port != (intstr.IntOrString{}) {
+			port = svc.Port.String()
 		}
-		switch s.Name {
+		switch svc.Name {
 		case primarySvc:
 			out.PrimaryWeight += weight
-			out.TraefikPrimary = world.TraefikServiceLabel(ns, s.Name, port)
+			out.TraefikPrimary = world.TraefikServiceLabel(ns, svc.Name, port)
 		case canarySvc:
 			out.CanaryWeight += weight
-			out.TraefikCanary = world.TraefikServiceLabel(ns, s.Name, port)
+			out.TraefikCanary = world.TraefikServiceLabel(ns, svc.Name, port)
 		}
 	}
 	out.WeightTotal = total
@@ -145,10 +143,10 @@ func (r *run) traefikRouting(ctx context.Context) (world.Routing, error) {
 
 // routingWithoutMesh is the split when no VirtualService or TraefikService routes
 // traffic.
-func (r *run) routingWithoutMesh(ctx context.Context) (world.Routing, error) {
+func (s *Stage) routingWithoutMesh(ctx context.Context) (world.Routing, error) {
 	primary := &appsv1.Deployment{}
-	name := r.canary.Spec.TargetRef.Name + "-primary"
-	err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: name}, primary)
+	name := s.canary.Spec.TargetRef.Name + "-primary"
+	err := s.client.Get(ctx, types.NamespacedName{Namespace: s.namespace, Name: name}, primary)
 	switch {
 	case err == nil:
 		return world.Routing{PrimaryWeight: 100}, nil
@@ -162,17 +160,4 @@ func (r *run) routingWithoutMesh(ctx context.Context) (world.Routing, error) {
 // hostIs reports whether an Istio destination host names the service (short or FQDN).
 func hostIs(host, service, namespace string) bool {
 	return host == service || strings.HasPrefix(host, service+"."+namespace+".") || host == service+"."+namespace
-}
-
-// patchCanary applies a JSON merge patch to the Canary, as `kubectl patch --type merge`.
-func (r *run) patchCanary(ctx context.Context, patch map[string]any) error {
-	body, err := json.Marshal(patch)
-	if err != nil {
-		return fmt.Errorf("encode patch: %w", err)
-	}
-	cd := &v1beta1.Canary{}
-	if err := r.client.Get(ctx, r.key, cd); err != nil {
-		return err
-	}
-	return r.client.Patch(ctx, cd, client.RawPatch(types.MergePatchType, body))
 }

@@ -32,9 +32,9 @@ var _ = ginkgo.Describe("the traffic split of provider traefik", func() {
 			c := cluster.NewFakeClient(s, nil)
 			cd := &v1beta1.Canary{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"},
 				Spec: v1beta1.CanarySpec{Provider: "traefik", TargetRef: v1beta1.LocalObjectReference{Name: "podinfo"}}}
-			r := &run{canary: cd, client: c, namespace: "test"}
+			r := &Stage{canary: cd, client: c, namespace: "test"}
 			Expect(c.Create(ctx, &traefik.TraefikService{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"}, Spec: spec})).To(Succeed())
-			got, err := r.routing(ctx)
+			got, err := r.Routing(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(got).To(Equal(want))
 		},
@@ -74,11 +74,11 @@ var _ = ginkgo.Describe("the traffic split of provider istio", func() {
 			c := cluster.NewFakeClient(s, nil)
 			cd := &v1beta1.Canary{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"},
 				Spec: v1beta1.CanarySpec{TargetRef: v1beta1.LocalObjectReference{Name: "podinfo"}}}
-			r := &run{canary: cd, client: c, namespace: "test"}
+			r := &Stage{canary: cd, client: c, namespace: "test"}
 			vs := &istionet.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"}}
 			vs.Spec.Http = http
 			Expect(c.Create(ctx, vs)).To(Succeed())
-			got, err := r.routing(ctx)
+			got, err := r.Routing(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(got).To(Equal(want))
 		},

@@ -5,18 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"maps"
-	"slices"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -138,7 +129,7 @@ func Run(ctx context.Context, l *scenario.Loaded, opts RunOptions) (*scenario.Re
 	if err != nil {
 		return nil, runError(l, err)
 	}
-	if err := r.setup(ctx); err != nil {
+	if err := r.Setup(ctx); err != nil {
 		return nil, runError(l, err)
 	}
 	if err := r.loop(ctx); err != nil {
@@ -156,46 +147,16 @@ func runError(l *scenario.Loaded, err error) error {
 	return fmt.Errorf("scenario %q: %w", l.Scenario.Metadata.Name, err)
 }
 
-// worldError is a problem of the world's, at the spec.world field it is about.
-func (r *run) worldError(err error) error {
-	if fe, ok := errors.AsType[world.FieldError](err); ok {
-		return r.l.FieldError("spec.world."+fe.Path, errors.New(fe.Msg))
-	}
-	return err
-}
-
-// objectError is a problem of a policy object the API server refused (obj is the
-// loaded one), at the field its first cause names.
-func (r *run) objectError(obj client.Object, err error) error {
-	field := ""
-	var st apierrors.APIStatus
-	if errors.As(err, &st) {
-		if d := st.Status().Details; d != nil && len(d.Causes) > 0 {
-			field = d.Causes[0].Field
-		}
-	}
-	if e, ok := r.l.ObjectError(obj, field, err); ok {
-		return e
-	}
-	return err
-}
-
 // run is one simulation in progress.
 type run struct {
-	l         *scenario.Loaded
-	sc        *scenario.Scenario
-	mode      string
-	namespace string
-	canary    *v1beta1.Canary
-	key       types.NamespacedName
+	// Stage is the scenario's objects, Deployment simulator and world.
+	*Stage
+	mode string
 
-	client client.Client
-	clock  *clocktesting.FakePassiveClock
+	clock *clocktesting.FakePassiveClock
 	// engineClock is the engine's view of clock: it counts the engine's reads.
 	engineClock *countingClock
 	store       *promstore.Storage
-	deployments *cluster.DeploymentSimulator
-	world       *world.Model
 	webhooks    *cluster.WebhookSimulator
 	engine      *engine.Engine
 	// ticks are the run's tick records (repeated ones as one: scenario.AppendTick,
@@ -260,17 +221,13 @@ func (r *run) observe(rec engine.TickRecord) {
 }
 
 func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
-	r := &run{l: l, sc: l.Scenario, mode: opts.Mode, client: opts.Client, profile: opts.Profile,
+	r := &run{mode: opts.Mode, profile: opts.Profile,
 		everyTick: opts.EveryTick, observer: opts.Observer, tickByTick: opts.TickByTick}
 	if r.profile == nil {
 		r.profile = &Profile{}
 	}
-	r.canary = l.Canary.DeepCopy()
-	// The policy's namespace; envtest runs isolate scenarios in the client instead
-	// (cluster.ScenarioClient), so messages and queries read the same in both modes.
-	r.namespace = r.canary.Namespace
-	r.key = types.NamespacedName{Namespace: r.namespace, Name: r.canary.Name}
-	if r.client == nil {
+	c := opts.Client
+	if c == nil {
 		s := opts.Scheme
 		if s == nil {
 			var err error
@@ -278,13 +235,13 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 				return nil, err
 			}
 		}
-		r.client = cluster.NewFakeClient(s, opts.Verdicts)
+		c = cluster.NewFakeClient(s, opts.Verdicts)
 		r.mode = ModeFast
 	}
 	if r.mode == "" {
 		r.mode = ModeFast
 	}
-	if wc, ok := r.client.(writeCounter); ok {
+	if wc, ok := c.(writeCounter); ok {
 		r.writes = wc
 	}
 	r.clock = clocktesting.NewFakePassiveClock(scenario.Epoch)
@@ -294,28 +251,13 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 	if prom == nil {
 		prom = promstore.NewEngine()
 	}
-	r.deployments = cluster.NewDeploymentSimulator(r.client, r.namespace, r.sc.Spec.Target.StartupDelay.Duration, r.readyOverride)
-	if l.ReadinessFromProbes {
-		r.deployments.UseReadinessProbes()
-	}
-	apex, _, _ := r.canary.GetServiceNames()
-	w, err := world.New(world.Config{
-		Spec:         r.sc.Spec.World,
-		Namespace:    r.namespace,
-		Target:       r.canary.Spec.TargetRef.Name,
-		Service:      apex,
-		InitialImage: r.sc.Spec.Target.Image,
-		Start:        scenario.Epoch,
-		Store:        r.store,
-		Pods:         podSource{r.deployments},
-		Routes:       r.cachedRouting,
-	})
+	stage, err := NewStage(l, c, scenario.Epoch, r.store, r.cachedRouting)
 	if err != nil {
-		return nil, r.worldError(err)
+		return nil, err
 	}
-	r.world = w
+	r.Stage = stage
 	r.routesStale = true
-	r.webhooks = cluster.NewWebhookSimulator(webhookScript(r.sc.Spec.Hooks), r.clock, scenario.Epoch)
+	r.webhooks = cluster.NewWebhookSimulator(WebhookScript(r.sc.Spec.Hooks), r.clock, scenario.Epoch)
 	source := &promstore.Source{Engine: prom, Storage: r.store, Clock: r.clock}
 	metrics := timedSource{src: source, spent: &r.profile.PromQL}
 	r.engine = &engine.Engine{
@@ -347,164 +289,6 @@ type tickObserver struct{ r *run }
 
 func (o tickObserver) ObserveTick(rec engine.TickRecord) { o.r.observe(rec) }
 
-// podSource shows the world the pods of the Deployment simulator: the one place
-// where the world and the cluster side meet over pods.
-type podSource struct{ d *cluster.DeploymentSimulator }
-
-func (s podSource) AppendPods(buf []world.Pod, deployment string) ([]world.Pod, string, bool) {
-	image, known := s.d.EachPod(deployment, func(p cluster.Pod) { buf = append(buf, world.Pod(p)) })
-	return buf, image, known
-}
-
-// webhookScript answers each webhook call with the replies of the spec.hooks entry
-// that selects it (scenario.SelectEndpoint: by the hook's name, metadata and URL).
-func webhookScript(hooks []scenario.WebhookEndpoint) cluster.WebhookScript {
-	replies := make([][]cluster.WebhookReply, len(hooks))
-	for i, h := range hooks {
-		for _, resp := range h.Responses {
-			replies[i] = append(replies[i], cluster.WebhookReply{
-				From: resp.From.Duration, Delay: resp.Delay.Duration, Status: resp.Status, Body: resp.Body})
-		}
-	}
-	return func(hook v1beta1.CanaryWebhook, url string) []cluster.WebhookReply {
-		call := scenario.WebhookCall{Name: hook.Name, URL: url}
-		if hook.Metadata != nil {
-			call.Metadata = *hook.Metadata
-		}
-		if i := scenario.SelectEndpoint(hooks, call); i >= 0 {
-			return replies[i]
-		}
-		return nil
-	}
-}
-
-// readyOverride applies `ready` faults to the Deployment simulator.
-func (r *run) readyOverride(image string, now time.Time) (ready bool, overridden bool) {
-	at := now.Sub(scenario.Epoch)
-	for _, f := range r.sc.Spec.World.Faults {
-		if f.Ready == nil || (f.Image != "" && f.Image != image) || !f.Active(at) {
-			continue
-		}
-		ready, overridden = *f.Ready, true
-	}
-	return ready, overridden
-}
-
-// setup creates the namespaces (the policy's own Namespace objects as given, bare
-// ones for the others), the policy's other objects (ConfigMaps, Secrets, Services,
-// HPAs, ...), the target Deployment, the MetricTemplates, AlertProviders and the
-// Canary, each in its own namespace, as given.
-func (r *run) setup(ctx context.Context) error {
-	written := map[string]*corev1.Namespace{}
-	for _, o := range r.l.Objects {
-		if n, ok := o.(*corev1.Namespace); ok {
-			written[n.Name] = n
-		}
-	}
-	for _, ns := range r.namespaces() {
-		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-		if n, ok := written[ns]; ok {
-			obj = n.DeepCopy()
-		}
-		if err := r.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			err = fmt.Errorf("setup: create namespace %s: %w", ns, err)
-			if n, ok := written[ns]; ok {
-				return r.objectError(n, err)
-			}
-			return err
-		}
-	}
-	for _, o := range r.l.Objects {
-		if _, ok := o.(*corev1.Namespace); ok {
-			continue
-		}
-		if err := r.client.Create(ctx, o.DeepCopyObject().(client.Object)); err != nil {
-			return r.objectError(o, fmt.Errorf("setup: create %T %s.%s: %w", o, o.GetName(), o.GetNamespace(), err))
-		}
-	}
-	if err := r.client.Create(ctx, r.targetDeployment()); err != nil {
-		err = fmt.Errorf("setup: create target deployment: %w", err)
-		if r.l.Target != nil {
-			return r.objectError(r.l.Target, err)
-		}
-		// made from spec.target, with the Canary's targetRef.name and service port
-		return r.l.FieldError("spec.target", err)
-	}
-	for _, t := range r.l.Templates {
-		if err := r.client.Create(ctx, t.DeepCopy()); err != nil {
-			return r.objectError(t, fmt.Errorf("setup: create MetricTemplate %s.%s: %w", t.Name, t.Namespace, err))
-		}
-	}
-	for _, a := range r.l.AlertProviders {
-		if err := r.client.Create(ctx, a.DeepCopy()); err != nil {
-			return r.objectError(a, fmt.Errorf("setup: create AlertProvider %s.%s: %w", a.Name, a.Namespace, err))
-		}
-	}
-	if err := r.client.Create(ctx, r.canary.DeepCopy()); err != nil {
-		return r.objectError(r.l.Canary, fmt.Errorf("setup: create Canary %s: %w", r.canary.Name, err))
-	}
-	return nil
-}
-
-// namespaces are the namespaces of the run's objects: the Canary's first, then the
-// others in the order they are first named.
-func (r *run) namespaces() []string {
-	out := []string{r.namespace}
-	add := func(ns string) {
-		if !slices.Contains(out, ns) {
-			out = append(out, ns)
-		}
-	}
-	for _, o := range r.l.Objects {
-		if n, ok := o.(*corev1.Namespace); ok {
-			add(n.Name)
-			continue
-		}
-		add(o.GetNamespace())
-	}
-	for _, t := range r.l.Templates {
-		add(t.Namespace)
-	}
-	for _, a := range r.l.AlertProviders {
-		add(a.Namespace)
-	}
-	return out
-}
-
-// targetDeployment is the workload the Canary's targetRef names: the policy's own
-// Deployment when it holds one, else one as a user would have deployed it: selector
-// label app=<name>, one container serving the service port.
-func (r *run) targetDeployment() *appsv1.Deployment {
-	if r.l.Target != nil {
-		return r.l.Target.DeepCopy()
-	}
-	name := r.canary.Spec.TargetRef.Name
-	labels := map[string]string{"app": name}
-	port := r.canary.Spec.Service.Port
-	if tp := r.canary.Spec.Service.TargetPort; tp.Type == intstr.Int && tp.IntVal > 0 {
-		port = tp.IntVal
-	}
-	if port == 0 {
-		port = 8080
-	}
-	replicas := *r.sc.Spec.Target.Replicas
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name:  name,
-					Image: r.sc.Spec.Target.Image,
-					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
-				}}},
-			},
-		},
-	}
-}
-
 // loop is the event loop over virtual time. At one instant the order is: timeline
 // actions, Deployment simulator, scrape, engine tick (docs/architecture.md); the
 // Deployment simulator also runs right after a tick so that what the engine changed
@@ -517,7 +301,7 @@ func (r *run) loop(ctx context.Context) error {
 	nextScrape, nextTick := scenario.Epoch, scenario.Epoch
 	var nextWake time.Time
 	actions := r.sc.Spec.Timeline
-	boundaries := r.readyFaultBoundaries()
+	boundaries := r.ReadyFaultBoundaries()
 	ai, bi := 0, 0
 	for {
 		now := nextScrape
@@ -542,7 +326,7 @@ func (r *run) loop(ctx context.Context) error {
 		r.clock.SetTime(now)
 		changed := !nextWake.IsZero() && !nextWake.After(now)
 		for ai < len(actions) && !scenario.Epoch.Add(actions[ai].At.Duration).After(now) {
-			if err := r.apply(ctx, ai); err != nil {
+			if err := r.Apply(ctx, ai); err != nil {
 				return err
 			}
 			ai++
@@ -562,7 +346,7 @@ func (r *run) loop(ctx context.Context) error {
 		if !now.Before(nextScrape) {
 			start := time.Now()
 			if err := r.world.Scrape(ctx, now); err != nil {
-				return r.worldError(fmt.Errorf("scrape at %s: %w", now.Sub(scenario.Epoch), err))
+				return r.WorldError(fmt.Errorf("scrape at %s: %w", now.Sub(scenario.Epoch), err))
 			}
 			r.profile.Scrape += time.Since(start)
 			nextScrape = nextScrape.Add(scrapeEvery)
@@ -628,71 +412,6 @@ func (r *run) syncDeployments(ctx context.Context, now time.Time) (time.Time, er
 // always may have.
 func (r *run) deploymentsChanged() bool {
 	return r.writes == nil || r.writes.Writes().Deployments != r.syncedWrites
-}
-
-// readyFaultBoundaries are the instants at which a `ready` fault starts or ends, sorted.
-func (r *run) readyFaultBoundaries() []time.Time {
-	var out []time.Time
-	for _, f := range r.sc.Spec.World.Faults {
-		if f.Ready == nil {
-			continue
-		}
-		out = append(out, scenario.Epoch.Add(f.From.Duration))
-		if f.Until.Duration > 0 {
-			out = append(out, scenario.Epoch.Add(f.Until.Duration))
-		}
-	}
-	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
-	return out
-}
-
-// apply performs timeline action i.
-func (r *run) apply(ctx context.Context, i int) error {
-	a := r.sc.Spec.Timeline[i]
-	field := fmt.Sprintf("spec.timeline[%d]", i)
-	if a.Image != "" {
-		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-			d := &appsv1.Deployment{}
-			if err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: r.canary.Spec.TargetRef.Name}, d); err != nil {
-				return err
-			}
-			d.Spec.Template.Spec.Containers[0].Image = a.Image
-			return r.client.Update(ctx, d)
-		})
-		if err != nil {
-			return r.l.FieldError(field+".image", fmt.Errorf("set image %s: %w", a.Image, err))
-		}
-	}
-	if a.Patch != nil {
-		if err := r.patchCanary(ctx, a.Patch); err != nil {
-			return r.l.FieldError(field+".patch", err)
-		}
-	}
-	if c := a.ConfigMap; c != nil {
-		err := r.updateConfig(ctx, c.Name, &corev1.ConfigMap{}, func(o client.Object) { o.(*corev1.ConfigMap).Data = maps.Clone(c.Data) })
-		if err != nil {
-			return r.l.FieldError(field+".configMap", err)
-		}
-	}
-	if c := a.Secret; c != nil {
-		err := r.updateConfig(ctx, c.Name, &corev1.Secret{}, func(o client.Object) { o.(*corev1.Secret).Data = c.SecretData() })
-		if err != nil {
-			return r.l.FieldError(field+".secret", err)
-		}
-	}
-	return nil
-}
-
-// updateConfig writes a new version of a ConfigMap or Secret of the Canary's
-// namespace, as `kubectl apply` of its changed manifest would.
-func (r *run) updateConfig(ctx context.Context, name string, obj client.Object, set func(client.Object)) error {
-	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		if err := r.client.Get(ctx, types.NamespacedName{Namespace: r.namespace, Name: name}, obj); err != nil {
-			return err
-		}
-		set(obj)
-		return r.client.Update(ctx, obj)
-	})
 }
 
 // result assembles the run record and checks the expectations.

@@ -3,6 +3,7 @@
 //	aviary test scenarios/          run a scenario suite, exit 0 when every expectation holds
 //	aviary run scenarios/x.yaml     show one run tick by tick
 //	aviary convert old-canary.yaml  print a v1alpha Canary (and old HPAs, Deployments) as v1beta1
+//	aviary sim serve e2e/scenarios/ play scenarios' worlds in wall-clock time for a live controller
 package main
 
 import (
@@ -87,6 +88,6 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr))
+	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr), newSimCommand(stderr))
 	return root
 }

@@ -67,14 +67,20 @@ func (s *WebhookSimulator) Call(ctx context.Context, hook v1beta1.CanaryWebhook,
 	return caller.Call(ctx, hook, payload)
 }
 
-// replyAt is the reply to a call of hook at url in force at virtual time at: the
-// last one whose From is not after it. ok is false when the script has none (or
-// none yet).
+// replyAt is the reply to a call of hook at url in force at virtual time at
+// (WebhookScript.Reply).
 func (s *WebhookSimulator) replyAt(hook v1beta1.CanaryWebhook, url string, at time.Duration) (reply WebhookReply, ok bool) {
-	if s.script == nil {
+	return s.script.Reply(hook, url, at)
+}
+
+// Reply is the script's reply to a call of hook at url at time at since the start:
+// the last one whose From is not after it. ok is false when the script (nil: no
+// endpoint simulated) has none, or none yet; the endpoint then answers 200 at once.
+func (s WebhookScript) Reply(hook v1beta1.CanaryWebhook, url string, at time.Duration) (reply WebhookReply, ok bool) {
+	if s == nil {
 		return reply, false
 	}
-	for _, r := range s.script(hook, url) {
+	for _, r := range s(hook, url) {
 		if r.From <= at {
 			reply, ok = r, true
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/annotations"
@@ -435,6 +437,31 @@ func (s *Storage) timestamps(ms *memSeries) []int64 {
 		return s.groups[ms.group-1].ts
 	}
 	return ms.ts
+}
+
+// Latest yields every series' labels and the value of its last sample, for the
+// series whose last sample is not a staleness marker (a pod gone) and that still hold
+// one: what a Prometheus scraping the world now would read from an exporter.
+// Series come by metric name, in the order the names were first seen, and in the
+// order of first reference within a name, so that a metric family's series come
+// together. The store is read-locked while the loop runs: its body must not append.
+func (s *Storage) Latest() iter.Seq2[labels.Labels, float64] {
+	return func(yield func(labels.Labels, float64) bool) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		for _, name := range s.names {
+			for _, ref := range s.byName[name] {
+				ms := &s.series[ref-1]
+				n := len(ms.vs)
+				if n == 0 || value.IsStaleNaN(ms.vs[n-1]) {
+					continue
+				}
+				if !yield(ms.lset, ms.vs[n-1]) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // AppendLabels is Append(Ref(lset), t, v).
