@@ -261,6 +261,7 @@ var _ = Describe("faults", Ordered, faultLabels, func() {
 	var l *live
 
 	BeforeAll(func(ctx SpecContext) {
+		startRuns()
 		l = startFaults().wait(ctx)
 		Expect(l.faults).NotTo(BeNil())
 		l.faults.resumes(l)

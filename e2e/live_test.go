@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,11 @@ func controllerUnderTest(aviary string) e2e.Controller {
 	switch n := controllerName(); n {
 	case "aviary":
 		c = e2e.AviaryController(aviary)
+		// Until `aviary controller` exists (issue 13: it lands with the controller
+		// package), say so rather than fail on an unknown command.
+		if out, err := exec.Command(aviary, "controller", "--help").CombinedOutput(); err != nil && strings.Contains(string(out), "unknown command") {
+			Skip(fmt.Sprintf("end-to-end test skipped: %s has no `controller` command yet; AVIARY_E2E_CONTROLLER=flagger (make e2e-flagger) runs the harness with Flagger", aviary))
+		}
 	case "flagger":
 		c = e2e.FlaggerController(tool(e2e.FlaggerBinary, true))
 	default:
@@ -79,21 +85,32 @@ var (
 	mainRun, faultsRun   *future
 )
 
-// faultLabels are the fault container's labels.
-var faultLabels = Label("e2e", "faults")
+// mainLabels and faultLabels are the two live containers' labels.
+var (
+	mainLabels  = Label("e2e")
+	faultLabels = Label("e2e", "faults")
+)
 
-// startMain starts the live run of e2e/scenarios with the controller under test
-// the first time it is called and, when the fault specs are going to run too, the
-// fault run beside it: side by side they take the time of the longer one.
-func startMain() *future {
+// startRuns starts, the first time either container needs its run, every live run
+// whose container is going to run: side by side they take the time of the longer.
+func startRuns() {
 	GinkgoHelper()
-	s := theStack()
-	mainOnce.Do(func() {
-		mainRun = goLive(context.Background(), liveOptions{stack: s, files: scenarioFiles(), ctl: controllerUnderTest(s.aviary)})
-	})
+	if mainLabels.MatchesLabelFilter(GinkgoLabelFilter()) {
+		startMain()
+	}
 	if faultLabels.MatchesLabelFilter(GinkgoLabelFilter()) {
 		startFaults()
 	}
+}
+
+// startMain starts the live run of e2e/scenarios with the controller under test.
+func startMain() *future {
+	GinkgoHelper()
+	s := theStack()
+	ctl := controllerUnderTest(s.aviary)
+	mainOnce.Do(func() {
+		mainRun = goLive(context.Background(), liveOptions{stack: s, files: scenarioFiles(), ctl: ctl})
+	})
 	return mainRun
 }
 
@@ -103,6 +120,7 @@ func startMain() *future {
 func startFaults() *future {
 	GinkgoHelper()
 	main := theStack()
+	ctl := controllerUnderTest(main.aviary)
 	faultsOnce.Do(func() {
 		faults, err := newStack()
 		Expect(err).NotTo(HaveOccurred())
@@ -111,7 +129,7 @@ func startFaults() *future {
 		Expect(err).NotTo(HaveOccurred())
 		cut, err := e2e.NewCutProxy(u.Host)
 		Expect(err).NotTo(HaveOccurred())
-		faultsRun = goLive(context.Background(), liveOptions{stack: faults, files: faultFiles(), ctl: controllerUnderTest(main.aviary), cut: cut,
+		faultsRun = goLive(context.Background(), liveOptions{stack: faults, files: faultFiles(), ctl: ctl, cut: cut,
 			during: func(ctx context.Context, l *live) error { return injectFaults(ctx, l, cut) }})
 	})
 	return faultsRun
@@ -258,7 +276,7 @@ func canaryKey(p *e2e.Prediction) string {
 	return p.Loaded.Canary.Namespace + "/" + p.Loaded.Canary.Name
 }
 
-var _ = Describe("live rollouts", Ordered, Label("e2e"), func() {
+var _ = Describe("live rollouts", Ordered, mainLabels, func() {
 	files := scenarioFiles()
 	var l *live
 	rows := map[string]e2e.Diff{}
@@ -267,6 +285,7 @@ var _ = Describe("live rollouts", Ordered, Label("e2e"), func() {
 		if len(files) == 0 {
 			Fail("no real-time scenarios in e2e/scenarios (or AVIARY_E2E_SCENARIOS)")
 		}
+		startRuns()
 		l = startMain().wait(ctx)
 	}, NodeTimeout(15*time.Minute))
 
