@@ -21,7 +21,7 @@ build:
 # test (plain `go test` skips it); CHROMIUM is the browser `make browser` found.
 # AVIARY_REQUIRE_E2E=1 does the same for the end-to-end test's Prometheus.
 test: vet fmt-check envtest-assets browser prometheus
-	AVIARY_REQUIRE_BROWSER=1 AVIARY_REQUIRE_E2E=1 CHROMIUM="$$(bash hack/chromium/install.sh 2>/dev/null)" $(GO) test -count=1 ./...
+	AVIARY_REQUIRE_BROWSER=1 AVIARY_REQUIRE_E2E=1 CHROMIUM="$$(bash hack/chromium/install.sh 2>/dev/null)" $(GO) test -count=1 -timeout 30m ./...
 	$(GO) run ./cmd/aviary test scenarios/
 	$(GO) run ./cmd/aviary test --cluster envtest --parallel 2 scenarios/
 
@@ -35,11 +35,11 @@ flagger:
 
 ## e2e: only the end-to-end test (e2e/), with aviary's controller
 e2e: envtest-assets prometheus
-	AVIARY_REQUIRE_E2E=1 $(GO) test -count=1 -v ./e2e/ -ginkgo.v
+	AVIARY_REQUIRE_E2E=1 $(GO) test -count=1 -timeout 30m -v ./e2e/ -ginkgo.v
 
 ## e2e-flagger: the end-to-end test with the real Flagger v1.44.0 as the controller under test; where it and aviary's controller decide differently goes to bin/e2e-flagger.txt
 e2e-flagger: envtest-assets prometheus flagger
-	AVIARY_REQUIRE_E2E=1 AVIARY_E2E_CONTROLLER=flagger AVIARY_E2E_REPORT=$(CURDIR)/bin/e2e-flagger.txt $(GO) test -count=1 -v ./e2e/ -ginkgo.v
+	AVIARY_REQUIRE_E2E=1 AVIARY_E2E_CONTROLLER=flagger AVIARY_E2E_REPORT=$(CURDIR)/bin/e2e-flagger.txt $(GO) test -count=1 -timeout 30m -v ./e2e/ -ginkgo.v
 
 ## browser: headless Chromium for the HTML report's browser test (hack/chromium/install.sh: as root, installs Debian's chromium with apt-get when missing; otherwise says what to install and fails)
 browser:

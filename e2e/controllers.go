@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"strconv"
 )
 
@@ -90,16 +88,5 @@ func (c Controller) Start(opts ControllerOptions, port int) (*Running, error) {
 
 // WaitServing waits until the controller answers on its /metrics.
 func (r *Running) WaitServing(ctx context.Context) error {
-	url := "http://" + r.MetricsAddr() + "/metrics"
-	return poll(ctx, r.Proc, fmt.Sprintf("%s controller %s", r.Name, url), func() error {
-		resp, err := http.Get(url)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
+	return waitOK(ctx, r.Proc, r.Name+" controller", "http://"+r.MetricsAddr()+"/metrics")
 }

@@ -114,8 +114,13 @@ func (p *Prometheus) Stop() error { return p.Proc.Stop(10 * time.Second) }
 
 // WaitReady polls /-/ready until it answers 200, the process ends or ctx ends.
 func (p *Prometheus) WaitReady(ctx context.Context) error {
-	return poll(ctx, p.Proc, "prometheus /-/ready", func() error {
-		resp, err := http.Get(p.URL + "/-/ready")
+	return waitOK(ctx, p.Proc, "prometheus", p.URL+"/-/ready")
+}
+
+// waitOK polls url until it answers 200, proc ends or ctx ends.
+func waitOK(ctx context.Context, proc *Process, what, url string) error {
+	return poll(ctx, proc, what+" "+url, func() error {
+		resp, err := http.Get(url)
 		if err != nil {
 			return err
 		}
