@@ -59,12 +59,16 @@ func aviaryBinary(dir string) (string, error) {
 }
 
 // controllerUnderTest is the controller AVIARY_E2E_CONTROLLER names, logging at
-// AVIARY_E2E_LOG_LEVEL (info by default).
+// AVIARY_E2E_LOG_LEVEL (info by default); AVIARY_E2E_CONTROLLER_BIN is the aviary
+// binary whose controller runs, when not the one sim serve runs from.
 func controllerUnderTest(aviary string) e2e.Controller {
 	GinkgoHelper()
 	var c e2e.Controller
 	switch n := controllerName(); n {
 	case "aviary":
+		if bin := os.Getenv("AVIARY_E2E_CONTROLLER_BIN"); bin != "" {
+			aviary = bin // another build of aviary for the controller than for sim serve
+		}
 		c = e2e.AviaryController(aviary)
 		// Until `aviary controller` exists (issue 13: it lands with the controller
 		// package), say so rather than fail on an unknown command.
