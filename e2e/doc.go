@@ -10,7 +10,8 @@
 // This file's package holds the machinery (processes in their own process groups,
 // Prometheus' configuration and HTTP API, a TCP proxy that can cut a connection,
 // the controllers under test, recording Canaries and Events); the specs are in the
-// _test.go files. The package must not know how a rollout decides (the engine),
-// how a world is made (sim/world) or how scenarios are played (sim/serve): it
-// starts the programs that do and compares what they leave on the API server.
+// _test.go files. The package must not know the controller's code nor how
+// scenarios are played (sim/serve; sim/layers_test.go holds it to that): it starts
+// the programs that do and compares what they leave on the API server with the
+// records of sim.Run (the engine's tick records, the statuses it wrote).
 package e2e

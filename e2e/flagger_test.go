@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -24,7 +23,7 @@ import (
 // Deployment whose status a simulator keeps) and that the recorder sees its steps.
 var _ = Describe("real Flagger against the harness's API server and Prometheus", Label("flagger"), Ordered, func() {
 	It("initializes a hand-made Canary and promotes a new revision without metrics", func(ctx SpecContext) {
-		flagger := tool(e2e.FlaggerBinary, os.Getenv("AVIARY_E2E_CONTROLLER") == "flagger")
+		flagger := tool(e2e.FlaggerBinary, controllerName() == "flagger")
 		s := theStack()
 		dir := GinkgoT().TempDir()
 		const ns = "smoke-flagger"
@@ -71,7 +70,7 @@ var _ = Describe("real Flagger against the harness's API server and Prometheus",
 		}
 		Expect(s.client.Create(ctx, canary)).To(Succeed())
 
-		prom, err := e2e.StartPrometheus(ctx, e2e.PrometheusOptions{Binary: tool(e2e.PrometheusBinary, false), Dir: filepath.Join(dir)})
+		prom, err := e2e.StartPrometheus(ctx, e2e.PrometheusOptions{Binary: tool(e2e.PrometheusBinary, requireE2E), Dir: filepath.Join(dir)})
 		Expect(err).NotTo(HaveOccurred())
 		processes(prom.Proc)
 		rec := e2e.Record(ctx, s.client, ns)

@@ -154,7 +154,7 @@ var _ = Describe("the Prometheus server", func() {
 	})
 
 	It("starts without its web UI's assets, scrapes a target, answers queries, and restarts on its port and TSDB", func(ctx SpecContext) {
-		bin := tool(e2e.PrometheusBinary, false)
+		bin := tool(e2e.PrometheusBinary, requireE2E)
 		target := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.WriteString(w, "# TYPE e2e_answer gauge\ne2e_answer{kind=\"test\"} 42\n")
 		})}

@@ -28,13 +28,13 @@ func TestE2E(t *testing.T) {
 // the end-to-end specs there; a plain `go test ./...` skips them and says why.
 var requireE2E = os.Getenv("AVIARY_REQUIRE_E2E") == "1"
 
-// tool returns a built tool's path, or skips (fails under AVIARY_REQUIRE_E2E=1 or
-// when required) saying how to build it.
+// tool returns a built tool's path; when it is missing, it fails if required and
+// otherwise skips, saying how to build it.
 func tool(find func() (string, error), required bool) string {
 	GinkgoHelper()
 	path, err := find()
 	var missing *e2e.MissingToolError
-	if errors.As(err, &missing) && !requireE2E && !required {
+	if errors.As(err, &missing) && !required {
 		Skip(fmt.Sprintf("end-to-end test skipped: %v; `make test` builds it and runs this test", err))
 	}
 	Expect(err).NotTo(HaveOccurred())
@@ -64,7 +64,7 @@ var (
 // builds the binaries.
 func theStack() *stack {
 	GinkgoHelper()
-	prom := tool(e2e.PrometheusBinary, false)
+	prom := tool(e2e.PrometheusBinary, requireE2E)
 	sharedOnce.Do(func() {
 		if shared, sharedErr = newStack(); sharedErr == nil {
 			shared.prometheus = prom
