@@ -24,7 +24,11 @@ import (
 var _ = Describe("real Flagger against the harness's API server and Prometheus", Label("flagger"), Ordered, func() {
 	It("initializes a hand-made Canary and promotes a new revision without metrics", func(ctx SpecContext) {
 		flagger := tool(e2e.FlaggerBinary, controllerName() == "flagger")
-		s := theStack()
+		theStack() // the binaries
+		// An API server of its own: the live runs' controllers watch every namespace
+		// of theirs.
+		s, err := newStack()
+		Expect(err).NotTo(HaveOccurred())
 		dir := GinkgoT().TempDir()
 		const ns = "smoke-flagger"
 		Expect(s.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
