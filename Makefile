@@ -8,7 +8,7 @@ BENCHSTAT_VERSION ?= v0.0.0-20260908200009-22c9c6c9d4da
 ## envtest-assets: build envtest's kube-apiserver and etcd into bin/k8s/<version> (cached; ~5 min cold)
 include hack/envtest.mk
 
-.PHONY: all build test unit scenarios bench vet fmt-check fuzz clean help browser prometheus flagger e2e e2e-flagger
+.PHONY: all build test unit scenarios bench bench-scale vet fmt-check fuzz clean help browser prometheus flagger e2e e2e-flagger
 
 all: build
 
@@ -59,6 +59,10 @@ bench: envtest-assets
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sim/... ./cmd/aviary/ | tee bin/bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) bin/bench.txt
 
+## bench-scale: the live controller over 1,000 Canaries on envtest (BenchmarkScale: tick latency p50/p99, resident memory, live heap, API requests per tick; a few minutes, real time)
+bench-scale: envtest-assets
+	$(GO) test -run '^$$' -bench BenchmarkScale -benchtime 3x -timeout 30m ./controller/ | tee bin/bench-scale.txt
+
 ## fuzz: a short fuzzing session (FUZZTIME, 30s) of each fuzz target: one per file aviary reads (scenario, policy, convert input, series notation, results JSON)
 # Two settings keep the sessions fuzzing (README, Project layout):
 # -fuzzminimizetime 0: the engine minimizes every input that finds new coverage, for
@@ -87,7 +91,7 @@ report-fixture:
 
 ## clean: remove build outputs (keeps the envtest binaries cache in bin/k8s)
 clean:
-	rm -rf bin/aviary bin/bench.txt bin/fuzz
+	rm -rf bin/aviary bin/bench.txt bin/bench-scale.txt bin/fuzz
 
 ## help: list targets
 help:

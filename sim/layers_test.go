@@ -22,7 +22,7 @@ const module = "aviary.dev/aviary/"
 // sim serve (sim/serve, beside the runner: it plays the runner's sim.Stage in wall-clock
 // time, and knows nothing of the engine's decisions or a controller).
 var forbidden = map[string][]string{
-	"api/...":       {"engine/...", "sim/...", "reports/...", "cmd/..."},
+	"api/...":       {"engine/...", "sim/...", "controller/...", "reports/...", "cmd/..."},
 	"engine/...":    {"sim/...", "reports/...", "cmd/...", "controller/..."},
 	"sim/scenario":  {"sim/serve", "sim", "sim/cluster", "sim/promstore", "reports/...", "cmd/..."},
 	"sim/apicheck":  {"sim/serve", "engine/...", "sim", "sim/cluster", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
@@ -32,6 +32,8 @@ var forbidden = map[string][]string{
 	"sim":           {"sim/serve", "reports/...", "cmd/..."},
 	"sim/serve":     {"engine", "engine/analysis", "engine/router", "engine/workload", "controller/...", "reports/...", "cmd/..."},
 	"reports/...":   {"sim", "sim/cluster", "sim/promstore", "sim/world", "cmd/..."},
+	// the live controller: plugs the engine's live ports; nothing of the simulator
+	"controller": {"sim/...", "reports/...", "cmd/..."},
 	// the live controller's metric source and alert senders: ports of the engine,
 	// nothing of the simulator or of the controller that plugs them in
 	"controller/promapi": {"controller", "controller/notify", "sim/...", "reports/...", "cmd/..."},

@@ -88,6 +88,6 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr), newSimCommand(stderr))
+	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr), newSimCommand(stderr), newControllerCommand(stderr))
 	return root
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -137,14 +138,9 @@ func simServe(ctx context.Context, args []string, f simServeFlags, stderr io.Wri
 // kubeClient is a client of the API server of kubeconfig ("" as kubectl finds one:
 // $KUBECONFIG, then ~/.kube/config) whose scheme serves aviary's kinds in group.
 func kubeClient(kubeconfig, group string) (client.Client, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	cfg, err := restConfig(kubeconfig)
 	if err != nil {
-		if kubeconfig == "" && clientcmd.IsEmptyConfig(err) {
-			return nil, errors.New("no kubeconfig: give --kubeconfig, or set KUBECONFIG")
-		}
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, err
 	}
 	// The Deployment simulators poll; client-go's default 5 requests a second would
 	// hold a few scenarios back.
@@ -158,6 +154,21 @@ func kubeClient(kubeconfig, group string) (client.Client, error) {
 		return nil, fmt.Errorf("API client: %w", err)
 	}
 	return c, nil
+}
+
+// restConfig is the configuration of the API server of kubeconfig ("" as kubectl
+// finds one: $KUBECONFIG, then ~/.kube/config; inside a Pod, its service account).
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		if kubeconfig == "" && clientcmd.IsEmptyConfig(err) {
+			return nil, errors.New("no kubeconfig: give --kubeconfig, or set KUBECONFIG")
+		}
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	return cfg, nil
 }
 
 // writeFileAtomic writes body to path through a temporary file in the same

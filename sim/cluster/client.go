@@ -22,14 +22,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clienttesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
-	containous "aviary.dev/aviary/api/traefik/containous/v1alpha1"
+	"aviary.dev/aviary/api/scheme"
 	traefik "aviary.dev/aviary/api/traefik/v1alpha1"
 	"aviary.dev/aviary/api/v1beta1"
 )
@@ -41,19 +40,7 @@ func NewScheme() (*runtime.Scheme, error) { return NewSchemeIn(v1beta1.GroupVers
 
 // NewSchemeIn is NewScheme with aviary's types served in group ("flagger.app" for
 // Flagger's objects, as a live controller or a world served to one reads them).
-func NewSchemeIn(group string) (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	addAviary := func(s *runtime.Scheme) error {
-		return v1beta1.AddToSchemeAs(s, schema.GroupVersion{Group: group, Version: v1beta1.GroupVersion.Version})
-	}
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, addAviary, istionet.AddToScheme,
-		traefik.AddToScheme, containous.AddToScheme} {
-		if err := add(s); err != nil {
-			return nil, fmt.Errorf("build scheme: %w", err)
-		}
-	}
-	return s, nil
-}
+func NewSchemeIn(group string) (*runtime.Scheme, error) { return scheme.In(group) }
 
 // NewFakeClient returns the fast mode's Kubernetes API: controller-runtime's fake
 // client with status subresources, plus what a real API server does that the fake
