@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -70,11 +69,6 @@ func controllerUnderTest(aviary string) e2e.Controller {
 			aviary = bin // another build of aviary for the controller than for sim serve
 		}
 		c = e2e.AviaryController(aviary)
-		// Until `aviary controller` exists (issue 13: it lands with the controller
-		// package), say so rather than fail on an unknown command.
-		if out, err := exec.Command(aviary, "controller", "--help").CombinedOutput(); err != nil && strings.Contains(string(out), "unknown command") {
-			Skip(fmt.Sprintf("end-to-end test skipped: %s has no `controller` command yet; AVIARY_E2E_CONTROLLER=flagger (make e2e-flagger) runs the harness with Flagger", aviary))
-		}
 	case "flagger":
 		c = e2e.FlaggerController(tool(e2e.FlaggerBinary, true))
 	default:
