@@ -8,7 +8,7 @@ BENCHSTAT_VERSION ?= v0.0.0-20260908200009-22c9c6c9d4da
 ## envtest-assets: build envtest's kube-apiserver and etcd into bin/k8s/<version> (cached; ~5 min cold)
 include hack/envtest.mk
 
-.PHONY: all build test unit scenarios bench bench-scale vet fmt-check fuzz clean help browser
+.PHONY: all build test unit scenarios bench bench-scale vet fmt-check fuzz clean help browser prometheus flagger e2e e2e-flagger
 
 all: build
 
@@ -16,13 +16,30 @@ all: build
 build:
 	$(GO) build -o bin/aviary ./cmd/aviary
 
-## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI, HTML report in headless Chromium) and the scenario suite through the CLI in both cluster modes
+## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI, HTML report in headless Chromium, the end-to-end test with a real Prometheus) and the scenario suite through the CLI in both cluster modes
 # AVIARY_REQUIRE_BROWSER=1 turns a missing browser into a failure of the browser
 # test (plain `go test` skips it); CHROMIUM is the browser `make browser` found.
-test: vet fmt-check envtest-assets browser
-	AVIARY_REQUIRE_BROWSER=1 CHROMIUM="$$(bash hack/chromium/install.sh 2>/dev/null)" $(GO) test -count=1 ./...
+# AVIARY_REQUIRE_E2E=1 does the same for the end-to-end test's Prometheus.
+test: vet fmt-check envtest-assets browser prometheus
+	AVIARY_REQUIRE_BROWSER=1 AVIARY_REQUIRE_E2E=1 CHROMIUM="$$(bash hack/chromium/install.sh 2>/dev/null)" $(GO) test -count=1 -timeout 30m ./...
 	$(GO) run ./cmd/aviary test scenarios/
 	$(GO) run ./cmd/aviary test --cluster envtest --parallel 2 scenarios/
+
+## prometheus: the Prometheus server the end-to-end test runs, built from the Go module at the root go.mod's version into bin/prometheus/<version>/ (cached; ~5 min cold)
+prometheus:
+	@bash hack/tool-assets.sh prometheus
+
+## flagger: Flagger v1.44.0 built from the Go module proxy into bin/flagger/<version>/ (cached; ~4 min cold)
+flagger:
+	@bash hack/tool-assets.sh flagger
+
+## e2e: only the end-to-end test (e2e/), with aviary's controller
+e2e: envtest-assets prometheus
+	AVIARY_REQUIRE_E2E=1 $(GO) test -count=1 -timeout 30m -v ./e2e/ -ginkgo.v
+
+## e2e-flagger: the end-to-end test with the real Flagger v1.44.0 as the controller under test; where it and aviary's controller decide differently goes to bin/e2e-flagger.txt
+e2e-flagger: envtest-assets prometheus flagger
+	AVIARY_REQUIRE_E2E=1 AVIARY_E2E_CONTROLLER=flagger AVIARY_E2E_REPORT=$(CURDIR)/bin/e2e-flagger.txt $(GO) test -count=1 -timeout 30m -v ./e2e/ -ginkgo.v
 
 ## browser: headless Chromium for the HTML report's browser test (hack/chromium/install.sh: as root, installs Debian's chromium with apt-get when missing; otherwise says what to install and fails)
 browser:

@@ -54,6 +54,8 @@ type Options struct {
 	MeshProvider   string
 	MetricsServer  string
 	SelectorLabels []string
+	// EventWebhook is Flagger's -event-webhook (engine.Engine.EventWebhook).
+	EventWebhook string
 
 	// ControlLoopInterval is how often the Canaries are listed and their jobs
 	// started or stopped (Flagger's -control-loop-interval; default 10s).
@@ -171,6 +173,7 @@ func New(o Options) (*Controller, error) {
 		Client: direct, Clock: clk, Metrics: o.Metrics, Webhooks: webhooks,
 		Events: loggedEvents{recorder: events, log: o.Log}, Observer: rec, Alerts: o.Alerts,
 		MeshProvider: o.MeshProvider, MetricsServer: o.MetricsServer, SelectorLabels: o.SelectorLabels,
+		EventWebhook: o.EventWebhook,
 	}
 	provider := o.MeshProvider
 	if provider == "" {

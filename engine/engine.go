@@ -46,6 +46,9 @@ type Engine struct {
 	MetricsServer string
 	// SelectorLabels overrides DefaultSelectorLabels.
 	SelectorLabels []string
+	// EventWebhook is the operator's event webhook (Flagger's -event-webhook): every
+	// event of a canary without event webhooks of its own is posted there too; "" none.
+	EventWebhook string
 
 	// memo is kept across ticks: what the routers, the target controller and the
 	// checker would otherwise compute again from the same input on every tick (Istio

@@ -42,7 +42,12 @@ func (t *tick) eventAs(phase v1beta1.CanaryPhase, eventType, format string, args
 	if t.e.Events != nil {
 		t.e.Events.Event(obj, eventType, eventReason, msg)
 	}
-	for _, h := range webhooksOf(t.cd, v1beta1.EventHook) {
+	eventHooks := webhooksOf(t.cd, v1beta1.EventHook)
+	if len(eventHooks) == 0 && t.e.EventWebhook != "" {
+		// Flagger's -event-webhook stands in for a canary's own event webhooks.
+		eventHooks = []v1beta1.CanaryWebhook{{Name: "events", URL: t.e.EventWebhook}}
+	}
+	for _, h := range eventHooks {
 		// Flagger only logs event webhook failures.
 		_ = t.deliver(context.Background(), h, hooks.EventPayload(obj, eventType, msg, t.e.Clock.Now(), metadataOf(h)))
 	}

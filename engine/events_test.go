@@ -173,6 +173,31 @@ var _ = Describe("event webhooks", func() {
 		Expect(f.hooks.calls).To(BeEmpty())
 	})
 
+	It("go to the operator's event webhook (Flagger's -event-webhook) when the canary has none", func() {
+		f := newFixture(newCanary())
+		f.engine.EventWebhook = "http://events.ops/flagger"
+		f.startRevision()
+		f.reset()
+		rec := f.step()
+		Expect(rec.Events).NotTo(BeEmpty())
+		Expect(f.hooks.calls).To(HaveLen(len(rec.Events)), "one call per event")
+		Expect(f.hooks.calls[0].Name).To(Equal("events"))
+		Expect(f.hooks.calls[0].Payload.Metadata).To(HaveKeyWithValue("eventMessage", rec.Events[0].Message))
+		Expect(rec.Hooks[0].URL).To(Equal("http://events.ops/flagger"))
+	})
+
+	It("go only to the canary's own event hooks when it has some, even with an operator's event webhook", func() {
+		f := newFixture(canaryWithHooks(hook(v1beta1.EventHook, "own")))
+		f.engine.EventWebhook = "http://events.ops/flagger"
+		f.startRevision()
+		f.reset()
+		f.step()
+		Expect(f.hooks.calls).NotTo(BeEmpty())
+		for _, c := range f.hooks.calls {
+			Expect(c.Name).To(Equal("own"))
+		}
+	})
+
 	DescribeTable("carry the phase of the object the event is about",
 		func(setup func(f *fixture), message, wantPhase string) {
 			f := newFixture(canaryWithHooks(hook(v1beta1.EventHook, "ev"), hook(v1beta1.PostRolloutHook, "post")))

@@ -29,6 +29,7 @@ import (
 type controllerFlags struct {
 	kubeconfig, metricsServer, meshProvider, namespace, selectorLabels string
 	leaderElectionNamespace, logLevel, port, clusterName, apiGroup     string
+	eventWebhook                                                       string
 	kubeconfigQPS, kubeconfigBurst, threadiness                        int
 	leaderElection, configTracking                                     bool
 	controlLoopInterval                                                time.Duration
@@ -40,7 +41,6 @@ type controllerFlags struct {
 // rather than run otherwise than asked.
 var refusedFlags = []struct{ name, why string }{
 	{"include-label-prefix", "the primary gets the target's labels as the engine copies them (no prefix filter)"},
-	{"event-webhook", "events go to Kubernetes and to the Canary's own event webhooks only"},
 	{"ingress-annotations-prefix", "the engine routes with istio, traefik and kubernetes only (no NGINX)"},
 	{"ingress-class", "the engine routes with istio, traefik and kubernetes only (no Contour)"},
 	{"kubeconfig-service-mesh", "routing objects are written to the cluster of -kubeconfig"},
@@ -116,6 +116,7 @@ func addControllerFlags(fl *pflag.FlagSet, f *controllerFlags) {
 	fl.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "kube-system", "Namespace of the leader election Lease ("+controller.DefaultLeaderElectionID+").")
 	fl.BoolVar(&f.configTracking, "enable-config-tracking", true, "Enable secrets and configmaps tracking (cannot be turned off: the engine always tracks them).")
 	fl.StringVar(&f.clusterName, "cluster-name", "", "Cluster name to be included in alert msgs.")
+	fl.StringVar(&f.eventWebhook, "event-webhook", "", "Webhook for publishing flagger events (every event of a Canary without event webhooks of its own; $EVENT_WEBHOOK_URL wins).")
 	fl.IntVar(&f.threadiness, "threadiness", 2, "Flagger's worker count for informer syncs; accepted and without effect (each Canary's job runs on its own).")
 	fl.StringVar(&f.apiGroup, "api-group", v1beta1.FlaggerGroupVersion.Group, "API group of Canaries, MetricTemplates and AlertProviders: flagger.app (replace Flagger) or aviary.dev (run beside it).")
 	gfs := flag.NewFlagSet("notify", flag.ContinueOnError)
@@ -215,11 +216,15 @@ func runController(ctx context.Context, f controllerFlags, stderr io.Writer) err
 			labels = append(labels, l)
 		}
 	}
+	eventWebhook := f.eventWebhook
+	if v := os.Getenv("EVENT_WEBHOOK_URL"); v != "" { // Flagger's fromEnv: the variable wins
+		eventWebhook = v
+	}
 	c, err := controller.New(controller.Options{
 		Config: cfg, APIGroup: f.apiGroup, Namespace: f.namespace,
 		Metrics: promapi.New(), Alerts: sender,
 		MeshProvider: f.meshProvider, MetricsServer: f.metricsServer, SelectorLabels: labels,
-		ControlLoopInterval: f.controlLoopInterval, Listen: listen,
+		EventWebhook: eventWebhook, ControlLoopInterval: f.controlLoopInterval, Listen: listen,
 		LeaderElection: f.leaderElection, LeaderElectionNamespace: f.leaderElectionNamespace,
 		Version: version(), Log: log,
 	})
