@@ -268,6 +268,9 @@ var _ = Describe("the live controller on an API server", Ordered, func() {
 		} {
 			Expect(body).To(ContainSubstring(series))
 		}
+		By("aviary's histogram of every tick's wall time")
+		Expect(body).To(ContainSubstring("# TYPE " + TickSecondsMetric + " histogram"))
+		Expect(body).To(MatchRegexp(`(?m)^`+TickSecondsMetric+`_count [1-9][0-9]*$`), "every tick observed")
 		Expect(http200(r.c, "/healthz")).To(Equal(http.StatusOK))
 	})
 

@@ -153,7 +153,9 @@ func (s *scheduler) tick(ctx context.Context, j *job) {
 		return // stopped while waiting for the ticker's channel
 	default:
 	}
+	start := s.clock.Now()
 	next, err := s.engine.Tick(ctx, j.key)
+	s.metrics.ticks.Observe(s.clock.Since(start).Seconds())
 	name := j.key.Name + "." + j.key.Namespace
 	switch {
 	case err != nil && ctx.Err() == nil:

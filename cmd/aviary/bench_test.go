@@ -25,7 +25,7 @@ import (
 // below 2, that the machine had no second core to give (other work).
 func BenchmarkSuiteParallel(b *testing.B) {
 	dir := repeatedLibrary(b, suiteRepeats)
-	defer tuneGC(context.Background())()
+	defer tuneGC(context.Background(), []string{"test"})()
 	invoke := func(want int, args ...string) (wall, cpu time.Duration) {
 		var stdout, stderr bytes.Buffer
 		cpu0, start := processCPU(b), time.Now()

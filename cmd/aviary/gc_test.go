@@ -24,17 +24,26 @@ var _ = Describe("the GC settings (tuneGC)", func() {
 
 	It("collects less often, within a memory budget, and restores Go's settings", func() {
 		before := current()
-		restore := tuneGC(context.Background())
+		restore := tuneGC(context.Background(), []string{"test", "scenarios/"})
 		Expect(current()).To(Equal(settings{percent: gcPercent, limit: heapBudget}))
 		restore()
 		Expect(current()).To(Equal(before))
+	})
+
+	It("leaves the GC alone for the commands that serve until stopped", func() {
+		before := current()
+		for _, args := range [][]string{{"controller", "-port=0"}, {"sim", "serve", "x.yaml"}} {
+			restore := tuneGC(context.Background(), args)
+			Expect(current()).To(Equal(before), args[0])
+			restore()
+		}
 	})
 
 	It("leaves the GC alone when GOGC or GOMEMLIMIT are set", func() {
 		before := current()
 		for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
 			GinkgoT().Setenv(env, "200")
-			restore := tuneGC(context.Background())
+			restore := tuneGC(context.Background(), []string{"test"})
 			Expect(current()).To(Equal(before), env)
 			restore()
 			GinkgoT().Setenv(env, "")

@@ -42,7 +42,7 @@ func invalid(err error) error { return &exitError{code: exitInvalid, err: err} }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	restoreGC := tuneGC(ctx)
+	restoreGC := tuneGC(ctx, os.Args[1:])
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	restoreGC()
 	stop()

@@ -2,7 +2,7 @@
 // bench-scale) runs `aviary controller` as a process of its own against envtest's API
 // server with a thousand Canaries — most idle once initialized, a rolling set in
 // analysis against a stub Prometheus — and reports the controller's resident memory,
-// its analysis-tick latency, how long initializing every Canary took and the API
+// its tick latency, how long initializing every Canary took and the API
 // requests it sends.
 //
 // The package's own code is what a measurement reads: a process's memory from
