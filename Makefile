@@ -16,11 +16,11 @@ all: build
 build:
 	$(GO) build -o bin/aviary ./cmd/aviary
 
-## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI, HTML report in headless Chromium, the end-to-end test with a real Prometheus) and the scenario suite through the CLI in both cluster modes
+## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI, HTML report in headless Chromium, the end-to-end test with a real Prometheus, and a smoke run of the real Flagger v1.44.0) and the scenario suite through the CLI in both cluster modes
 # AVIARY_REQUIRE_BROWSER=1 turns a missing browser into a failure of the browser
 # test (plain `go test` skips it); CHROMIUM is the browser `make browser` found.
 # AVIARY_REQUIRE_E2E=1 does the same for the end-to-end test's Prometheus.
-test: vet fmt-check envtest-assets browser prometheus
+test: vet fmt-check envtest-assets browser prometheus flagger
 	AVIARY_REQUIRE_BROWSER=1 AVIARY_REQUIRE_E2E=1 CHROMIUM="$$(bash hack/chromium/install.sh 2>/dev/null)" $(GO) test -count=1 -timeout 30m ./...
 	$(GO) run ./cmd/aviary test scenarios/
 	$(GO) run ./cmd/aviary test --cluster envtest --parallel 2 scenarios/
@@ -34,7 +34,7 @@ flagger:
 	@bash hack/tool-assets.sh flagger
 
 ## e2e: only the end-to-end test (e2e/), with aviary's controller
-e2e: envtest-assets prometheus
+e2e: envtest-assets prometheus flagger
 	AVIARY_REQUIRE_E2E=1 $(GO) test -count=1 -timeout 30m -v ./e2e/ -ginkgo.v
 
 ## e2e-flagger: the end-to-end test with the real Flagger v1.44.0 as the controller under test; where it and aviary's controller decide differently goes to bin/e2e-flagger.txt

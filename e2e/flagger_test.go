@@ -23,7 +23,7 @@ import (
 // Deployment whose status a simulator keeps) and that the recorder sees its steps.
 var _ = Describe("real Flagger against the harness's API server and Prometheus", Label("flagger"), Ordered, func() {
 	It("initializes a hand-made Canary and promotes a new revision without metrics", func(ctx SpecContext) {
-		flagger := tool(e2e.FlaggerBinary, controllerName() == "flagger")
+		flagger := tool(e2e.FlaggerBinary, requireE2E || controllerName() == "flagger")
 		theStack() // the binaries
 		// An API server of its own: the live runs' controllers watch every namespace
 		// of theirs.
