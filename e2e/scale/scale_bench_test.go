@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/e2e"
 	"aviary.dev/aviary/e2e/scale"
 	"aviary.dev/aviary/sim/cluster"
 )
@@ -187,10 +188,10 @@ func runScale(b *testing.B, bin string, n int, window time.Duration) scaleResult
 
 	dir := b.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(env.Config, kubeconfig); err != nil {
+	if err := e2e.WriteKubeconfig(env.Config, "", kubeconfig); err != nil {
 		b.Fatal(err)
 	}
-	port, err := freePort()
+	port, err := e2e.FreePort()
 	if err != nil {
 		b.Fatal(err)
 	}
