@@ -68,7 +68,9 @@ func Checksum(cd *v1beta1.Canary) string {
 // hashutil.DeepHashObject): FNV-32a over a go-spew dump of obj (type names
 // included, pointers followed, map keys sorted, no methods), written as
 // rand.SafeEncodeString of the decimal hash. Equal inputs give Flagger's exact
-// strings, so status.lastAppliedSpec and checksums match Flagger's.
+// strings. The dump names every field of every struct, so Kubernetes objects must be
+// given in the types Flagger was built with (engine/workload.TemplateHash does so for
+// status.lastAppliedSpec); Checksum's input has no Kubernetes types.
 func ComputeHash(obj any) string {
 	hasher := fnv.New32a()
 	printer := spew.ConfigState{

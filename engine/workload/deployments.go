@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
-	"aviary.dev/aviary/engine/hooks"
 )
 
 // DefaultSelectorLabels are Flagger's default -selector-labels: the first of these
@@ -73,20 +72,23 @@ type hashKey struct {
 	generation int64
 }
 
-// hash returns hooks.ComputeHash(dep.Spec.Template), remembered in memo (may be nil).
+// hash returns TemplateHash(&dep.Spec.Template), remembered in memo (may be nil).
 // A Deployment without a UID or a generation (not read from an API server) is hashed
 // every time.
-func hash(memo *lru.Cache, dep *appsv1.Deployment) string {
+func hash(memo *lru.Cache, dep *appsv1.Deployment) (string, error) {
 	if memo == nil || dep.UID == "" || dep.Generation == 0 {
-		return hooks.ComputeHash(dep.Spec.Template)
+		return TemplateHash(&dep.Spec.Template)
 	}
 	key := hashKey{dep.UID, dep.Generation}
 	if h, ok := memo.Get(key); ok {
-		return h.(string)
+		return h.(string), nil
 	}
-	h := hooks.ComputeHash(dep.Spec.Template)
+	h, err := TemplateHash(&dep.Spec.Template)
+	if err != nil {
+		return "", err
+	}
 	memo.Add(key, h)
-	return h
+	return h, nil
 }
 
 // Initialize creates <target>-primary, and the -primary copies of the target's tracked
@@ -130,6 +132,10 @@ func (d *Deployments) createPrimaryDeployment(ctx context.Context, cd *v1beta1.C
 		return fmt.Errorf("CreatePrimaryConfigs failed: %w", err)
 	}
 
+	annotations, err := d.makeAnnotations(cd, target)
+	if err != nil {
+		return err
+	}
 	replicas := int32(1)
 	if target.Spec.Replicas != nil && *target.Spec.Replicas > 0 {
 		replicas = *target.Spec.Replicas
@@ -153,7 +159,7 @@ func (d *Deployments) createPrimaryDeployment(ctx context.Context, cd *v1beta1.C
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      makePrimaryLabels(target.Spec.Template.Labels, primaryLabelValue, label),
-					Annotations: d.makeAnnotations(cd, target),
+					Annotations: annotations,
 				},
 				Spec: d.primaryPodSpec(target, refs),
 			},
@@ -203,8 +209,12 @@ func (d *Deployments) Promote(ctx context.Context, cd *v1beta1.Canary) error {
 		if cd.Spec.AutoscalerRef == nil {
 			primary.Spec.Replicas = target.Spec.Replicas
 		}
+		annotations, err := d.makeAnnotations(cd, target)
+		if err != nil {
+			return err
+		}
 		primary.Spec.Template.Spec = d.primaryPodSpec(target, refs)
-		primary.Spec.Template.Annotations = d.makeAnnotations(cd, target)
+		primary.Spec.Template.Annotations = annotations
 		primary.Spec.Template.Labels = makePrimaryLabels(target.Spec.Template.Labels, primaryLabelValue, label)
 		primary.Annotations = includeByPrefix(target.Annotations, d.IncludeLabelPrefixes)
 		primary.Labels = makePrimaryLabels(includeByPrefix(target.Labels, d.IncludeLabelPrefixes), primaryLabelValue, label)
@@ -298,7 +308,7 @@ func (d *Deployments) Metadata(ctx context.Context, cd *v1beta1.Canary) (labelKe
 	return labelKey, labelValue, ports, nil
 }
 
-// Hash is hooks.ComputeHash (Flagger's ComputeHash) of the target's pod template
+// Hash is TemplateHash (Flagger's ComputeHash) of the target's pod template
 // (status.lastAppliedSpec).
 func (d *Deployments) Hash(ctx context.Context, cd *v1beta1.Canary) (string, error) {
 	if err := supported(cd); err != nil {
@@ -309,7 +319,7 @@ func (d *Deployments) Hash(ctx context.Context, cd *v1beta1.Canary) (string, err
 	if err != nil {
 		return "", err
 	}
-	return hash(d.Memo, target), nil
+	return hash(d.Memo, target)
 }
 
 // CheckTarget reports a target kind this package does not handle: every method
@@ -447,7 +457,7 @@ func (d *Deployments) renameSelectorValues(sel *metav1.LabelSelector, targetName
 // Flagger draws the id from crypto/rand; aviary derives it from the target, its pod
 // template and the clock's time, so a run is reproducible and each promotion still
 // gets a new id.
-func (d *Deployments) makeAnnotations(cd *v1beta1.Canary, target *appsv1.Deployment) map[string]string {
+func (d *Deployments) makeAnnotations(cd *v1beta1.Canary, target *appsv1.Deployment) (map[string]string, error) {
 	res := make(map[string]string)
 	for k, v := range target.Spec.Template.Annotations {
 		if strings.Contains(k, toolkitMarker) || k == flaggerIDKey {
@@ -455,13 +465,17 @@ func (d *Deployments) makeAnnotations(cd *v1beta1.Canary, target *appsv1.Deploym
 		}
 		res[k] = v
 	}
-	seed := fmt.Sprintf("%s/%s@%d#%s", cd.Namespace, target.Name, d.now().Now().UnixNano(), hash(d.Memo, target))
+	h, err := hash(d.Memo, target)
+	if err != nil {
+		return nil, err
+	}
+	seed := fmt.Sprintf("%s/%s@%d#%s", cd.Namespace, target.Name, d.now().Now().UnixNano(), h)
 	sum := sha256.Sum256([]byte(seed))
 	uuid := sum[:16]
 	uuid[8] = uuid[8]&^0xc0 | 0x80
 	uuid[6] = uuid[6]&^0xf0 | 0x40
 	res[flaggerIDKey] = fmt.Sprintf("%x-%x-%x-%x-%x", uuid[0:4], uuid[4:6], uuid[6:8], uuid[8:10], uuid[10:])
-	return res
+	return res, nil
 }
 
 // makePrimaryLabels copies labels without Flux ownership and sets label=labelValue.

@@ -11,7 +11,6 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"aviary.dev/aviary/api/v1beta1"
-	"aviary.dev/aviary/engine/hooks"
 	"aviary.dev/aviary/engine/workload"
 )
 
@@ -196,7 +195,7 @@ var _ = Describe("Deployments", func() {
 			d := newDeployments(c)
 			h1, err := d.Hash(ctx, newCanary())
 			Expect(err).NotTo(HaveOccurred())
-			Expect(h1).To(Equal(hooks.ComputeHash(getDeployment(c, "podinfo").Spec.Template)))
+			Expect(h1).To(Equal(mustTemplateHash(getDeployment(c, "podinfo"))))
 			h2, err := d.Hash(ctx, newCanary())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(h2).To(Equal(h1))

@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"aviary.dev/aviary/api/v1beta1"
-	"aviary.dev/aviary/engine/hooks"
 	"aviary.dev/aviary/engine/workload"
 )
 
@@ -66,10 +65,18 @@ func hashOf(d *workload.Deployments, name string) string {
 	return h
 }
 
-// templateHash is hooks.ComputeHash of the stored target's pod template.
+// mustTemplateHash is workload.TemplateHash of dep's pod template.
+func mustTemplateHash(dep *appsv1.Deployment) string {
+	GinkgoHelper()
+	h, err := workload.TemplateHash(&dep.Spec.Template)
+	Expect(err).NotTo(HaveOccurred())
+	return h
+}
+
+// templateHash is TemplateHash of the stored target's pod template.
 func templateHash(c client.Client, name string) string {
 	GinkgoHelper()
-	return hooks.ComputeHash(getDeployment(c, name).Spec.Template)
+	return mustTemplateHash(getDeployment(c, name))
 }
 
 var _ = Describe("Deployments with a hash memo", func() {
@@ -113,7 +120,7 @@ var _ = Describe("Deployments with a hash memo", func() {
 		}
 	})
 
-	It("returns hooks.ComputeHash of the target's template, as without a memo", func() {
+	It("returns TemplateHash of the target's template, as without a memo", func() {
 		want := templateHash(c, "podinfo")
 		Expect(hashOf(plain, "podinfo")).To(Equal(want))
 		Expect(hashOf(memo, "podinfo")).To(Equal(want))
