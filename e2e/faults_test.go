@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -21,11 +20,7 @@ import (
 )
 
 // faultFiles are the scenarios the faults are injected into.
-func faultFiles() []string {
-	files, _ := filepath.Glob(filepath.Join("faults", "*.yaml"))
-	sort.Strings(files)
-	return files
-}
+func faultFiles() []string { return yamlFiles("faults") }
 
 // faultSeed seeds where the kills fall: AVIARY_E2E_SEED, else 13.
 func faultSeed() uint64 {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -33,9 +32,7 @@ func scenarioFiles() []string {
 	if dir == "" {
 		dir = "scenarios"
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	sort.Strings(files)
-	return files
+	return yamlFiles(dir)
 }
 
 // aviaryBinary is the aviary CLI: AVIARY_E2E_AVIARY, else built from this module
