@@ -267,7 +267,7 @@ var _ = Describe("the kustomize base", func() {
 		built, err := deploy.Decode(out)
 		Expect(err).NotTo(HaveOccurred())
 		got := byKey(built)
-		Expect(got).To(HaveKey("Namespace " + deploy.Namespace), "the base makes the namespace helm --create-namespace makes")
+		Expect(got).To(HaveKey("Namespace "+deploy.Namespace), "the base makes the namespace helm --create-namespace makes")
 		delete(got, "Namespace "+deploy.Namespace)
 		want := map[string]*unstructured.Unstructured{}
 		for _, u := range render() {
@@ -281,7 +281,9 @@ var _ = Describe("the kustomize base", func() {
 				diffs = append(diffs, k+" (-chart +kustomize):\n"+d)
 			}
 		}
-		Expect(diffs).To(BeEmpty(), strings.Join(diffs, "\n"))
+		if len(diffs) > 0 {
+			Fail(strings.Join(diffs, "\n"))
+		}
 	})
 })
 
