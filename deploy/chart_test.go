@@ -159,7 +159,8 @@ var _ = Describe("the chart rendered by Helm", func() {
 		}
 		d := typed[appsv1.Deployment](objs["Deployment aviary-system/aviary"])
 		Expect(*d.Spec.Replicas).To(BeEquivalentTo(2))
-		Expect(d.Spec.Strategy.Type).To(BeEmpty(), "rolling updates: the leader hands over")
+		Expect(d.Spec.Strategy.Type).To(Equal(appsv1.RollingUpdateDeploymentStrategyType), "the leader hands over")
+		Expect(d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue()).To(BeZero())
 		pod := d.Spec.Template.Spec
 		Expect(pod.ServiceAccountName).To(Equal("aviary-controller"))
 		Expect(pod.ImagePullSecrets).To(HaveExactElements(HaveField("Name", "regcred")))
