@@ -286,6 +286,16 @@ var _ = Describe("the kustomize base", func() {
 			Fail(strings.Join(diffs, "\n"))
 		}
 	})
+
+	It("takes the overlay README shows: another metrics server and mesh provider", func() {
+		out, err := deploy.Run(context.Background(), kustomize(), "build", "testdata/overlay")
+		Expect(err).NotTo(HaveOccurred())
+		built, err := deploy.Decode(out)
+		Expect(err).NotTo(HaveOccurred())
+		d := typed[appsv1.Deployment](byKey(built)["Deployment aviary-system/aviary"])
+		Expect(d.Spec.Template.Spec.Containers[0].Args).To(Equal([]string{"controller", "-port=8080", "-log-level=info",
+			"-api-group=flagger.app", "-metrics-server=http://prometheus.monitoring:9090", "-slack-user=flagger", "-mesh-provider=istio"}))
+	})
 })
 
 // jsonOf is v as JSON.
