@@ -16,8 +16,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"aviary.dev/aviary/version"
 )
@@ -140,12 +142,15 @@ func Build(binary, caCerts []byte, rev Revision, arch string) (v1.Image, error) 
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(tarBytes)), nil
-	}, tarball.WithCompressedCaching)
+	}, tarball.WithCompressedCaching, tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		return nil, fmt.Errorf("layer: %w", err)
 	}
 	created := v1.Time{Time: rev.Time}
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer, History: v1.History{
+	// OCI media types: the OCI layout holds them as written, and docker load and
+	// podman load read the tarball whatever its media types.
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, History: v1.History{
 		Created: created, CreatedBy: "deploy/image: aviary " + version.Version + " (" + rev.Commit + "), accounts, CA certificates, /tmp",
 	}})
 	if err != nil {
@@ -167,6 +172,10 @@ type Options struct {
 	ModuleRoot string
 	// Out is the tarball to write.
 	Out string
+	// OCILayout, if set, is a directory to write the image to as an OCI image
+	// layout too (replacing what it held), the reference as its
+	// org.opencontainers.image.ref.name.
+	OCILayout string
 	// CACerts is the CA bundle to copy into the image (Debian's
 	// ca-certificates: /etc/ssl/certs/ca-certificates.crt).
 	CACerts string
@@ -178,8 +187,10 @@ type Options struct {
 type Result struct {
 	Image    v1.Image
 	Revision Revision
-	// Digest is the image manifest's.
+	// Digest is the image manifest's (the OCI layout's, a registry's after a push).
 	Digest v1.Hash
+	// ID is the config's digest: the image ID `docker load` and `docker images` show.
+	ID v1.Hash
 	// LayerSize is the compressed layer's size in bytes (what a pull transfers).
 	LayerSize int64
 }
@@ -216,8 +227,16 @@ func Make(ctx context.Context, o Options) (Result, error) {
 	if err := tarball.WriteToFile(o.Out, tag, img); err != nil {
 		return Result{}, fmt.Errorf("write %s: %w", o.Out, err)
 	}
+	if o.OCILayout != "" {
+		if err := writeLayout(o.OCILayout, img); err != nil {
+			return Result{}, err
+		}
+	}
 	res := Result{Image: img, Revision: rev}
 	if res.Digest, err = img.Digest(); err != nil {
+		return Result{}, err
+	}
+	if res.ID, err = img.ConfigName(); err != nil {
 		return Result{}, err
 	}
 	layers, err := img.Layers()
@@ -226,4 +245,19 @@ func Make(ctx context.Context, o Options) (Result, error) {
 	}
 	res.LayerSize, err = layers[0].Size()
 	return res, err
+}
+
+// writeLayout writes img to dir as an OCI image layout holding it alone.
+func writeLayout(dir string, img v1.Image) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": Ref()})); err != nil {
+		return fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	return nil
 }

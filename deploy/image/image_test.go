@@ -16,7 +16,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -68,13 +70,15 @@ var _ = Describe("the daemonless image", Ordered, func() {
 		files   map[string]entry
 		caCerts []byte
 		out     string
+		oci     string
 	)
 	BeforeAll(func(ctx SpecContext) {
 		var err error
 		caCerts, err = os.ReadFile(image.CACertsFile)
 		Expect(err).NotTo(HaveOccurred(), "this machine's CA bundle (Debian's ca-certificates) goes into the image")
-		out = filepath.Join(GinkgoT().TempDir(), "aviary-image.tar")
-		res, err = image.Make(ctx, image.Options{ModuleRoot: moduleRoot, Out: out, CACerts: image.CACertsFile, Arch: runtime.GOARCH})
+		dir := GinkgoT().TempDir()
+		out, oci = filepath.Join(dir, "aviary-image.tar"), filepath.Join(dir, "aviary-image.oci")
+		res, err = image.Make(ctx, image.Options{ModuleRoot: moduleRoot, Out: out, OCILayout: oci, CACerts: image.CACertsFile, Arch: runtime.GOARCH})
 		Expect(err).NotTo(HaveOccurred())
 		GinkgoWriter.Printf("image %s: layer %d bytes compressed, commit %s\n", res.Digest, res.LayerSize, res.Revision.Commit)
 		tag, err := name.NewTag(image.Ref())
@@ -91,7 +95,23 @@ var _ = Describe("the daemonless image", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(m).To(HaveLen(1))
 		Expect(m[0].RepoTags).To(Equal([]string{"ghcr.io/aviary-dev/aviary:" + version.Version}))
-		Expect(loaded.Digest()).To(Equal(res.Digest))
+		// A docker archive holds the config and the layers, not the manifest: the
+		// image ID docker load shows is the config's digest.
+		Expect(loaded.ConfigName()).To(Equal(res.ID))
+		Expect(layerDigests(loaded)).To(Equal(layerDigests(res.Image)))
+	})
+
+	It("is in the OCI image layout too, under its reference", func() {
+		p, err := layout.FromPath(oci)
+		Expect(err).NotTo(HaveOccurred())
+		idx, err := p.ImageIndex()
+		Expect(err).NotTo(HaveOccurred())
+		m, err := idx.IndexManifest()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(m.Manifests).To(HaveLen(1))
+		Expect(m.Manifests[0].Digest).To(Equal(res.Digest))
+		Expect(m.Manifests[0].MediaType).To(Equal(types.OCIManifestSchema1))
+		Expect(m.Manifests[0].Annotations).To(HaveKeyWithValue("org.opencontainers.image.ref.name", "ghcr.io/aviary-dev/aviary:"+version.Version))
 	})
 
 	It("runs /aviary as the non-root user 65532, with the working directory its home", func() {
@@ -192,6 +212,7 @@ var _ = Describe("the daemonless image", Ordered, func() {
 		again, err := image.Build(files["aviary"].body, caCerts, res.Revision, runtime.GOARCH)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(again.Digest()).To(Equal(res.Digest))
+		Expect(again.ConfigName()).To(Equal(res.ID))
 		other := res.Revision
 		other.Commit += "x"
 		differs, err := image.Build(files["aviary"].body, caCerts, other, runtime.GOARCH)
@@ -206,3 +227,17 @@ var _ = Describe("the daemonless image", Ordered, func() {
 		Expect(df.config).To(Equal(cfg.Config))
 	})
 })
+
+// layerDigests are the compressed layers' digests of img.
+func layerDigests(img v1.Image) []v1.Hash {
+	GinkgoHelper()
+	layers, err := img.Layers()
+	Expect(err).NotTo(HaveOccurred())
+	var out []v1.Hash
+	for _, l := range layers {
+		d, err := l.Digest()
+		Expect(err).NotTo(HaveOccurred())
+		out = append(out, d)
+	}
+	return out
+}
