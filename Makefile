@@ -8,7 +8,7 @@ BENCHSTAT_VERSION ?= v0.0.0-20260908200009-22c9c6c9d4da
 ## envtest-assets: build envtest's kube-apiserver and etcd into bin/k8s/<version> (cached; ~5 min cold)
 include hack/envtest.mk
 
-.PHONY: all build test unit scenarios bench bench-scale vet fmt-check fuzz clean help browser prometheus flagger e2e e2e-flagger
+.PHONY: all build test unit scenarios bench bench-scale vet fmt-check fuzz clean help browser prometheus flagger helm kustomize e2e e2e-flagger
 
 all: build
 
@@ -25,7 +25,7 @@ image:
 # AVIARY_REQUIRE_BROWSER=1 turns a missing browser into a failure of the browser
 # test (plain `go test` skips it); CHROMIUM is the browser `make browser` found.
 # AVIARY_REQUIRE_E2E=1 does the same for the end-to-end test's Prometheus.
-test: vet fmt-check envtest-assets browser prometheus flagger
+test: vet fmt-check envtest-assets browser prometheus flagger helm kustomize
 	AVIARY_REQUIRE_BROWSER=1 AVIARY_REQUIRE_E2E=1 CHROMIUM="$$(bash hack/chromium/install.sh 2>/dev/null)" $(GO) test -count=1 -timeout 30m ./...
 	$(GO) run ./cmd/aviary test scenarios/
 	$(GO) run ./cmd/aviary test --cluster envtest --parallel 2 scenarios/
@@ -37,6 +37,14 @@ prometheus:
 ## flagger: Flagger v1.44.0 built from the Go module proxy into bin/flagger/<version>/ (cached; ~4 min cold)
 flagger:
 	@bash hack/tool-assets.sh flagger
+
+## helm: Helm v4 built from its Go module into bin/helm/<version>/, to render and lint the chart in tests (cached; ~3 min cold)
+helm:
+	@bash hack/tool-assets.sh helm
+
+## kustomize: kustomize v5 built from its Go module into bin/kustomize/<version>/, to build deploy/kustomize in tests (cached; ~1 min cold)
+kustomize:
+	@bash hack/tool-assets.sh kustomize
 
 ## e2e: only the end-to-end test (e2e/), with aviary's controller
 e2e: envtest-assets prometheus flagger
