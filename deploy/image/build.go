@@ -87,8 +87,8 @@ const (
 
 // files are the layer's entries, directories before what they hold: the binary
 // (root's, executable by everyone, writable by no one else), the accounts, the
-// CA bundle, the user's home and a world-writable /tmp (the chart mounts an
-// emptyDir there under a read-only root filesystem).
+// CA bundle, the user's home and a world-writable /tmp (under a read-only root
+// filesystem an emptyDir is mounted there).
 func files(binary, caCerts []byte) []file {
 	dir := func(path string, mode int64, uid, gid int) file {
 		return file{path: path + "/", mode: mode, uid: uid, gid: gid}

@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"aviary.dev/aviary/deploy/image"
+	"aviary.dev/aviary/version"
 )
 
 // dockerfile is what the test reads of the Dockerfile: each stage's instructions
@@ -108,13 +109,13 @@ var _ = Describe("the Dockerfile", func() {
 		env, args := image.GoBuild("${COMMIT}", "/out/aviary", "${TARGETARCH}")
 		Expect(df.stages[0]).To(ContainElements(
 			HavePrefix("FROM --platform=$BUILDPLATFORM golang:1.26 "),
-			"ARG TARGETARCH", "ARG COMMIT=unknown",
+			"ARG TARGETARCH", "ARG COMMIT="+version.Unknown,
 			"RUN "+shellLine(env, args)))
 	})
 
 	It("runs it as the daemonless image does: distroless static as non-root, the same entrypoint, directory, environment and labels", func() {
 		Expect(df.stages[1]).To(ContainElements(
-			"FROM gcr.io/distroless/static:nonroot", "ARG COMMIT=unknown",
+			"FROM gcr.io/distroless/static:nonroot", "ARG COMMIT="+version.Unknown,
 			"COPY --from=build /out/aviary "+image.Binary))
 		Expect(df.config).To(Equal(image.Config("${COMMIT}")))
 	})
