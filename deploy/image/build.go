@@ -74,16 +74,18 @@ type file struct {
 	body     []byte // nil for a directory
 }
 
-// passwd and group hold root, nobody and the non-root user (distroless' set): the
-// user the image runs as has a name and a home.
-const (
-	passwd = "root:x:0:0:root:/root:/sbin/nologin\n" +
-		"nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n" +
-		"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
-	group = "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n"
-	// nsswitch makes Go's resolver read /etc/hosts before DNS, as glibc would.
-	nsswitch = "hosts: files dns\n"
-)
+// accounts are /etc/passwd and /etc/group: root, nobody and the non-root user
+// (distroless' set), so that the user the image runs as has a name and a home.
+func accounts() (passwd, group []byte) {
+	passwd = fmt.Appendf(nil, "root:x:0:0:root:/root:/sbin/nologin\n"+
+		"nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"+
+		"nonroot:x:%d:%d:nonroot:%s:/sbin/nologin\n", UID, GID, Home)
+	group = fmt.Appendf(nil, "root:x:0:\nnobody:x:65534:\nnonroot:x:%d:\n", GID)
+	return passwd, group
+}
+
+// nsswitch makes Go's resolver read /etc/hosts before DNS, as glibc would.
+const nsswitch = "hosts: files dns\n"
 
 // files are the layer's entries, directories before what they hold: the binary
 // (root's, executable by everyone, writable by no one else), the accounts, the
@@ -94,12 +96,13 @@ func files(binary, caCerts []byte) []file {
 		return file{path: path + "/", mode: mode, uid: uid, gid: gid}
 	}
 	reg := func(path string, mode int64, body []byte) file { return file{path: path, mode: mode, body: body} }
+	passwd, group := accounts()
 	return []file{
 		reg(strings.TrimPrefix(Binary, "/"), 0o755, binary),
 		dir("etc", 0o755, 0, 0),
-		reg("etc/group", 0o644, []byte(group)),
+		reg("etc/group", 0o644, group),
 		reg("etc/nsswitch.conf", 0o644, []byte(nsswitch)),
-		reg("etc/passwd", 0o644, []byte(passwd)),
+		reg("etc/passwd", 0o644, passwd),
 		dir("etc/ssl", 0o755, 0, 0),
 		dir("etc/ssl/certs", 0o755, 0, 0),
 		reg(strings.TrimPrefix(CACertsFile, "/"), 0o644, caCerts),
