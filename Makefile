@@ -16,6 +16,11 @@ all: build
 build:
 	$(GO) build -o bin/aviary ./cmd/aviary
 
+## image: aviary's OCI image without a daemon, as a tarball `docker load` / `podman load` read: bin/aviary-image.tar, tagged ghcr.io/aviary-dev/aviary:<version>, and as an OCI image layout in bin/aviary-image.oci (deploy/image; the Dockerfile builds the same with Docker)
+.PHONY: image
+image:
+	$(GO) run ./hack/image -o bin/aviary-image.tar -oci bin/aviary-image.oci
+
 ## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI, HTML report in headless Chromium, the end-to-end test with a real Prometheus, a smoke run of the real Flagger v1.44.0, the Helm chart rendered, linted and installed on envtest) and the scenario suite through the CLI in both cluster modes
 # AVIARY_REQUIRE_BROWSER=1 turns a missing browser into a failure of the browser
 # test (plain `go test` skips it); CHROMIUM is the browser `make browser` found.
@@ -109,7 +114,7 @@ report-fixture:
 
 ## clean: remove build outputs (keeps the envtest binaries cache in bin/k8s)
 clean:
-	rm -rf bin/aviary bin/bench.txt bin/bench-scale.txt bin/fuzz
+	rm -rf bin/aviary bin/aviary-image.tar bin/aviary-image.oci bin/bench.txt bin/bench-scale.txt bin/fuzz
 
 ## help: list targets
 help:

@@ -19,14 +19,15 @@ import (
 
 	"aviary.dev/aviary/controller"
 	"aviary.dev/aviary/deploy"
+	"aviary.dev/aviary/deploy/image"
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/fixtures"
+	"aviary.dev/aviary/version"
 )
 
-// aviaryVersion is aviary's release. It becomes version.Version (package
-// aviary.dev/aviary/version) once that package is merged: the chart's version,
-// appVersion and default image tag must equal it.
-const aviaryVersion = "0.14.0"
+// aviaryVersion is aviary's release: the chart's version, appVersion and default
+// image tag must equal it.
+const aviaryVersion = version.Version
 
 // customValues are the non-default values the specs render and install.
 const customValues = "testdata/values-custom.yaml"
@@ -75,7 +76,7 @@ var _ = Describe("the chart's files", func() {
 		Expect(chart).To(HaveKeyWithValue("version", aviaryVersion))
 		Expect(chart).To(HaveKeyWithValue("appVersion", aviaryVersion))
 		Expect(values["image"]).To(HaveKeyWithValue("tag", aviaryVersion))
-		Expect(values["image"]).To(HaveKeyWithValue("repository", "ghcr.io/aviary-dev/aviary"))
+		Expect(values["image"]).To(HaveKeyWithValue("repository", image.Repository))
 	})
 
 	It("hold the CRDs generated from aviary's API (`make chart-crds` when this fails)", func() {
@@ -123,8 +124,10 @@ var _ = Describe("the chart rendered by Helm", func() {
 		Expect(pod.ServiceAccountName).To(Equal("aviary"))
 		Expect(pod.Containers).To(HaveLen(1))
 		c := pod.Containers[0]
-		Expect(c.Image).To(Equal("ghcr.io/aviary-dev/aviary:" + aviaryVersion))
+		Expect(c.Image).To(Equal(image.Ref()))
 		Expect(c.Command).To(BeEmpty(), "the image's entrypoint, /aviary, runs")
+		Expect(c.VolumeMounts).To(HaveExactElements(And(HaveField("Name", "tmp"), HaveField("MountPath", "/tmp"))), "a writable /tmp under the read-only root")
+		Expect(pod.Volumes).To(HaveExactElements(And(HaveField("Name", "tmp"), HaveField("EmptyDir", Not(BeNil())))))
 		Expect(c.Args).To(Equal([]string{"controller", "-port=8080", "-log-level=info", "-api-group=flagger.app",
 			"-metrics-server=http://prometheus:9090", "-slack-user=flagger"}))
 		Expect(c.Env).To(BeEmpty())

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"aviary.dev/aviary/deploy"
+	"aviary.dev/aviary/deploy/image"
 	"aviary.dev/aviary/e2e"
 	"aviary.dev/aviary/sim/cluster"
 )
@@ -145,7 +146,8 @@ var _ = Describe("the chart installed on a real API server", Ordered, func() {
 			sc := ctr.SecurityContext
 			Expect(sc).NotTo(BeNil())
 			Expect(sc.RunAsNonRoot).To(Equal(ptr.To(true)))
-			Expect(sc.RunAsUser).To(Equal(ptr.To[int64](65532)))
+			Expect(sc.RunAsUser).To(Equal(ptr.To[int64](image.UID)), "the image's user")
+			Expect(sc.RunAsGroup).To(Equal(ptr.To[int64](image.GID)))
 			Expect(sc.ReadOnlyRootFilesystem).To(Equal(ptr.To(true)))
 			Expect(sc.AllowPrivilegeEscalation).To(Equal(ptr.To(false)))
 			Expect(sc.Capabilities).NotTo(BeNil())
