@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"aviary.dev/aviary/controller"
 	"aviary.dev/aviary/deploy"
 	"aviary.dev/aviary/deploy/image"
 	"aviary.dev/aviary/e2e"
@@ -81,11 +82,7 @@ func apply(ctx context.Context, c client.Client, objs []*unstructured.Unstructur
 	}
 	var first []*unstructured.Unstructured // `helm --create-namespace`, and the monitors' namespace
 	for _, ns := range sets.List(namespaces) {
-		u := &unstructured.Unstructured{}
-		u.SetAPIVersion("v1")
-		u.SetKind("Namespace")
-		u.SetName(ns)
-		first = append(first, u)
+		first = append(first, namespace(ns))
 	}
 	var crds []*apiextensionsv1.CustomResourceDefinition
 	for _, u := range append(first, deploy.Sorted(objs)...) {
@@ -105,6 +102,15 @@ func apply(ctx context.Context, c client.Client, objs []*unstructured.Unstructur
 			Expect(got.GetManagedFields()).To(ContainElement(HaveField("Manager", "helm")), deploy.Key(u))
 		}
 	}
+}
+
+// namespace is a Namespace to apply.
+func namespace(name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("v1")
+	u.SetKind("Namespace")
+	u.SetName(name)
+	return u
 }
 
 // restConfig reaches the API server of the install specs as an administrator.
@@ -131,6 +137,40 @@ var _ = Describe("the chart installed on a real API server", Ordered, func() {
 		build.Dir = root
 		out, err := build.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), "go build ./cmd/aviary: %s", out)
+	})
+
+	It("installs with `helm upgrade -i` as README says, upgrades, and keeps the CRDs when uninstalled", func(ctx SpecContext) {
+		h := func(args ...string) string {
+			GinkgoHelper()
+			out, err := deploy.Run(ctx, helm(), append(args, "--kubeconfig", kubeconfig)...)
+			Expect(err).NotTo(HaveOccurred())
+			return string(out)
+		}
+		out := h("upgrade", "-i", deploy.Release, chartDir(), "--namespace", deploy.Namespace, "--create-namespace",
+			"--set", "metricsServer=http://prometheus.monitoring:9090", "--set", "meshProvider=istio")
+		Expect(out).To(ContainSubstring("STATUS: deployed"))
+		// NOTES.txt: what was installed and how to check it
+		Expect(out).To(ContainSubstring("aviary " + aviaryVersion + " (Flagger 1.44's canary analysis) is installed as release aviary in namespace aviary-system"))
+		Expect(out).To(ContainSubstring("advancing the flagger.app Canaries of every namespace"))
+		Expect(out).To(ContainSubstring("mesh provider istio, metrics from http://prometheus.monitoring:9090"))
+		Expect(out).To(ContainSubstring("kubectl -n aviary-system rollout status deployment/aviary"))
+		d := &appsv1.Deployment{}
+		Expect(c.Get(ctx, client.ObjectKey{Namespace: deploy.Namespace, Name: "aviary"}, d)).To(Succeed())
+		Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElements("-metrics-server=http://prometheus.monitoring:9090", "-mesh-provider=istio"))
+
+		apply(ctx, c, []*unstructured.Unstructured{namespace("monitoring")}) // where the PodMonitor goes: Prometheus'
+		out = h("upgrade", "-i", deploy.Release, chartDir(), "--namespace", deploy.Namespace, "-f", customValues)
+		Expect(out).To(ContainSubstring("REVISION: 2"))
+		Expect(out).To(ContainSubstring("advancing the aviary.dev Canaries of namespace team-a"))
+		Expect(out).To(ContainSubstring("kubectl -n aviary-system get lease " + controller.DefaultLeaderElectionID))
+		Expect(c.Get(ctx, client.ObjectKey{Namespace: deploy.Namespace, Name: "aviary"}, d)).To(Succeed())
+		Expect(*d.Spec.Replicas).To(BeEquivalentTo(2))
+
+		h("uninstall", deploy.Release, "--namespace", deploy.Namespace)
+		Expect(c.Get(ctx, client.ObjectKey{Namespace: deploy.Namespace, Name: "aviary"}, d)).To(MatchError(ContainSubstring("not found")))
+		for _, name := range []string{"canaries.flagger.app", "canaries.aviary.dev"} {
+			Expect(c.Get(ctx, client.ObjectKey{Name: name}, &apiextensionsv1.CustomResourceDefinition{})).To(Succeed(), name+" kept")
+		}
 	})
 
 	DescribeTable("server-side-applies every object (no dry run), and the Deployment's arguments start the controller",
