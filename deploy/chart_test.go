@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/controller"
 	"aviary.dev/aviary/deploy"
 	"aviary.dev/aviary/deploy/image"
@@ -77,6 +78,15 @@ var _ = Describe("the chart's files", func() {
 		Expect(chart).To(HaveKeyWithValue("appVersion", aviaryVersion))
 		Expect(values["image"]).To(HaveKeyWithValue("tag", aviaryVersion))
 		Expect(values["image"]).To(HaveKeyWithValue("repository", image.Repository))
+	})
+
+	It("default to the controller's defaults", func() {
+		values := readYAML("values.yaml")
+		Expect(values).To(HaveKeyWithValue("metricsServer", v1beta1.DefaultMetricsServer))
+		Expect(values).To(HaveKeyWithValue("meshProvider", ""), "the controller's default, "+v1beta1.DefaultMeshProvider)
+		Expect(values).To(HaveKeyWithValue("apiGroup", v1beta1.FlaggerGroupVersion.Group))
+		Expect(values["podAnnotations"]).To(HaveKeyWithValue("prometheus.io/port", "8080"))
+		Expect(values["leaderElection"]).To(HaveKeyWithValue("enabled", false))
 	})
 
 	It("hold the CRDs generated from aviary's API (`make chart-crds` when this fails)", func() {
