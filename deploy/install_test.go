@@ -139,7 +139,7 @@ var _ = Describe("the chart installed on a real API server", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred(), "go build ./cmd/aviary: %s", out)
 	})
 
-	It("installs with `helm upgrade -i` as README says, upgrades, and keeps the CRDs when uninstalled", func(ctx SpecContext) {
+	It("installs with `helm upgrade -i` as README says, upgrades, and keeps the CRDs with crd.create=false and when uninstalled", func(ctx SpecContext) {
 		h := func(args ...string) string {
 			GinkgoHelper()
 			out, err := deploy.Run(ctx, helm(), append(args, "--kubeconfig", kubeconfig)...)
@@ -165,6 +165,11 @@ var _ = Describe("the chart installed on a real API server", Ordered, func() {
 		Expect(out).To(ContainSubstring("kubectl -n aviary-system get lease " + controller.DefaultLeaderElectionID))
 		Expect(c.Get(ctx, client.ObjectKey{Namespace: deploy.Namespace, Name: "aviary"}, d)).To(Succeed())
 		Expect(*d.Spec.Replicas).To(BeEquivalentTo(2))
+
+		// crd.create=false after all: Helm leaves the CRDs it no longer renders (keep)
+		out = h("upgrade", deploy.Release, chartDir(), "--namespace", deploy.Namespace, "--reuse-values", "--set", "crd.create=false")
+		Expect(out).To(ContainSubstring("the aviary.dev CRDs must exist"))
+		Expect(c.Get(ctx, client.ObjectKey{Name: "canaries.aviary.dev"}, &apiextensionsv1.CustomResourceDefinition{})).To(Succeed())
 
 		h("uninstall", deploy.Release, "--namespace", deploy.Namespace)
 		Expect(c.Get(ctx, client.ObjectKey{Namespace: deploy.Namespace, Name: "aviary"}, d)).To(MatchError(ContainSubstring("not found")))
