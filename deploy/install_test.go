@@ -158,7 +158,13 @@ var _ = Describe("the chart installed on a real API server", Ordered, func() {
 		Expect(c.Get(ctx, client.ObjectKey{Namespace: deploy.Namespace, Name: "aviary"}, d)).To(Succeed())
 		Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElements("-metrics-server=http://prometheus.monitoring:9090", "-mesh-provider=istio"))
 
-		apply(ctx, c, []*unstructured.Unstructured{namespace("monitoring")}) // where the PodMonitor goes: Prometheus'
+		// the other namespaces the values name are the user's: Prometheus' (the
+		// PodMonitor's) and the one watched (its Role)
+		for _, u := range render("-f", customValues) {
+			if ns := u.GetNamespace(); ns != "" && ns != deploy.Namespace {
+				apply(ctx, c, []*unstructured.Unstructured{namespace(ns)})
+			}
+		}
 		out = h("upgrade", "-i", deploy.Release, chartDir(), "--namespace", deploy.Namespace, "-f", customValues)
 		Expect(out).To(ContainSubstring("REVISION: 2"))
 		Expect(out).To(ContainSubstring("advancing the aviary.dev Canaries of namespace team-a"))
