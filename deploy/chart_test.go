@@ -212,6 +212,23 @@ var _ = Describe("the chart rendered by Helm", func() {
 		Expect(jsonOf(sm.Object["spec"])).To(ContainSubstring(`"port":"http-metrics"`))
 	})
 
+	DescribeTable("takes the seed articles' `helm upgrade -i flagger ... --set` values as Flagger's chart does",
+		func(sets []string, want ...string) {
+			var args []string
+			for _, s := range sets {
+				args = append(args, "--set", s)
+			}
+			d := typed[appsv1.Deployment](byKey(render(args...))["Deployment aviary-system/aviary"])
+			Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElements(want))
+		},
+		Entry("the Istio article", []string{"metricsServer=http://prometheus.istio-system:9090", "controlLoopInterval=1m"},
+			"-metrics-server=http://prometheus.istio-system:9090", "-control-loop-interval=1m"),
+		Entry("the Slack section", []string{"slack.url=https://hooks.slack.com/services/YOUR/SLACK/WEBHOOK", "slack.channel=general", "slack.user=flagger"},
+			"-slack-url=https://hooks.slack.com/services/YOUR/SLACK/WEBHOOK", "-slack-channel=general", "-slack-user=flagger"),
+		Entry("the Traefik article (without prometheus.install: the schema refuses it)", []string{"meshProvider=traefik"},
+			"-mesh-provider=traefik"),
+	)
+
 	It("a PodDisruptionBudget on its own when enabled", func() {
 		objs := byKey(render("--set", "podDisruptionBudget.enabled=true"))
 		Expect(objs).To(HaveKey("PodDisruptionBudget aviary-system/aviary"))
