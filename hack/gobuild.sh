@@ -154,7 +154,8 @@ build() {
     die "building $name $version from $pkg failed after $((SECONDS - t0))s (exit status ${st[0]}; the go command's errors are above, its full output in $logfile)"
   fi
   compiled="$(sed -n '/^# go build -v /,$p' "$logfile" | grep -cE "$PKG_LINE" || true)"
-  "$tmp" --version >/dev/null 2>&1 || { rm -f "$tmp"; die "built $name does not run ($tmp --version failed)"; }
+  # VERSION_ARGS: how the tool prints its version (helm and kustomize: `version`).
+  "$tmp" ${VERSION_ARGS:---version} >/dev/null 2>&1 || { rm -f "$tmp"; die "built $name does not run ($tmp ${VERSION_ARGS:---version} failed)"; }
   mv -f "$tmp" "$bin"
   TMP_BIN=""
   echo "$want" >"$stampfile"
