@@ -45,6 +45,9 @@ type FlaggerHash struct {
 var _ = Describe("migration from Flagger to aviary", Label("e2e", "migration"), Ordered, func() {
 	It("continues every Canary from the status Flagger left, and Flagger continues aviary's", func(ctx SpecContext) {
 		flagger := tool(e2e.FlaggerBinary, requireE2E)
+		// The live runs of the other containers go on in the background meanwhile, so
+		// that this spec adds little to the package's time, whichever runs first.
+		startRuns()
 		main := theStack()
 		s, err := newStack()
 		Expect(err).NotTo(HaveOccurred())

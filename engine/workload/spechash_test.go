@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -183,4 +184,36 @@ func files(dir string) map[string]string {
 		return nil
 	})).To(Succeed())
 	return out
+}
+
+// BenchmarkTemplateHash: Flagger's hash of the e2e migration's richest target, through
+// the mirror (TemplateHash) and, for the cost of the round trip, straight over
+// aviary's own types (hooks.ComputeHash: not Flagger's value).
+func BenchmarkTemplateHash(b *testing.B) {
+	hashes, err := flaggerHashes()
+	if err != nil || len(hashes) == 0 {
+		b.Fatalf("testdata/flagger-hashes.json: %v", err)
+	}
+	var t corev1.PodTemplateSpec
+	for _, h := range hashes {
+		if h.Name == "migrate-failed" {
+			if err := sigsjson.UnmarshalCaseSensitivePreserveInts(h.Template, &t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("TemplateHash", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := workload.TemplateHash(&t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ComputeHash", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			hooks.ComputeHash(t)
+		}
+	})
 }
