@@ -150,8 +150,10 @@ var _ = Describe("sim serve", Ordered, func() {
 			g.Expect(d.Status.ObservedGeneration).To(Equal(d.Generation))
 			g.Expect(d.Status.ReadyReplicas).To(BeEquivalentTo(2))
 		}).Should(Succeed())
+		// The player logs the pods after the simulator's status write returns,
+		// so the API server can show them ready a moment before the log does.
+		Eventually(func() []map[string]any { return logs.with("pod ready") }).Should(HaveLen(2))
 		Expect(logs.with("pod started")).To(HaveLen(2))
-		Expect(logs.with("pod ready")).To(HaveLen(2))
 	})
 
 	It("serves the pods' series, counters growing between two scrapes", func() {
