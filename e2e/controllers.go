@@ -16,6 +16,8 @@ type Controller struct {
 	Command []string
 	// LogLevel is -log-level ("" is info).
 	LogLevel string
+	// Flags come after the common ones (-namespace, leader election).
+	Flags []string
 }
 
 // AviaryController is `aviary controller` of the aviary binary at path.
@@ -45,13 +47,13 @@ func (c Controller) Args(kubeconfig, metricsServer string, port int) []string {
 	if level == "" {
 		level = "info"
 	}
-	return append(append([]string{}, c.Command...),
+	return append(append(append([]string{}, c.Command...),
 		"-kubeconfig", kubeconfig,
 		"-metrics-server", metricsServer,
 		"-mesh-provider", "istio",
 		"-port", strconv.Itoa(port),
 		"-log-level", level,
-	)
+	), c.Flags...)
 }
 
 // Running is a controller under test as a process, with the port its /metrics is on.

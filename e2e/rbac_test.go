@@ -1,0 +1,276 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"aviary.dev/aviary/e2e"
+)
+
+// The chart's RBAC, proven: aviary's controller under test runs as the chart's
+// ServiceAccount (its kubeconfig impersonates system:serviceaccount:aviary-system:aviary,
+// bound by the chart's own roles, applied to the API server), not as the admin; the
+// API servers' audit logs say what it asked for. The main run (e2e/scenarios) uses the
+// cluster-wide variant with leader election; the namespaced run (e2e/rbac, on an API
+// server of its own) the Role variant, with -namespace, and the paths e2e/scenarios do
+// not reach (Traefik, an HPA, tracked ConfigMaps and Secrets, credentials in Secrets).
+
+// rbacLabels are the namespaced run's container's labels.
+var rbacLabels = Label("e2e", "rbac")
+
+// rbacNamespace is the namespace the namespaced run watches: the one of e2e/rbac's
+// scenario.
+const rbacNamespace = "e2e-rbac"
+
+// unusedAllowed are the grants no end-to-end run uses, each with why the controller
+// needs it anyway. Keys are Grant.Verb + " " + resource.group ("core" for "").
+var unusedAllowed = map[string]string{
+	"update canaries/finalizers.flagger.app": "the OwnerReferencesPermissionEnforcement admission plugin (on in these runs) checks it " +
+		"when the controller creates an object its Canary owns with blockOwnerDeletion: an authorization check inside the " +
+		"API server, not a request, so the audit log cannot show it; without it those creates are refused, which the " +
+		"no-403 spec would see",
+}
+
+var (
+	helmOnce sync.Once
+	helmPath string
+	helmErr  error
+
+	chartMu sync.Mutex
+	// chartObjects are the RBAC objects applied to each stack.
+	chartObjects = map[*stack][]*unstructured.Unstructured{}
+
+	nsOnce sync.Once
+	nsRun  *future
+)
+
+// helmBinary is `bash hack/tool-assets.sh --print-path helm` (built when missing).
+func helmBinary() (string, error) {
+	helmOnce.Do(func() {
+		root, err := e2e.ModuleRoot()
+		if err != nil {
+			helmErr = err
+			return
+		}
+		cmd := exec.Command("bash", "hack/tool-assets.sh", "--print-path", "helm")
+		cmd.Dir, cmd.Stderr = root, GinkgoWriter
+		out, err := cmd.Output()
+		if err != nil {
+			helmErr = fmt.Errorf("hack/tool-assets.sh --print-path helm: %w", err)
+			return
+		}
+		lines := strings.Fields(string(out))
+		if len(lines) == 0 {
+			helmErr = fmt.Errorf("hack/tool-assets.sh --print-path helm printed nothing")
+			return
+		}
+		helmPath = lines[len(lines)-1]
+	})
+	return helmPath, helmErr
+}
+
+// mainStackArgs are the main API server's flags: the audit log when aviary's
+// controller is under test (Flagger runs as the admin: it needs Flagger's RBAC).
+func mainStackArgs() func(dir string) (map[string]string, error) {
+	if controllerName() != "aviary" {
+		return nil
+	}
+	return e2e.AuditArgs
+}
+
+// asChartServiceAccount applies the chart's ServiceAccount and roles, rendered with
+// set, to o's API server, and makes o's controller (aviary's only) run as that
+// ServiceAccount with leader election in the release namespace.
+func asChartServiceAccount(o *liveOptions, set ...string) error {
+	if o.ctl.Name != "aviary" {
+		return nil
+	}
+	helm, err := helmBinary()
+	if err != nil {
+		return err
+	}
+	root, err := e2e.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	objs, err := e2e.RenderRBAC(context.Background(), helm, filepath.Join(root, "deploy", "charts", "aviary"),
+		append([]string{"leaderElection.enabled=true"}, set...)...)
+	if err != nil {
+		return err
+	}
+	if err := e2e.ApplyObjects(context.Background(), o.stack.env.Client(), objs); err != nil {
+		return err
+	}
+	chartMu.Lock()
+	chartObjects[o.stack] = objs
+	chartMu.Unlock()
+	o.as = e2e.ServiceAccountUser(e2e.ChartNamespace, e2e.ChartRelease)
+	o.ctl.Flags = append(o.ctl.Flags, "-enable-leader-election", "-leader-election-namespace", e2e.ChartNamespace)
+	return nil
+}
+
+// startNamespaced starts the namespaced run: e2e/rbac on an API server of its own,
+// aviary's controller with -namespace as the chart's namespaced variant allows.
+func startNamespaced() *future {
+	GinkgoHelper()
+	main := theStack()
+	nsOnce.Do(func() {
+		s, err := newStackWith(e2e.AuditArgs)
+		if err != nil {
+			nsRun = failedRun(err)
+			return
+		}
+		s.aviary, s.prometheus = main.aviary, main.prometheus
+		ctl := e2e.AviaryController(main.aviary)
+		ctl.LogLevel = os.Getenv("AVIARY_E2E_LOG_LEVEL")
+		ctl.Flags = []string{"-namespace", rbacNamespace}
+		files, _ := filepath.Glob(filepath.Join("rbac", "*.yaml"))
+		o := liveOptions{stack: s, files: files, ctl: ctl}
+		if err := asChartServiceAccount(&o, "namespace="+rbacNamespace); err != nil {
+			nsRun = failedRun(err)
+			return
+		}
+		nsRun = goLive(context.Background(), o)
+	})
+	return nsRun
+}
+
+// finished waits for a run without taking its processes over (another container
+// holds them to a prediction and stops them).
+func finished(ctx context.Context, f *future) *live {
+	GinkgoHelper()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		Fail("interrupted while waiting for a live run")
+	}
+	Expect(f.err).NotTo(HaveOccurred())
+	return f.l
+}
+
+// rbacRun is what one run's controller did and was given.
+type rbacRun struct {
+	name   string
+	audit  e2e.Audit
+	grants []e2e.Grant
+}
+
+func readRBACRun(name string, l *live) rbacRun {
+	GinkgoHelper()
+	chartMu.Lock()
+	objs := chartObjects[l.stack]
+	chartMu.Unlock()
+	Expect(objs).NotTo(BeEmpty(), "the chart's RBAC was applied to %s's API server", name)
+	audit, err := e2e.ReadAudit(filepath.Join(l.stack.dir, "audit.log"), e2e.ServiceAccountUser(e2e.ChartNamespace, e2e.ChartRelease))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(audit.Counts).NotTo(BeEmpty(), "%s: the audit log holds the controller's requests", name)
+	grants, err := e2e.GrantsTo(objs, e2e.ChartNamespace, e2e.ChartRelease)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(grants).NotTo(BeEmpty())
+	return rbacRun{name: name, audit: audit, grants: grants}
+}
+
+// ruleKey is "verb resource.group" of a grant or access, scope left out.
+func ruleKey(verb, resource, group string) string {
+	if group == "" {
+		group = "core"
+	}
+	return verb + " " + resource + "." + group
+}
+
+var _ = Describe("the chart's RBAC", Ordered, rbacLabels, func() {
+	var runs []rbacRun
+	var ns *live
+
+	BeforeAll(func(ctx SpecContext) {
+		startRuns()
+		ns = startNamespaced().wait(ctx)
+		runs = append(runs, readRBACRun("namespaced run", ns))
+		if controllerName() == "aviary" {
+			runs = append(runs, readRBACRun("main run", finished(ctx, startMain())))
+		} else {
+			AddReportEntry("rbac", "the main run's controller is "+controllerName()+", run as the admin: only the namespaced run is checked")
+		}
+	}, NodeTimeout(15*time.Minute))
+
+	It("lets the namespaced controller decide what the simulator predicted", func() {
+		for _, p := range ns.predictions {
+			key := canaryKey(p)
+			d := e2e.Compare(p, ns.rec.Steps(key), ns.rec.Events(key))
+			GinkgoWriter.Printf("%s: live steps %v\n  live events %q\n", key, d.LiveSteps, d.LiveMessages)
+			Expect(d.Steps).To(BeEmpty(), "phases and canary weights (predicted | live)")
+			Expect(d.Messages).To(BeEmpty(), "event messages (predicted | live)")
+			Expect(d.Counts).To(BeEmpty(), "event counts")
+		}
+	})
+
+	It("refuses the controller nothing it asked for", func() {
+		for _, r := range runs {
+			Expect(r.audit.Refused).To(BeEmpty(), "%s: requests answered 403 Forbidden", r.name)
+			Expect(e2e.Ungranted(r.grants, r.audit)).To(BeEmpty(), "%s: requests the chart's roles do not grant", r.name)
+		}
+	})
+
+	It("keeps the namespaced controller in its namespace and the release's", func() {
+		var outside []e2e.Access
+		for acc := range runs[0].audit.Counts {
+			if acc.Path == "" && acc.Namespace != rbacNamespace && acc.Namespace != e2e.ChartNamespace {
+				outside = append(outside, acc)
+			}
+		}
+		e2e.SortAccesses(outside)
+		Expect(outside).To(BeEmpty())
+	})
+
+	It("grants nothing the controller did not use, but the allow-list", func() {
+		used := map[string]int{}
+		for _, r := range runs {
+			for acc, n := range r.audit.Counts {
+				if acc.Path == "" {
+					used[ruleKey(acc.Verb, acc.ResourceName(), acc.Group)] += n
+				}
+			}
+		}
+		granted := map[string]bool{}
+		for _, r := range runs {
+			for _, g := range r.grants {
+				granted[ruleKey(g.Verb, g.Resource, g.Group)] = true
+			}
+		}
+		var unused, stale []string
+		for k := range granted {
+			if used[k] == 0 && unusedAllowed[k] == "" {
+				unused = append(unused, k)
+			}
+		}
+		for k := range unusedAllowed {
+			if used[k] > 0 || !granted[k] {
+				stale = append(stale, k)
+			}
+		}
+		sort.Strings(unused)
+		sort.Strings(stale)
+		keys := slices.Sorted(maps.Keys(used))
+		var b strings.Builder
+		for _, k := range keys {
+			fmt.Fprintf(&b, "  %6d  %s\n", used[k], k)
+		}
+		AddReportEntry("rbac", fmt.Sprintf("%d distinct (resource, verb) pairs issued by the controller (requests):\n%s", len(keys), b.String()))
+		fmt.Fprintf(GinkgoWriter, "rbac: %d distinct (resource, verb) pairs issued by the controller (requests):\n%s", len(keys), b.String())
+		Expect(unused).To(BeEmpty(), "granted, never used, and not in unusedAllowed")
+		Expect(stale).To(BeEmpty(), "unusedAllowed entries that are used after all, or no longer granted")
+	})
+})
