@@ -18,6 +18,8 @@ type Controller struct {
 	LogLevel string
 	// Flags come after the common ones (-namespace, leader election).
 	Flags []string
+	// Env is added to its environment.
+	Env []string
 }
 
 // AviaryController is `aviary controller` of the aviary binary at path.
@@ -77,7 +79,7 @@ func (c Controller) Start(opts ControllerOptions, port int) (*Running, error) {
 		}
 		port = p
 	}
-	env := []string{"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost"}
+	env := append([]string{"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost"}, c.Env...)
 	if opts.Proxy != "" {
 		env = append(env, "HTTP_PROXY=http://"+opts.Proxy, "http_proxy=http://"+opts.Proxy)
 	}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -255,14 +256,11 @@ func GrantsTo(objs []*unstructured.Unstructured, namespace, name string) ([]Gran
 		if b.GetKind() != "ClusterRoleBinding" && b.GetKind() != "RoleBinding" {
 			continue
 		}
-		var binding struct {
-			RoleRef  struct{ Kind, Name string }
-			Subjects []struct{ Kind, Name, Namespace string }
-		}
+		var binding rbacv1.RoleBinding // a ClusterRoleBinding has the same fields
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(b.Object, &binding); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", b.GetKind(), b.GetName(), err)
 		}
-		if !slices.ContainsFunc(binding.Subjects, func(s struct{ Kind, Name, Namespace string }) bool {
+		if !slices.ContainsFunc(binding.Subjects, func(s rbacv1.Subject) bool {
 			return s.Kind == "ServiceAccount" && s.Name == name && s.Namespace == namespace
 		}) {
 			continue
@@ -275,11 +273,7 @@ func GrantsTo(objs []*unstructured.Unstructured, namespace, name string) ([]Gran
 		if !ok {
 			return nil, fmt.Errorf("%s %s: role %s %s is not among the objects", b.GetKind(), b.GetName(), binding.RoleRef.Kind, binding.RoleRef.Name)
 		}
-		var rules struct {
-			Rules []struct {
-				APIGroups, Resources, Verbs, NonResourceURLs []string
-			}
-		}
+		var rules rbacv1.Role // a ClusterRole's rules are the same
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(role.Object, &rules); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", role.GetKind(), role.GetName(), err)
 		}
