@@ -300,6 +300,7 @@ var _ = Describe("the chart's RBAC where owner references are enforced", rbacLab
 		tool(e2e.PrometheusBinary, requireE2E) // the end-to-end test's prerequisites, as every spec here
 		s, err := newStackWith(e2e.AuditArgs)  // OwnerReferencesPermissionEnforcement on
 		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(s.env.Stop)
 		const ns = "finalizers"
 		objs, err := applyChartRBAC(s, "namespace="+ns)
 		Expect(err).NotTo(HaveOccurred())
