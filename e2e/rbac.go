@@ -39,12 +39,15 @@ func ServiceAccountUser(namespace, name string) string {
 	return "system:serviceaccount:" + namespace + ":" + name
 }
 
+// rbacKinds are the kinds RenderRBAC keeps.
+var rbacKinds = []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+
 // RenderRBAC runs `helm template` of the chart in chartDir as ChartRelease in
-// ChartNamespace, showing only its ServiceAccount and RBAC templates, with --set
-// values, and decodes the objects.
+// ChartNamespace with --set values and decodes its ServiceAccount and RBAC objects
+// (not with --show-only: helm refuses a template that renders nothing, as rbac.yaml
+// with rbac.create=false).
 func RenderRBAC(ctx context.Context, helm, chartDir string, set ...string) ([]*unstructured.Unstructured, error) {
-	args := []string{"template", ChartRelease, chartDir, "--namespace", ChartNamespace,
-		"--show-only", "templates/rbac.yaml", "--show-only", "templates/serviceaccount.yaml"}
+	args := []string{"template", ChartRelease, chartDir, "--namespace", ChartNamespace}
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
@@ -63,8 +66,8 @@ func RenderRBAC(ctx context.Context, helm, chartDir string, set ...string) ([]*u
 		} else if err != nil {
 			return nil, fmt.Errorf("helm template: %w", err)
 		}
-		if len(obj) > 0 {
-			out = append(out, &unstructured.Unstructured{Object: obj})
+		if u := (&unstructured.Unstructured{Object: obj}); len(obj) > 0 && slices.Contains(rbacKinds, u.GetKind()) {
+			out = append(out, u)
 		}
 	}
 }

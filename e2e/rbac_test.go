@@ -340,3 +340,60 @@ spec: {targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, servic
 			Should(MatchError(ContainSubstring("cannot set blockOwnerDeletion")), "the same create without canaries/finalizers")
 	}, SpecTimeout(2*time.Minute))
 })
+
+var _ = Describe("the chart's RBAC as rendered", rbacLabels, func() {
+	// kinds renders the chart's RBAC and ServiceAccount with set: "Kind namespace/name" of
+	// each object, and each binding's subject.
+	render := func(set ...string) ([]string, []*unstructured.Unstructured) {
+		GinkgoHelper()
+		tool(e2e.PrometheusBinary, requireE2E) // the end-to-end test's prerequisites, as every spec here
+		helm, err := helmBinary()
+		Expect(err).NotTo(HaveOccurred())
+		root, err := e2e.ModuleRoot()
+		Expect(err).NotTo(HaveOccurred())
+		objs, err := e2e.RenderRBAC(context.Background(), helm, filepath.Join(root, "deploy", "charts", "aviary"), set...)
+		Expect(err).NotTo(HaveOccurred())
+		var keys []string
+		for _, o := range objs {
+			keys = append(keys, o.GetKind()+" "+o.GetNamespace()+"/"+o.GetName())
+		}
+		return keys, objs
+	}
+	rulesOf := func(objs []*unstructured.Unstructured, kind string) []any {
+		for _, o := range objs {
+			if o.GetKind() == kind && !strings.HasSuffix(o.GetName(), "-leader-election") {
+				rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
+				return rules
+			}
+		}
+		return nil
+	}
+
+	DescribeTable("renders the objects the values ask for",
+		func(set []string, want []string) {
+			keys, _ := render(set...)
+			Expect(keys).To(ConsistOf(want))
+		},
+		Entry("default: cluster-wide", nil, []string{"ClusterRole /aviary", "ClusterRoleBinding /aviary", "ServiceAccount aviary-system/aviary"}),
+		Entry("leader election: a Role for the Lease in the release namespace", []string{"leaderElection.enabled=true"},
+			[]string{"ClusterRole /aviary", "ClusterRoleBinding /aviary", "Role aviary-system/aviary-leader-election",
+				"RoleBinding aviary-system/aviary-leader-election", "ServiceAccount aviary-system/aviary"}),
+		Entry("one namespace: a Role there, nothing cluster-wide", []string{"namespace=team-a"},
+			[]string{"Role team-a/aviary", "RoleBinding team-a/aviary", "ServiceAccount aviary-system/aviary"}),
+		Entry("rbac.create=false: the ServiceAccount only", []string{"rbac.create=false"}, []string{"ServiceAccount aviary-system/aviary"}),
+		Entry("serviceAccount.create=false: the roles only", []string{"serviceAccount.create=false"}, []string{"ClusterRole /aviary", "ClusterRoleBinding /aviary"}),
+	)
+
+	It("binds the ServiceAccount serviceAccount.name names, with the same rules in either variant", func() {
+		_, cluster := render()
+		_, namespaced := render("namespace=team-a", "serviceAccount.create=false", "serviceAccount.name=platform")
+		Expect(rulesOf(cluster, "ClusterRole")).NotTo(BeEmpty())
+		Expect(rulesOf(namespaced, "Role")).To(Equal(rulesOf(cluster, "ClusterRole")))
+		grants, err := e2e.GrantsTo(namespaced, e2e.ChartNamespace, "platform")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(grants).NotTo(BeEmpty())
+		for _, g := range grants {
+			Expect(g.Namespace).To(Equal("team-a"), g.String())
+		}
+	})
+})
