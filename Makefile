@@ -16,10 +16,16 @@ all: build
 build:
 	$(GO) build -o bin/aviary ./cmd/aviary
 
-## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI, HTML report in headless Chromium, the end-to-end test with a real Prometheus, and a smoke run of the real Flagger v1.44.0) and the scenario suite through the CLI in both cluster modes
+## image: aviary's OCI image without a daemon, as a tarball `docker load` / `podman load` read: bin/aviary-image.tar, tagged ghcr.io/aviary-dev/aviary:<version>, and as an OCI image layout in bin/aviary-image.oci (deploy/image; the Dockerfile builds the same with Docker)
+.PHONY: image
+image:
+	$(GO) run ./hack/image -o bin/aviary-image.tar -oci bin/aviary-image.oci
+
+## test: vet, gofmt check, every Go test (unit, scenario suite, envtest parity, CLI, HTML report in headless Chromium, the end-to-end test with a real Prometheus, a smoke run of the real Flagger v1.44.0, the Helm chart rendered, linted and installed on envtest) and the scenario suite through the CLI in both cluster modes
 # AVIARY_REQUIRE_BROWSER=1 turns a missing browser into a failure of the browser
 # test (plain `go test` skips it); CHROMIUM is the browser `make browser` found.
-# AVIARY_REQUIRE_E2E=1 does the same for the end-to-end test's Prometheus.
+# AVIARY_REQUIRE_E2E=1 does the same for the end-to-end test's Prometheus and
+# Flagger, and for the Helm and kustomize the chart's tests (deploy/) run.
 test: vet fmt-check envtest-assets browser prometheus flagger helm kustomize
 	AVIARY_REQUIRE_BROWSER=1 AVIARY_REQUIRE_E2E=1 CHROMIUM="$$(bash hack/chromium/install.sh 2>/dev/null)" $(GO) test -count=1 -timeout 30m ./...
 	$(GO) run ./cmd/aviary test scenarios/
@@ -40,6 +46,15 @@ helm:
 ## kustomize: kustomize v5 built from its Go module into bin/kustomize/<version>/, to build deploy/kustomize in tests (cached; ~1 min cold)
 kustomize:
 	@bash hack/tool-assets.sh kustomize
+
+## chart-crds: the Helm chart's CRDs (deploy/charts/aviary/files/crds/<group>/) from aviary's API (fixtures.CRDsInGroup); deploy's tests fail when they are stale
+.PHONY: chart-crds kustomize-base
+chart-crds:
+	$(GO) run ./hack/deploy-gen -crds
+
+## kustomize-base: deploy/kustomize from the chart's default render (helm template) without Helm's labels; deploy's tests fail when it is stale
+kustomize-base: helm chart-crds
+	$(GO) run ./hack/deploy-gen -kustomize -helm "$$(bash hack/tool-assets.sh --print-path helm)"
 
 ## e2e: only the end-to-end test (e2e/), with aviary's controller
 e2e: envtest-assets prometheus flagger
@@ -99,7 +114,7 @@ report-fixture:
 
 ## clean: remove build outputs (keeps the envtest binaries cache in bin/k8s)
 clean:
-	rm -rf bin/aviary bin/bench.txt bin/bench-scale.txt bin/fuzz
+	rm -rf bin/aviary bin/aviary-image.tar bin/aviary-image.oci bin/bench.txt bin/bench-scale.txt bin/fuzz
 
 ## help: list targets
 help:
@@ -111,8 +126,9 @@ CONTROLLER_GEN ?= go run sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTR
 
 .PHONY: generate deepcopy crds
 
-## generate: regenerate api/v1beta1 deepcopy code and the CRDs in fixtures/crds
+## generate: regenerate api/v1beta1 deepcopy code, the CRDs in fixtures/crds, the chart's CRDs and the kustomize base
 generate: deepcopy crds
+	$(MAKE) kustomize-base
 
 ## deepcopy: api/v1beta1/zz_generated.deepcopy.go
 deepcopy:

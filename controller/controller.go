@@ -72,8 +72,6 @@ type Options struct {
 	LeaderElectionNamespace string
 	LeaderElectionID        string
 
-	// Version and the mesh provider label flagger_info.
-	Version string
 	// Log receives Flagger's log lines.
 	Log *zap.Logger
 }
@@ -179,7 +177,7 @@ func New(o Options) (*Controller, error) {
 	if provider == "" {
 		provider = v1beta1.DefaultMeshProvider
 	}
-	rec.info.WithLabelValues(o.Version, provider).Set(1)
+	rec.setInfo(provider)
 
 	c := &Controller{mgr: mgr, registry: registry, events: broadcaster, log: o.Log, Engine: e}
 	c.sched = &scheduler{list: listFrom(mgr.GetCache(), o.Namespace), engine: e, clock: clk, interval: interval,

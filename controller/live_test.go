@@ -25,6 +25,7 @@ import (
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/sim/cluster"
+	"aviary.dev/aviary/version"
 )
 
 // constantSource answers every query with one value, and the provider check
@@ -121,7 +122,7 @@ var _ = Describe("the live controller on an API server", Ordered, func() {
 		log, err := NewLogger("info", logs)
 		Expect(err).NotTo(HaveOccurred())
 		c, err := New(Options{Config: env.Config, Metrics: constantSource(100), Clock: clk, ControlLoopInterval: time.Minute,
-			Listen: "127.0.0.1:0", Version: "test", Log: log})
+			Listen: "127.0.0.1:0", Log: log})
 		Expect(err).NotTo(HaveOccurred())
 		recs.next = c.Engine.Observer
 		c.Engine.Observer = recs
@@ -263,7 +264,8 @@ var _ = Describe("the live controller on an API server", Ordered, func() {
 			fmt.Sprintf(`flagger_canary_metric_analysis{metric="request-success-rate",name="podinfo",namespace="%s"} 100`, ns),
 			fmt.Sprintf(`flagger_canary_successes_total{analysis_status="completed",deployment_strategy="canary",name="podinfo",namespace="%s"} 1`, ns),
 			fmt.Sprintf(`flagger_canary_duration_seconds_count{name="podinfo",namespace="%s"} `, ns),
-			`flagger_info{mesh_provider="istio",version="test"} 1`,
+			`flagger_info{mesh_provider="istio",version="` + version.FlaggerVersion + `"} 1`,
+			`aviary_info{commit="` + version.Revision() + `",flagger_version="` + version.FlaggerVersion + `",version="` + version.Version + `"} 1`,
 			"# TYPE flagger_canary_duration_seconds histogram",
 		} {
 			Expect(body).To(ContainSubstring(series))

@@ -11,6 +11,7 @@ import (
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
+	"aviary.dev/aviary/version"
 )
 
 // recorder holds Flagger's Prometheus metrics (pkg/metrics/recorder.go: the same
@@ -21,8 +22,10 @@ import (
 type recorder struct {
 	clock clock.PassiveClock
 
-	info     *prometheus.GaugeVec
-	duration *prometheus.HistogramVec
+	// info is Flagger's flagger_info; aviaryInfo is aviary's own (aviary_info).
+	info       *prometheus.GaugeVec
+	aviaryInfo *prometheus.GaugeVec
+	duration   *prometheus.HistogramVec
 	// ticks is aviary's own: the wall time of every tick, analysing or not, with
 	// buckets fine enough (25% apart) for p50/p99 (Flagger's histogram has its
 	// default buckets and only observes ticks that analysed).
@@ -59,6 +62,9 @@ func newRecorder(reg prometheus.Registerer, c clock.PassiveClock) (*recorder, er
 		clock: c,
 		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{Subsystem: sub, Name: "info",
 			Help: "Flagger version and mesh provider information"}, []string{"version", "mesh_provider"}),
+		aviaryInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aviary_info",
+			Help: "aviary version, commit and the Flagger version whose semantics it reproduces (aviary's; not a Flagger series)."},
+			[]string{"version", "commit", "flagger_version"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Subsystem: sub, Name: "canary_duration_seconds",
 			Help: "Seconds spent performing canary analysis.", Buckets: prometheus.DefBuckets}, []string{"name", "namespace"}),
 		ticks: prometheus.NewHistogram(prometheus.HistogramOpts{Name: TickSecondsMetric,
@@ -77,13 +83,22 @@ func newRecorder(reg prometheus.Registerer, c clock.PassiveClock) (*recorder, er
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Subsystem: sub, Name: "canary_failures_total",
 			Help: "Total number of canary failures"}, []string{"name", "namespace", "deployment_strategy", "analysis_status"}),
 	}
-	for _, m := range []prometheus.Collector{r.info, r.duration, r.ticks, r.total, r.status, r.weight, r.analysis, r.successes, r.failures,
+	for _, m := range []prometheus.Collector{r.info, r.aviaryInfo, r.duration, r.ticks, r.total, r.status, r.weight, r.analysis, r.successes, r.failures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(m); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
 	return r, nil
+}
+
+// setInfo sets the info series to 1. flagger_info's version is the Flagger release
+// whose semantics aviary reproduces, not aviary's own: the series means to
+// Flagger's dashboards and alerts "which Flagger behaviour runs here", and that is
+// the answer; aviary's version and commit are aviary_info's.
+func (r *recorder) setInfo(meshProvider string) {
+	r.info.WithLabelValues(version.FlaggerVersion, meshProvider).Set(1)
+	r.aviaryInfo.WithLabelValues(version.Version, version.Revision(), version.FlaggerVersion).Set(1)
 }
 
 // setCanary records the labels of cd's series.

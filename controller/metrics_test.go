@@ -15,6 +15,7 @@ import (
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/engine/analysis"
+	"aviary.dev/aviary/version"
 )
 
 var _ = Describe("the metrics recorder", func() {
@@ -112,5 +113,18 @@ var _ = Describe("the metrics recorder", func() {
 	It("ignores the ticks of a canary it was not told about", func() {
 		rec.ObserveTick(engine.TickRecord{Canary: "other.ns", Phase: "Progressing"})
 		Expect(testutil.CollectAndCount(rec.status)).To(Equal(0))
+	})
+
+	It("labels flagger_info with the Flagger release it reproduces and aviary_info with aviary's version and commit", func() {
+		rec.setInfo("traefik")
+		Expect(testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP flagger_info Flagger version and mesh provider information
+# TYPE flagger_info gauge
+flagger_info{mesh_provider="traefik",version="1.44.0"} 1
+# HELP aviary_info aviary version, commit and the Flagger version whose semantics it reproduces (aviary's; not a Flagger series).
+# TYPE aviary_info gauge
+aviary_info{commit="`+version.Revision()+`",flagger_version="1.44.0",version="`+version.Version+`"} 1
+`), "flagger_info", "aviary_info")).To(Succeed())
+		Expect(version.Revision()).NotTo(BeEmpty())
 	})
 })

@@ -297,7 +297,7 @@ func (e *Engine) meshRouterFor(provider string) (MeshRouter, error) {
 	if r, ok := e.meshRouter(provider); ok {
 		return r, nil
 	}
-	return nil, fmt.Errorf("provider %q is not supported by aviary yet (supported: %s)", provider, strings.Join(e.routedProviders(), ", "))
+	return nil, fmt.Errorf("provider %q is not supported by aviary yet (supported: %s)", provider, strings.Join(e.RoutedProviders(), ", "))
 }
 
 // meshRouter is the router of a provider; ok is false for a provider Flagger routes
@@ -316,8 +316,10 @@ func (e *Engine) meshRouter(provider string) (r MeshRouter, ok bool) {
 	return &router.Istio{Client: e.Client, Memo: e.memoized()}, true
 }
 
-// routedProviders are the providers of Flagger's list that meshRouter routes.
-func (e *Engine) routedProviders() []string {
+// RoutedProviders are the providers of Flagger's list that the engine routes, in
+// Flagger's order: what -mesh-provider and spec.provider may name (the chart's
+// values.schema.json offers these; a test in deploy/ checks).
+func (e *Engine) RoutedProviders() []string {
 	var out []string
 	for _, p := range flaggerProviders {
 		if _, ok := e.meshRouter(p); ok {

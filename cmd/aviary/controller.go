@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"aviary.dev/aviary/controller/notify"
 	"aviary.dev/aviary/controller/promapi"
 	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/version"
 )
 
 // controllerFlags are `aviary controller`'s flags: Flagger's names, defaults and
@@ -31,7 +31,7 @@ type controllerFlags struct {
 	leaderElectionNamespace, logLevel, port, clusterName, apiGroup     string
 	eventWebhook                                                       string
 	kubeconfigQPS, kubeconfigBurst, threadiness                        int
-	leaderElection, configTracking                                     bool
+	leaderElection, configTracking, version                            bool
 	controlLoopInterval                                                time.Duration
 	global                                                             notify.GlobalConfig
 }
@@ -50,7 +50,7 @@ var refusedFlags = []struct{ name, why string }{
 	{"no-cross-namespace-refs", "cross-namespace references are not blocked"},
 }
 
-func newControllerCommand(stderr io.Writer) *cobra.Command {
+func newControllerCommand(stdout, stderr io.Writer) *cobra.Command {
 	var f controllerFlags
 	cmd := &cobra.Command{
 		Use:   "controller [flags]",
@@ -93,6 +93,10 @@ Exits 0 on SIGINT or SIGTERM after the ticks in flight end; 2 on invalid flags.`
 			if err := checkRefused(fl, f); err != nil {
 				return invalid(err)
 			}
+			if f.version { // Flagger's -version: print and exit
+				_, err := fmt.Fprintln(stdout, version.Get())
+				return err
+			}
 			return runController(cmd.Context(), f, stderr)
 		},
 	}
@@ -118,6 +122,7 @@ func addControllerFlags(fl *pflag.FlagSet, f *controllerFlags) {
 	fl.StringVar(&f.clusterName, "cluster-name", "", "Cluster name to be included in alert msgs.")
 	fl.StringVar(&f.eventWebhook, "event-webhook", "", "Webhook for publishing flagger events (every event of a Canary without event webhooks of its own; $EVENT_WEBHOOK_URL wins).")
 	fl.IntVar(&f.threadiness, "threadiness", 2, "Flagger's worker count for informer syncs; accepted and without effect (each Canary's job runs on its own).")
+	fl.BoolVar(&f.version, "version", false, "Print the version (as `aviary version`) and exit.")
 	fl.StringVar(&f.apiGroup, "api-group", v1beta1.FlaggerGroupVersion.Group, "API group of Canaries, MetricTemplates and AlertProviders: flagger.app (replace Flagger) or aviary.dev (run beside it).")
 	gfs := flag.NewFlagSet("notify", flag.ContinueOnError)
 	f.global.AddFlags(gfs)
@@ -226,13 +231,13 @@ func runController(ctx context.Context, f controllerFlags, stderr io.Writer) err
 		MeshProvider: f.meshProvider, MetricsServer: f.metricsServer, SelectorLabels: labels,
 		EventWebhook: eventWebhook, ControlLoopInterval: f.controlLoopInterval, Listen: listen,
 		LeaderElection: f.leaderElection, LeaderElectionNamespace: f.leaderElectionNamespace,
-		Version: version(), Log: log,
+		Log: log,
 	})
 	if err != nil {
 		return invalid(err)
 	}
-	log.Info(fmt.Sprintf("Starting aviary controller %s, API group %s, mesh provider %s, metrics server %s",
-		version(), f.apiGroup, f.meshProvider, f.metricsServer))
+	log.Info(fmt.Sprintf("Starting %s, API group %s, mesh provider %s, metrics server %s",
+		version.Get(), f.apiGroup, f.meshProvider, f.metricsServer))
 	if f.namespace != "" {
 		log.Info("Watching namespace " + f.namespace)
 	}
@@ -243,12 +248,4 @@ func runController(ctx context.Context, f controllerFlags, stderr io.Writer) err
 		return &exitError{code: exitFailed}
 	}
 	return nil
-}
-
-// version is the module's version as built ("(devel)" from a work tree).
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }

@@ -4,6 +4,7 @@
 //	aviary run scenarios/x.yaml     show one run tick by tick
 //	aviary convert old-canary.yaml  print a v1alpha Canary (and old HPAs, Deployments) as v1beta1
 //	aviary sim serve e2e/scenarios/ play scenarios' worlds in wall-clock time for a live controller
+//	aviary version                  print the version, commit and Flagger semantics version
 package main
 
 import (
@@ -15,6 +16,8 @@ import (
 	"os/signal"
 
 	"github.com/spf13/cobra"
+
+	"aviary.dev/aviary/version"
 )
 
 // Exit codes (docs/scenario-format.md#specexpect).
@@ -85,9 +88,12 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 2 on invalid input.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints what `aviary version` prints.
+		Version: version.Get().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr), newSimCommand(stderr), newControllerCommand(stderr))
+	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr), newSimCommand(stderr), newControllerCommand(stdout, stderr), newVersionCommand(stdout))
 	return root
 }
