@@ -109,9 +109,10 @@ func startMain() *future {
 	GinkgoHelper()
 	s := theStack()
 	ctl := controllerUnderTest(s.aviary)
+	helm := chartHelm(ctl)
 	mainOnce.Do(func() {
 		o := liveOptions{stack: s, files: scenarioFiles(), ctl: ctl}
-		if err := asChartServiceAccount(&o); err != nil {
+		if err := asChartServiceAccount(&o, helm); err != nil {
 			mainRun = failedRun(err)
 			return
 		}

@@ -2,36 +2,25 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
+	"aviary.dev/aviary/deploy"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // The chart's RBAC, proven on an API server: the controller under test runs as the
 // chart's ServiceAccount (the admin's kubeconfig impersonating it), and the API
 // server's audit log says which requests it made.
-
-// ChartRelease and ChartNamespace are the release the RBAC runs install the chart's
-// ServiceAccount and roles as (`helm upgrade -i aviary ... -n aviary-system`).
-const (
-	ChartRelease   = "aviary"
-	ChartNamespace = "aviary-system"
-)
 
 // ServiceAccountUser is the user name the API server gives ServiceAccount name in
 // namespace (the name a kubeconfig impersonates it by).
@@ -42,34 +31,20 @@ func ServiceAccountUser(namespace, name string) string {
 // rbacKinds are the kinds RenderRBAC keeps.
 var rbacKinds = []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 
-// RenderRBAC runs `helm template` of the chart in chartDir as ChartRelease in
-// ChartNamespace with --set values and decodes its ServiceAccount and RBAC objects
-// (not with --show-only: helm refuses a template that renders nothing, as rbac.yaml
-// with rbac.create=false).
+// RenderRBAC renders the chart in chartDir with helm (deploy.Render: the release
+// aviary in aviary-system) with --set values, and keeps its ServiceAccount and RBAC
+// objects (not --show-only: helm refuses a template that renders nothing, as
+// rbac.yaml does with rbac.create=false).
 func RenderRBAC(ctx context.Context, helm, chartDir string, set ...string) ([]*unstructured.Unstructured, error) {
-	args := []string{"template", ChartRelease, chartDir, "--namespace", ChartNamespace}
+	var args []string
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, helm, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("helm %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	objs, err := deploy.Render(ctx, helm, chartDir, args...)
+	if err != nil {
+		return nil, err
 	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(&stdout, 4096)
-	var out []*unstructured.Unstructured
-	for {
-		obj := map[string]any{}
-		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
-			return out, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("helm template: %w", err)
-		}
-		if u := (&unstructured.Unstructured{Object: obj}); len(obj) > 0 && slices.Contains(rbacKinds, u.GetKind()) {
-			out = append(out, u)
-		}
-	}
+	return slices.DeleteFunc(objs, func(u *unstructured.Unstructured) bool { return !slices.Contains(rbacKinds, u.GetKind()) }), nil
 }
 
 // ApplyObjects server-side applies objs, creating their namespaces first.

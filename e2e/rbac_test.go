@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"aviary.dev/aviary/deploy"
 	"aviary.dev/aviary/e2e"
 )
 
@@ -53,10 +53,6 @@ var unusedAllowed = map[string]string{
 }
 
 var (
-	helmOnce sync.Once
-	helmPath string
-	helmErr  error
-
 	chartMu sync.Mutex
 	// chartObjects are the RBAC objects applied to each stack.
 	chartObjects = map[*stack][]*unstructured.Unstructured{}
@@ -64,31 +60,6 @@ var (
 	nsOnce sync.Once
 	nsRun  *future
 )
-
-// helmBinary is `bash hack/tool-assets.sh --print-path helm` (built when missing).
-func helmBinary() (string, error) {
-	helmOnce.Do(func() {
-		root, err := e2e.ModuleRoot()
-		if err != nil {
-			helmErr = err
-			return
-		}
-		cmd := exec.Command("bash", "hack/tool-assets.sh", "--print-path", "helm")
-		cmd.Dir, cmd.Stderr = root, GinkgoWriter
-		out, err := cmd.Output()
-		if err != nil {
-			helmErr = fmt.Errorf("hack/tool-assets.sh --print-path helm: %w", err)
-			return
-		}
-		lines := strings.Fields(string(out))
-		if len(lines) == 0 {
-			helmErr = fmt.Errorf("hack/tool-assets.sh --print-path helm printed nothing")
-			return
-		}
-		helmPath = lines[len(lines)-1]
-	})
-	return helmPath, helmErr
-}
 
 // mainStackArgs are the main API server's flags: the audit log when aviary's
 // controller is under test (Flagger runs as the admin: it needs Flagger's RBAC).
@@ -102,30 +73,36 @@ func mainStackArgs() func(dir string) (map[string]string, error) {
 // asChartServiceAccount applies the chart's ServiceAccount and roles, rendered with
 // set, to o's API server, and makes o's controller (aviary's only) run as that
 // ServiceAccount with leader election in the release namespace.
-func asChartServiceAccount(o *liveOptions, set ...string) error {
+func asChartServiceAccount(o *liveOptions, helm string, set ...string) error {
 	if o.ctl.Name != "aviary" {
 		return nil
 	}
-	if _, err := applyChartRBAC(o.stack, append([]string{"leaderElection.enabled=true"}, set...)...); err != nil {
+	if _, err := applyChartRBAC(o.stack, helm, append([]string{"leaderElection.enabled=true"}, set...)...); err != nil {
 		return err
 	}
-	o.as = e2e.ServiceAccountUser(e2e.ChartNamespace, e2e.ChartRelease)
-	o.ctl.Flags = append(o.ctl.Flags, "-enable-leader-election", "-leader-election-namespace", e2e.ChartNamespace)
+	o.as = e2e.ServiceAccountUser(deploy.Namespace, deploy.Release)
+	o.ctl.Flags = append(o.ctl.Flags, "-enable-leader-election", "-leader-election-namespace", deploy.Namespace)
 	return nil
+}
+
+// chartHelm is helm, for aviary's controller (which runs with the chart's RBAC):
+// when it is missing, a failure if required and otherwise a skip.
+func chartHelm(ctl e2e.Controller) string {
+	GinkgoHelper()
+	if ctl.Name != "aviary" {
+		return ""
+	}
+	return tool(e2e.HelmBinary, requireE2E)
 }
 
 // applyChartRBAC renders the chart's ServiceAccount and roles with set and applies
 // them to s's API server.
-func applyChartRBAC(s *stack, set ...string) ([]*unstructured.Unstructured, error) {
-	helm, err := helmBinary()
-	if err != nil {
-		return nil, err
-	}
+func applyChartRBAC(s *stack, helm string, set ...string) ([]*unstructured.Unstructured, error) {
 	root, err := e2e.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
-	objs, err := e2e.RenderRBAC(context.Background(), helm, filepath.Join(root, "deploy", "charts", "aviary"), set...)
+	objs, err := e2e.RenderRBAC(context.Background(), helm, filepath.Join(root, deploy.ChartDir), set...)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +120,7 @@ func applyChartRBAC(s *stack, set ...string) ([]*unstructured.Unstructured, erro
 func startNamespaced() *future {
 	GinkgoHelper()
 	main := theStack()
+	helm := tool(e2e.HelmBinary, requireE2E)
 	nsOnce.Do(func() {
 		s, err := newStackWith(e2e.AuditArgs)
 		if err != nil {
@@ -159,7 +137,7 @@ func startNamespaced() *future {
 		ctl.Env = []string{"KUBE_FEATURE_WatchListClient=false"}
 		files, _ := filepath.Glob(filepath.Join("rbac", "*.yaml"))
 		o := liveOptions{stack: s, files: files, ctl: ctl}
-		if err := asChartServiceAccount(&o, "namespace="+rbacNamespace); err != nil {
+		if err := asChartServiceAccount(&o, helm, "namespace="+rbacNamespace); err != nil {
 			nsRun = failedRun(err)
 			return
 		}
@@ -194,10 +172,10 @@ func readRBACRun(name string, l *live) rbacRun {
 	objs := chartObjects[l.stack]
 	chartMu.Unlock()
 	Expect(objs).NotTo(BeEmpty(), "the chart's RBAC was applied to %s's API server", name)
-	audit, err := e2e.ReadAudit(filepath.Join(l.stack.dir, "audit.log"), e2e.ServiceAccountUser(e2e.ChartNamespace, e2e.ChartRelease))
+	audit, err := e2e.ReadAudit(filepath.Join(l.stack.dir, "audit.log"), e2e.ServiceAccountUser(deploy.Namespace, deploy.Release))
 	Expect(err).NotTo(HaveOccurred())
 	Expect(audit.Counts).NotTo(BeEmpty(), "%s: the audit log holds the controller's requests", name)
-	grants, err := e2e.GrantsTo(objs, e2e.ChartNamespace, e2e.ChartRelease)
+	grants, err := e2e.GrantsTo(objs, deploy.Namespace, deploy.Release)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(grants).NotTo(BeEmpty())
 	return rbacRun{name: name, audit: audit, grants: grants}
@@ -247,7 +225,7 @@ var _ = Describe("the chart's RBAC", Ordered, rbacLabels, func() {
 	It("keeps the namespaced controller in its namespace and the release's", func() {
 		var outside []e2e.Access
 		for acc := range runs[0].audit.Counts {
-			if acc.Path == "" && acc.Namespace != rbacNamespace && acc.Namespace != e2e.ChartNamespace {
+			if acc.Path == "" && acc.Namespace != rbacNamespace && acc.Namespace != deploy.Namespace {
 				outside = append(outside, acc)
 			}
 		}
@@ -302,7 +280,7 @@ var _ = Describe("the chart's RBAC where owner references are enforced", rbacLab
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(s.env.Stop)
 		const ns = "finalizers"
-		objs, err := applyChartRBAC(s, "namespace="+ns)
+		objs, err := applyChartRBAC(s, tool(e2e.HelmBinary, requireE2E), "namespace="+ns)
 		Expect(err).NotTo(HaveOccurred())
 		canary := &unstructured.Unstructured{}
 		Expect(yaml.Unmarshal([]byte(`{apiVersion: flagger.app/v1beta1, kind: Canary, metadata: {name: podinfo, namespace: `+ns+`},
@@ -311,7 +289,7 @@ spec: {targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, servic
 		Expect(s.env.Client().Create(ctx, canary)).To(Succeed())
 
 		cfg := rest.CopyConfig(s.env.Config)
-		cfg.Impersonate.UserName = e2e.ServiceAccountUser(e2e.ChartNamespace, e2e.ChartRelease)
+		cfg.Impersonate.UserName = e2e.ServiceAccountUser(deploy.Namespace, deploy.Release)
 		asSA, err := client.New(cfg, client.Options{})
 		Expect(err).NotTo(HaveOccurred())
 		owned := func(name string) *corev1.ConfigMap {
@@ -347,11 +325,10 @@ var _ = Describe("the chart's RBAC as rendered", rbacLabels, func() {
 	render := func(set ...string) ([]string, []*unstructured.Unstructured) {
 		GinkgoHelper()
 		tool(e2e.PrometheusBinary, requireE2E) // the end-to-end test's prerequisites, as every spec here
-		helm, err := helmBinary()
-		Expect(err).NotTo(HaveOccurred())
+		helm := tool(e2e.HelmBinary, requireE2E)
 		root, err := e2e.ModuleRoot()
 		Expect(err).NotTo(HaveOccurred())
-		objs, err := e2e.RenderRBAC(context.Background(), helm, filepath.Join(root, "deploy", "charts", "aviary"), set...)
+		objs, err := e2e.RenderRBAC(context.Background(), helm, filepath.Join(root, deploy.ChartDir), set...)
 		Expect(err).NotTo(HaveOccurred())
 		var keys []string
 		for _, o := range objs {
@@ -389,7 +366,7 @@ var _ = Describe("the chart's RBAC as rendered", rbacLabels, func() {
 		_, namespaced := render("namespace=team-a", "serviceAccount.create=false", "serviceAccount.name=platform")
 		Expect(rulesOf(cluster, "ClusterRole")).NotTo(BeEmpty())
 		Expect(rulesOf(namespaced, "Role")).To(Equal(rulesOf(cluster, "ClusterRole")))
-		grants, err := e2e.GrantsTo(namespaced, e2e.ChartNamespace, "platform")
+		grants, err := e2e.GrantsTo(namespaced, deploy.Namespace, "platform")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(grants).NotTo(BeEmpty())
 		for _, g := range grants {
