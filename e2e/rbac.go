@@ -11,11 +11,12 @@ import (
 	"sort"
 	"strings"
 
-	"aviary.dev/aviary/deploy"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"aviary.dev/aviary/deploy"
 )
 
 // The chart's RBAC, proven on an API server: the controller under test runs as the
