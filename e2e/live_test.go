@@ -112,7 +112,7 @@ func startMain() *future {
 	helm := chartHelm(ctl)
 	mainOnce.Do(func() {
 		o := liveOptions{stack: s, files: scenarioFiles(), ctl: ctl}
-		if err := asChartServiceAccount(&o, helm); err != nil {
+		if err := asChartServiceAccount(&o, helm, true); err != nil {
 			mainRun = failedRun(err)
 			return
 		}
@@ -128,6 +128,7 @@ func startFaults() *future {
 	GinkgoHelper()
 	main := theStack()
 	ctl := controllerUnderTest(main.aviary)
+	helm := chartHelm(ctl)
 	faultsOnce.Do(func() {
 		faults, err := newStack()
 		Expect(err).NotTo(HaveOccurred())
@@ -136,8 +137,12 @@ func startFaults() *future {
 		Expect(err).NotTo(HaveOccurred())
 		cut, err := e2e.NewCutProxy(u.Host)
 		Expect(err).NotTo(HaveOccurred())
-		faultsRun = goLive(context.Background(), liveOptions{stack: faults, files: faultFiles(), ctl: ctl, cut: cut,
-			during: func(ctx context.Context, l *live) error { return injectFaults(ctx, l, cut) }})
+		o := liveOptions{stack: faults, files: faultFiles(), ctl: ctl, cut: cut,
+			during: func(ctx context.Context, l *live) error { return injectFaults(ctx, l, cut) }}
+		// without leader election: a SIGKILLed leader keeps its Lease until it expires
+		// (15 s), which would change the restart times the fault specs hold
+		Expect(asChartServiceAccount(&o, helm, false)).To(Succeed())
+		faultsRun = goLive(context.Background(), o)
 	})
 	return faultsRun
 }

@@ -72,16 +72,19 @@ func mainStackArgs() func(dir string) (map[string]string, error) {
 
 // asChartServiceAccount applies the chart's ServiceAccount and roles, rendered with
 // set, to o's API server, and makes o's controller (aviary's only) run as that
-// ServiceAccount with leader election in the release namespace.
-func asChartServiceAccount(o *liveOptions, helm string, set ...string) error {
+// ServiceAccount, with leader election in the release namespace when asked.
+func asChartServiceAccount(o *liveOptions, helm string, leaderElection bool, set ...string) error {
 	if o.ctl.Name != "aviary" {
 		return nil
 	}
-	if _, err := applyChartRBAC(o.stack, helm, append([]string{"leaderElection.enabled=true"}, set...)...); err != nil {
+	if leaderElection {
+		set = append([]string{"leaderElection.enabled=true"}, set...)
+		o.ctl.Flags = append(o.ctl.Flags, "-enable-leader-election", "-leader-election-namespace", deploy.Namespace)
+	}
+	if _, err := applyChartRBAC(o.stack, helm, set...); err != nil {
 		return err
 	}
 	o.as = e2e.ServiceAccountUser(deploy.Namespace, deploy.Release)
-	o.ctl.Flags = append(o.ctl.Flags, "-enable-leader-election", "-leader-election-namespace", deploy.Namespace)
 	return nil
 }
 
@@ -137,7 +140,7 @@ func startNamespaced() *future {
 		ctl.Env = []string{"KUBE_FEATURE_WatchListClient=false"}
 		files, _ := filepath.Glob(filepath.Join("rbac", "*.yaml"))
 		o := liveOptions{stack: s, files: files, ctl: ctl}
-		if err := asChartServiceAccount(&o, helm, "namespace="+rbacNamespace); err != nil {
+		if err := asChartServiceAccount(&o, helm, true, "namespace="+rbacNamespace); err != nil {
 			nsRun = failedRun(err)
 			return
 		}
