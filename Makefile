@@ -57,11 +57,11 @@ kustomize-base: helm chart-crds
 	$(GO) run ./hack/deploy-gen -kustomize -helm "$$(bash hack/tool-assets.sh --print-path helm)"
 
 ## e2e: only the end-to-end test (e2e/), with aviary's controller
-e2e: envtest-assets prometheus flagger
+e2e: envtest-assets prometheus flagger helm
 	AVIARY_REQUIRE_E2E=1 $(GO) test -count=1 -timeout 30m -v ./e2e/ -ginkgo.v
 
 ## e2e-flagger: the end-to-end test with the real Flagger v1.44.0 as the controller under test; where it and aviary's controller decide differently goes to bin/e2e-flagger.txt
-e2e-flagger: envtest-assets prometheus flagger
+e2e-flagger: envtest-assets prometheus flagger helm
 	AVIARY_REQUIRE_E2E=1 AVIARY_E2E_CONTROLLER=flagger AVIARY_E2E_REPORT=$(CURDIR)/bin/e2e-flagger.txt $(GO) test -count=1 -timeout 30m -v ./e2e/ -ginkgo.v
 
 ## browser: headless Chromium for the HTML report's browser test (hack/chromium/install.sh: as root, installs Debian's chromium with apt-get when missing; otherwise says what to install and fails)

@@ -103,3 +103,21 @@ func PrometheusBinary() (string, error) {
 
 // FlaggerBinary is Flagger: $AVIARY_FLAGGER, else bin/flagger/<FlaggerVersion>/flagger.
 func FlaggerBinary() (string, error) { return Tool("AVIARY_FLAGGER", "flagger", FlaggerVersion) }
+
+// HelmModule is the module hack/tool-assets.sh builds helm from, at the version
+// hack/helm/go.mod requires.
+const HelmModule = "helm.sh/helm/v4"
+
+// HelmBinary is helm (the RBAC runs render the chart with it): $AVIARY_HELM, else
+// bin/helm/<hack/helm/go.mod's version>/helm.
+func HelmBinary() (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	v, err := Required(filepath.Join(root, "hack", "helm", "go.mod"), HelmModule)
+	if err != nil {
+		return "", err
+	}
+	return Tool("AVIARY_HELM", "helm", v)
+}

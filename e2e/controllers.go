@@ -16,6 +16,10 @@ type Controller struct {
 	Command []string
 	// LogLevel is -log-level ("" is info).
 	LogLevel string
+	// Flags come after the common ones (-namespace, leader election).
+	Flags []string
+	// Env is added to its environment.
+	Env []string
 }
 
 // AviaryController is `aviary controller` of the aviary binary at path.
@@ -45,13 +49,13 @@ func (c Controller) Args(kubeconfig, metricsServer string, port int) []string {
 	if level == "" {
 		level = "info"
 	}
-	return append(append([]string{}, c.Command...),
+	return append(append(append([]string{}, c.Command...),
 		"-kubeconfig", kubeconfig,
 		"-metrics-server", metricsServer,
 		"-mesh-provider", "istio",
 		"-port", strconv.Itoa(port),
 		"-log-level", level,
-	)
+	), c.Flags...)
 }
 
 // Running is a controller under test as a process, with the port its /metrics is on.
@@ -75,7 +79,7 @@ func (c Controller) Start(opts ControllerOptions, port int) (*Running, error) {
 		}
 		port = p
 	}
-	env := []string{"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost"}
+	env := append([]string{"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost"}, c.Env...)
 	if opts.Proxy != "" {
 		env = append(env, "HTTP_PROXY=http://"+opts.Proxy, "http_proxy=http://"+opts.Proxy)
 	}

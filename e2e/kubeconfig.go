@@ -14,6 +14,13 @@ import (
 // token) to path; hostPort, when not "", replaces the API server's host and port
 // (to go through a CutProxy; the certificate is still checked against 127.0.0.1).
 func WriteKubeconfig(cfg *rest.Config, hostPort, path string) error {
+	return WriteKubeconfigAs(cfg, hostPort, path, "")
+}
+
+// WriteKubeconfigAs is WriteKubeconfig whose user, when as is not "", impersonates
+// the user as (users[].user.as: every request is made as that user, with its
+// permissions only).
+func WriteKubeconfigAs(cfg *rest.Config, hostPort, path, as string) error {
 	server := cfg.Host
 	if hostPort != "" {
 		u, err := url.Parse(cfg.Host)
@@ -25,7 +32,7 @@ func WriteKubeconfig(cfg *rest.Config, hostPort, path string) error {
 	}
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken, Impersonate: as}
 	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
 	kc.CurrentContext = "envtest"
 	if err := clientcmd.WriteToFile(*kc, path); err != nil {

@@ -96,6 +96,9 @@ func startRuns() {
 	if faultLabels.MatchesLabelFilter(GinkgoLabelFilter()) {
 		startFaults()
 	}
+	if rbacLabels.MatchesLabelFilter(GinkgoLabelFilter()) {
+		startNamespaced()
+	}
 }
 
 // startMain starts the live run of e2e/scenarios with the controller under test.
@@ -103,8 +106,14 @@ func startMain() *future {
 	GinkgoHelper()
 	s := theStack()
 	ctl := controllerUnderTest(s.aviary)
+	helm := chartHelm(ctl)
 	mainOnce.Do(func() {
-		mainRun = goLive(context.Background(), liveOptions{stack: s, files: scenarioFiles(), ctl: ctl})
+		o := liveOptions{stack: s, files: scenarioFiles(), ctl: ctl}
+		if err := asChartServiceAccount(&o, helm, true); err != nil {
+			mainRun = failedRun(err)
+			return
+		}
+		mainRun = goLive(context.Background(), o)
 	})
 	return mainRun
 }
@@ -116,6 +125,7 @@ func startFaults() *future {
 	GinkgoHelper()
 	main := theStack()
 	ctl := controllerUnderTest(main.aviary)
+	helm := chartHelm(ctl)
 	faultsOnce.Do(func() {
 		faults, err := newStack()
 		Expect(err).NotTo(HaveOccurred())
@@ -124,8 +134,12 @@ func startFaults() *future {
 		Expect(err).NotTo(HaveOccurred())
 		cut, err := e2e.NewCutProxy(u.Host)
 		Expect(err).NotTo(HaveOccurred())
-		faultsRun = goLive(context.Background(), liveOptions{stack: faults, files: faultFiles(), ctl: ctl, cut: cut,
-			during: func(ctx context.Context, l *live) error { return injectFaults(ctx, l, cut) }})
+		o := liveOptions{stack: faults, files: faultFiles(), ctl: ctl, cut: cut,
+			during: func(ctx context.Context, l *live) error { return injectFaults(ctx, l, cut) }}
+		// without leader election: a SIGKILLed leader keeps its Lease until it expires
+		// (15 s), which would change the restart times the fault specs hold
+		Expect(asChartServiceAccount(&o, helm, false)).To(Succeed())
+		faultsRun = goLive(context.Background(), o)
 	})
 	return faultsRun
 }
@@ -150,6 +164,8 @@ type liveOptions struct {
 	ctl   e2e.Controller
 	// cut, when set, stands between the controller and the API server.
 	cut *e2e.CutProxy
+	// as, when set, is the user the controller's kubeconfig impersonates.
+	as string
 	// during runs while sim serve plays, from when the controller serves.
 	during func(ctx context.Context, l *live) error
 }
@@ -191,9 +207,13 @@ func runLive(ctx context.Context, o liveOptions) (*live, error) {
 	l.stopRec = func() { stopRec(); l.rec.Wait() }
 	opts := e2e.RunOptions{Aviary: o.stack.aviary, Prometheus: o.stack.prometheus, Controller: o.ctl,
 		Kubeconfig: o.stack.kubeconfig, Dir: dir, Scenarios: o.files}
-	if o.cut != nil {
-		opts.ControllerKubeconfig = filepath.Join(dir, "kubeconfig-cut")
-		if err := e2e.WriteKubeconfig(o.stack.env.Config, o.cut.Addr(), opts.ControllerKubeconfig); err != nil {
+	if o.cut != nil || o.as != "" {
+		opts.ControllerKubeconfig = filepath.Join(dir, "kubeconfig-controller")
+		hostPort := ""
+		if o.cut != nil {
+			hostPort = o.cut.Addr()
+		}
+		if err := e2e.WriteKubeconfigAs(o.stack.env.Config, hostPort, opts.ControllerKubeconfig, o.as); err != nil {
 			return l, err
 		}
 	}
@@ -236,6 +256,13 @@ type future struct {
 	done chan struct{}
 	l    *live
 	err  error
+}
+
+// failedRun is a run that could not start.
+func failedRun(err error) *future {
+	f := &future{done: make(chan struct{}), err: err}
+	close(f.done)
+	return f
 }
 
 func goLive(ctx context.Context, o liveOptions) *future {

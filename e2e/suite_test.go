@@ -66,7 +66,7 @@ func theStack() *stack {
 	GinkgoHelper()
 	prom := tool(e2e.PrometheusBinary, requireE2E)
 	sharedOnce.Do(func() {
-		if shared, sharedErr = newStack(); sharedErr == nil {
+		if shared, sharedErr = newStackWith(mainStackArgs()); sharedErr == nil {
 			shared.prometheus = prom
 			shared.aviary, sharedErr = aviaryBinary(shared.dir)
 		}
@@ -76,12 +76,22 @@ func theStack() *stack {
 }
 
 // newStack starts an API server of its own.
-func newStack() (*stack, error) {
+func newStack() (*stack, error) { return newStackWith(nil) }
+
+// newStackWith is newStack with the kube-apiserver flags args makes for the
+// stack's directory (nil: none).
+func newStackWith(args func(dir string) (map[string]string, error)) (*stack, error) {
 	dir, err := os.MkdirTemp("", "aviary-e2e-")
 	if err != nil {
 		return nil, err
 	}
-	env, err := cluster.StartEnvtest(context.Background(), cluster.EnvtestOptions{APIGroup: v1beta1.FlaggerGroupVersion.Group})
+	var apiArgs map[string]string
+	if args != nil {
+		if apiArgs, err = args(dir); err != nil {
+			return nil, err
+		}
+	}
+	env, err := cluster.StartEnvtest(context.Background(), cluster.EnvtestOptions{APIGroup: v1beta1.FlaggerGroupVersion.Group, APIServerArgs: apiArgs})
 	if err != nil {
 		return nil, err
 	}

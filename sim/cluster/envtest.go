@@ -53,6 +53,9 @@ type EnvtestOptions struct {
 	// serves them in; "" is aviary.dev. "flagger.app" makes the API server a cluster
 	// where Flagger's objects live (a live controller, or Flagger itself, reads them).
 	APIGroup string
+	// APIServerArgs are kube-apiserver flags (name without dashes: value) set over
+	// envtest's, e.g. an audit log or admission plugins for a test of RBAC.
+	APIServerArgs map[string]string
 }
 
 // StartupTimes split how long StartEnvtest took.
@@ -207,6 +210,9 @@ func StartEnvtest(ctx context.Context, opts EnvtestOptions) (*Envtest, error) {
 	// namespace controller to clean up). The library alone took 164; benchmarks run it
 	// several times on one server. A /16 holds 65,534.
 	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", envtestServiceRange)
+	for name, value := range opts.APIServerArgs {
+		env.ControlPlane.GetAPIServer().Configure().Set(name, value)
+	}
 	e := &Envtest{AssetsDir: dir, env: env}
 
 	start := time.Now()
