@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/deploy"
 	"aviary.dev/aviary/e2e"
 	"aviary.dev/aviary/engine/workload"
 )
@@ -45,6 +46,7 @@ type FlaggerHash struct {
 var _ = Describe("migration from Flagger to aviary", Label("e2e", "migration"), Ordered, func() {
 	It("continues every Canary from the status Flagger left, and Flagger continues aviary's", func(ctx SpecContext) {
 		flagger := tool(e2e.FlaggerBinary, requireE2E)
+		helm := tool(e2e.HelmBinary, requireE2E)
 		// The live runs of the other containers go on in the background meanwhile, so
 		// that this spec adds little to the package's time, whichever runs first.
 		startRuns()
@@ -132,10 +134,17 @@ var _ = Describe("migration from Flagger to aviary", Label("e2e", "migration"), 
 			Expect(os.WriteFile(out, append(raw, '\n'), 0o644)).To(Succeed())
 		}
 
-		By("aviary's controller takes over")
+		By("aviary's controller takes over, as the chart installs it: its ServiceAccount and RBAC")
+		root, err := e2e.ModuleRoot()
+		Expect(err).NotTo(HaveOccurred())
+		rbac, err := e2e.RenderRBAC(ctx, helm, filepath.Join(root, deploy.ChartDir), "crd.create=false")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(e2e.ApplyObjects(ctx, s.env.Client(), rbac)).To(Succeed())
+		asChart := filepath.Join(dir, "kubeconfig-aviary")
+		Expect(e2e.WriteKubeconfigAs(s.env.Config, "", asChart, e2e.ServiceAccountUser(deploy.Namespace, deploy.Release))).To(Succeed())
 		aviary := e2e.AviaryController(s.aviary)
 		aviary.LogLevel = os.Getenv("AVIARY_E2E_LOG_LEVEL")
-		ctl, err := aviary.Start(e2e.ControllerOptions{Kubeconfig: s.kubeconfig, MetricsServer: l.Prometheus.URL,
+		ctl, err := aviary.Start(e2e.ControllerOptions{Kubeconfig: asChart, MetricsServer: l.Prometheus.URL,
 			Proxy: l.Ready.Listen, LogDir: dir}, l.Ctl.Port)
 		Expect(err).NotTo(HaveOccurred())
 		processes(ctl.Proc)
