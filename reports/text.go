@@ -105,15 +105,23 @@ func WriteSummary(w io.Writer, results []*scenario.Result, st Style) error {
 			fmt.Fprintf(w, " (%s)", r.File)
 		}
 		fmt.Fprintln(w)
-		for _, e := range r.Expectations {
-			if e.OK {
-				continue
-			}
-			fmt.Fprintf(w, "  %s\n    expected: %s\n    observed: %s\n", e.Name, e.Expected, e.Observed)
-		}
+		io.WriteString(w, FailedExpectations(r))
 	}
 	fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, len(results)-passed)
 	return nil
+}
+
+// FailedExpectations says, for each failed expectation of r, what it wanted and
+// what happened, two-space indented, a line each and a newline at the end; "" when
+// every one holds. The summary lists them under each failed scenario.
+func FailedExpectations(r *scenario.Result) string {
+	var b strings.Builder
+	for _, e := range r.Expectations {
+		if !e.OK {
+			fmt.Fprintf(&b, "  %s\n    expected: %s\n    observed: %s\n", e.Name, e.Expected, e.Observed)
+		}
+	}
+	return b.String()
 }
 
 // summaryTable aligns the summary's header and rows, with the WHY column or
@@ -207,17 +215,33 @@ func WriteRun(w io.Writer, r *scenario.Result, st Style, view RunView) error {
 		decided = decided || t.PhaseBefore != t.Phase && (t.Phase == "Succeeded" || t.Phase == "Failed")
 	}
 	flush()
-	fmt.Fprintf(w, "\nfinal phase %s", orDash(r.Phase))
-	if r.DecidedAt != nil {
-		fmt.Fprintf(w, " at %s", clockTime(time.Duration(*r.DecidedAt)))
-	}
-	fmt.Fprintf(w, "; routes %v; max canary weight %d; failed user requests on new versions %s\n",
-		r.Routes, r.MaxCanaryWeight, thousands(r.FailedUserRequests))
+	fmt.Fprintf(w, "\n%s\n", Outcome(r))
 	for _, e := range r.Expectations {
 		fmt.Fprintf(w, "  %s %s: expected %s, observed %s\n", st.verdict(e.OK), e.Name, e.Expected, e.Observed)
 	}
 	return nil
 }
+
+// Outcome is what a run ended with, in one line: final phase and when it was
+// decided, routes, max canary weight and failed user requests, e.g. "final phase
+// Failed at 07:00; routes [10 20 30 0]; max canary weight 30; failed user requests
+// on new versions 2,544". WriteRun ends with it.
+func Outcome(r *scenario.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "final phase %s", orDash(r.Phase))
+	if r.DecidedAt != nil {
+		fmt.Fprintf(&b, " at %s", clockTime(time.Duration(*r.DecidedAt)))
+	}
+	fmt.Fprintf(&b, "; routes %v; max canary weight %d; failed user requests on new versions %s",
+		r.Routes, r.MaxCanaryWeight, thousands(r.FailedUserRequests))
+	return b.String()
+}
+
+// Why is the explanation of a run's decision in one sentence, as the HTML report
+// and JUnit give it, e.g. "Rolled back at 7m: failed checks threshold reached (5
+// failed checks): request-success-rate 92.1% < 99% at 3m, 4m, ...". The summary's
+// WHY column is its short form.
+func Why(r *scenario.Result) string { return explain(r).text() }
 
 func writeTick(w io.Writer, t engine.TickRecord, st Style) {
 	phase := orDash(t.Phase)

@@ -145,13 +145,34 @@ func (e *LoadError) Error() string {
 // LoadFile reads, strictly decodes and validates one scenario file and the policy
 // files it names, and applies the defaults. Every error names the file, the line and
 // the field.
-func LoadFile(path string) (*Loaded, error) {
+func LoadFile(path string) (*Loaded, error) { return LoadFileWith(path, LoadOptions{}) }
+
+// LoadOptions change what a scenario is loaded with; the zero value loads it as
+// written. For callers that load scenarios from Go (policytest).
+type LoadOptions struct {
+	// CanaryFile, when set, is a YAML file holding the Canary to test instead of the
+	// one the scenario's policy gives (the file a team keeps beside its Deployment):
+	// the policy's Canary documents are left out, every document of this file is
+	// added. Relative paths are relative to the working directory; problems in it
+	// name this file and its lines.
+	CanaryFile string
+}
+
+// Load strictly decodes and validates a scenario held in data, as LoadFile does a
+// file's: file names it in every error and is what relative spec.policy.files are
+// relative to (a name in the directory they are relative to, e.g. "scenarios/x.yaml").
+func Load(file string, data []byte, opts LoadOptions) (*Loaded, error) {
+	l := &loader{file: file, nodes: map[string]*yaml.Node{}, opts: opts}
+	return l.load(data)
+}
+
+// LoadFileWith is LoadFile with options.
+func LoadFileWith(path string, opts LoadOptions) (*Loaded, error) {
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, &LoadError{ScenarioFile: path, File: path, Msg: withoutPath(err)}
 	}
-	l := &loader{file: path, nodes: map[string]*yaml.Node{}}
-	return l.load(data)
+	return Load(path, data, opts)
 }
 
 // LoadPaths loads every scenario named by paths. A file is loaded as a scenario; a
@@ -293,6 +314,7 @@ func isScenarioFile(f string) bool {
 // loader loads one scenario file.
 type loader struct {
 	file  string
+	opts  LoadOptions
 	name  string
 	errs  []*LoadError
 	nodes map[string]*yaml.Node // scenario field path -> node

@@ -146,17 +146,29 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 // readPolicyDocs parses the policy files and the inline objects.
 func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 	var docs []*policyDoc
-	for i, f := range s.Spec.Policy.Files {
+	files := s.Spec.Policy.Files
+	if l.opts.CanaryFile != "" {
+		files = append(slices.Clone(files), l.opts.CanaryFile)
+	}
+	for i, f := range files {
 		p := f
-		if !filepath.IsAbs(p) {
+		field := fmt.Sprintf("spec.policy.files[%d]", i)
+		canaryFile := i == len(s.Spec.Policy.Files)
+		switch {
+		case canaryFile:
+			// Given from Go, not written in the scenario: its problems are spec.policy's.
+			field = "spec.policy"
+		case !filepath.IsAbs(p):
 			p = filepath.Join(filepath.Dir(l.file), f)
 		}
-		field := fmt.Sprintf("spec.policy.files[%d]", i)
 		data, err := ReadFile(p)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
+			switch {
+			case canaryFile:
+				l.addErr(&LoadError{File: p, Msg: "canary file: " + withoutPath(err)})
+			case errors.Is(err, fs.ErrNotExist):
 				l.errAt(field, "policy file %s not found (paths are relative to the scenario file)", p)
-			} else {
+			default:
 				l.errAt(field, "policy file %s: %s", p, withoutPath(err))
 			}
 			continue
@@ -184,6 +196,13 @@ func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 			n = n.Content[0]
 		}
 		docs = append(docs, &policyDoc{file: l.file, node: n, object: fmt.Sprintf("spec.policy.objects[%d]", i)})
+	}
+	if l.opts.CanaryFile != "" {
+		// The canary file's Canary replaces the policy's.
+		docs = slices.DeleteFunc(docs, func(d *policyDoc) bool {
+			k := mappingValue(d.node, "kind")
+			return d.file != l.opts.CanaryFile && k != nil && k.Value == "Canary"
+		})
 	}
 	return docs
 }
