@@ -154,7 +154,9 @@ type Event struct {
 	Message string
 }
 
-func (e Event) String() string { return fmt.Sprintf("at %s: %s", engine.FormatDuration(e.At), e.Message) }
+func (e Event) String() string {
+	return fmt.Sprintf("at %s: %s", engine.FormatDuration(e.At), e.Message)
+}
 
 // Events are the run's events in order, one per event a tick emitted.
 func (r *Record) Events() []Event { return eventsOf(r.Result) }
