@@ -145,7 +145,7 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 
 // readPolicyDocs parses the policy files and the inline objects.
 func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
-	var docs []*policyDoc
+	var docs, fromCanaryFile []*policyDoc
 	files := s.Spec.Policy.Files
 	if l.opts.CanaryFile != "" {
 		files = append(slices.Clone(files), l.opts.CanaryFile)
@@ -182,12 +182,17 @@ func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 		if len(nodes) == 0 {
 			l.errAt(field, "policy file %s holds no objects", p)
 		}
-		if n := len(docs) + len(nodes) + len(s.Spec.Policy.Objects); n > MaxPolicyObjects {
+		if n := len(docs) + len(fromCanaryFile) + len(nodes) + len(s.Spec.Policy.Objects); n > MaxPolicyObjects {
 			l.errAt(field, "%s", objectsLimit.Msg("policy file %s brings the policy to %d objects, more than %d", p, n, MaxPolicyObjects))
 			return nil
 		}
 		for _, n := range nodes {
-			docs = append(docs, &policyDoc{file: p, node: n})
+			d := &policyDoc{file: p, node: n}
+			if canaryFile {
+				fromCanaryFile = append(fromCanaryFile, d)
+			} else {
+				docs = append(docs, d)
+			}
 		}
 	}
 	for i := range s.Spec.Policy.Objects {
@@ -201,10 +206,10 @@ func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 		// The canary file's Canary replaces the policy's.
 		docs = slices.DeleteFunc(docs, func(d *policyDoc) bool {
 			k := mappingValue(d.node, "kind")
-			return d.file != l.opts.CanaryFile && k != nil && k.Value == "Canary"
+			return k != nil && k.Value == "Canary"
 		})
 	}
-	return docs
+	return append(docs, fromCanaryFile...)
 }
 
 // checkCanary checks what the Canary asks of the engine: a target, an analysis, and
