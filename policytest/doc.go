@@ -23,5 +23,6 @@
 //
 // It decides nothing: the engine decides, sim runs, sim/scenario loads and checks
 // expectations (PassExpectations is scenario.Check's verdict), reports words the
-// messages. It knows nothing of the event loop or of Kubernetes.
+// messages. It knows nothing of the event loop or of the engine's ports; an envtest
+// API server is only handed on to the runner.
 package policytest

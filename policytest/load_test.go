@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -50,14 +51,15 @@ var _ = Describe("loading", func() {
 
 var _ = Describe("Record", func() {
 	It("says how the run went", func() {
+		Expect(burst.Routes).To(Equal([]int{10, 20, 30, 0}), "the field, not shadowed")
 		Expect(burst.RolledBack()).To(BeTrue())
 		Expect(burst.Promoted()).To(BeFalse())
 		at, ok := burst.Decided()
 		Expect(ok).To(BeTrue())
 		Expect(at.String()).To(Equal("11m0s"))
-		p, c := burst.Routes()
+		p, c := burst.FinalWeights()
 		Expect([]int{p, c}).To(Equal([]int{100, 0}))
-		p, c, ok = healthy.RoutesAt(6 * 60e9)
+		p, c, ok = healthy.WeightsAt(6 * time.Minute)
 		Expect(ok).To(BeTrue())
 		Expect([]int{p, c}).To(Equal([]int{60, 40}))
 		Expect(burst.FailedChecks()).To(Equal(5))

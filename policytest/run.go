@@ -123,15 +123,17 @@ func (r *Record) Decided() (at time.Duration, ok bool) {
 	return time.Duration(*r.DecidedAt), true
 }
 
-// Routes are the primary and canary weights the router was set to at the end.
-func (r *Record) Routes() (primary, canary int) {
-	primary, canary, _ = r.RoutesAt(time.Duration(r.Until))
+// FinalWeights are the primary and canary weights the router was set to at the end
+// (Result.Routes, which the methods do not shadow, are the canary weights it went
+// through).
+func (r *Record) FinalWeights() (primary, canary int) {
+	primary, canary, _ = r.WeightsAt(time.Duration(r.Until))
 	return primary, canary
 }
 
-// RoutesAt are the primary and canary weights the router was set to at virtual time
-// at: those of the last engine tick at or before it; ok is false before the first.
-func (r *Record) RoutesAt(at time.Duration) (primary, canary int, ok bool) {
+// WeightsAt are the primary and canary weights the router was set to at virtual
+// time at: those of the last engine tick at or before it; ok is false before the first.
+func (r *Record) WeightsAt(at time.Duration) (primary, canary int, ok bool) {
 	return routesAt(r.Result, at)
 }
 

@@ -34,7 +34,7 @@ var forbidden = map[string][]string{
 	"reports/...":   {"sim", "sim/cluster", "sim/promstore", "sim/world", "cmd/..."},
 	// Go tests' way in: loads with sim/scenario, runs with sim, words with reports;
 	// plays nothing itself and decides nothing
-	"policytest": {"engine/router", "engine/workload", "engine/hooks", "engine/analysis", "sim/serve", "sim/promstore", "sim/world", "controller/...", "cmd/..."},
+	"policytest": {"sim/apicheck", "engine/router", "engine/workload", "engine/hooks", "engine/analysis", "sim/serve", "sim/promstore", "sim/world", "controller/...", "cmd/..."},
 	// the live controller: plugs the engine's live ports; nothing of the simulator
 	"controller": {"sim/...", "reports/...", "cmd/..."},
 	// the live controller's metric source and alert senders: ports of the engine,
