@@ -74,13 +74,20 @@ func routesMatch(r *scenario.Result, at time.Duration, primary, canary int) (boo
 func HaveEvent(want any) types.GomegaMatcher {
 	var match func(string) (bool, error)
 	var what string
+	// onLast says what a matcher argument found wrong with the last event.
+	onLast := func(string) string { return "" }
 	switch w := want.(type) {
 	case string:
 		match = func(msg string) (bool, error) { return strings.Contains(msg, w), nil }
 		what = fmt.Sprintf("containing %q", w)
 	case types.GomegaMatcher:
 		match = func(msg string) (bool, error) { return w.Match(msg) }
-		what = "whose message satisfies " + format.Object(w, 0)
+		// A matcher has no description of its own: what it says of the last event
+		// shows what it wants, without format.Object's pointers.
+		what = "whose message satisfies the matcher"
+		onLast = func(msg string) string {
+			return "; of the last, the matcher says:\n" + indent(w.FailureMessage(msg), "    ")
+		}
 	default:
 		return &runMatcher{err: fmt.Errorf("HaveEvent wants a string or a Gomega matcher, got %s", format.Object(want, 0))}
 	}
@@ -95,7 +102,11 @@ func HaveEvent(want any) types.GomegaMatcher {
 				return true, "it had " + e.String()
 			}
 		}
-		return false, fmt.Sprintf("none of its %d events does", len(events))
+		observed := fmt.Sprintf("none of its %d events does", len(events))
+		if len(events) > 0 {
+			observed += onLast(events[len(events)-1].Message)
+		}
+		return false, observed
 	}}
 }
 
@@ -193,6 +204,12 @@ func (m *runMatcher) message(not string) string {
 		fmt.Fprintf(&b, "    %s\n", e)
 	}
 	return b.String()
+}
+
+// indent prefixes every line of s with prefix and ends it with a newline.
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return prefix + strings.Join(lines, "\n"+prefix) + "\n"
 }
 
 func phaseOf(r *scenario.Result) string {

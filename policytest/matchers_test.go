@@ -71,7 +71,8 @@ var _ = Describe("matchers", func() {
 			[]string{`to have an event containing "failed checks threshold reached", but none of its 15 events does`},
 			[]string{`not to have an event containing "failed checks threshold reached", but it had at 11m: Rolling back podinfo.test failed checks threshold reached 5` + "\n"}),
 		Entry("HaveEvent with a matcher", HaveEvent(MatchRegexp(`success rate \d+\.\d+% < 99%`)), "burst", "healthy",
-			[]string{"to have an event whose message satisfies", `success rate \\d+\\.\\d+% < 99%`, "none of its 15 events does"},
+			[]string{"to have an event whose message satisfies the matcher, but none of its 15 events does; of the last, the matcher says:\n" +
+				"    Expected\n        <string>: Promotion completed! Scaling down podinfo.test\n    to match regular expression\n        <string>: success rate \\d+\\.\\d+% < 99%\n"},
 			[]string{"but it had at 6m: Halt podinfo.test advancement success rate 70.00% < 99%\n"}),
 		Entry("HaveFailedChecks", HaveFailedChecks(5), "burst", "healthy",
 			[]string{"to count 5 failed checks, but its analyses counted at most 0\n"},
