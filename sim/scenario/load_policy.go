@@ -82,6 +82,10 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 	if len(l.errs) > 0 {
 		return
 	}
+	if ld.Canary == nil && l.opts.CanaryFile != "" {
+		l.errAt("spec.policy", "no Canary found in the canary file %s (it replaces the policy's Canary)", l.opts.CanaryFile)
+		return
+	}
 	if ld.Canary == nil {
 		l.errAt("spec.policy", "no Canary found (give one Canary, kind: Canary, in spec.policy.files or spec.policy.objects)")
 		return
