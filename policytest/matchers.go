@@ -19,14 +19,14 @@ const lastEvents = 5
 // BeRolledBack succeeds when the run ended rolled back (final phase Failed).
 func BeRolledBack() types.GomegaMatcher {
 	return &runMatcher{want: "to be rolled back", test: func(r *scenario.Result) (bool, string) {
-		return r.Phase == PhaseFailed, "its final phase is " + phaseOf(r)
+		return rolledBack(r), "its final phase is " + phaseOf(r)
 	}}
 }
 
 // BePromoted succeeds when the run ended promoted (final phase Succeeded).
 func BePromoted() types.GomegaMatcher {
 	return &runMatcher{want: "to be promoted", test: func(r *scenario.Result) (bool, string) {
-		return r.Phase == PhaseSucceeded, "its final phase is " + phaseOf(r)
+		return promoted(r), "its final phase is " + phaseOf(r)
 	}}
 }
 
@@ -34,7 +34,7 @@ func BePromoted() types.GomegaMatcher {
 // of virtual time after it started.
 func BePromotedWithin(d time.Duration) types.GomegaMatcher {
 	return &runMatcher{want: "to be promoted within " + engine.FormatDuration(d), test: func(r *scenario.Result) (bool, string) {
-		if r.Phase != PhaseSucceeded || r.DecidedAt == nil {
+		if !promoted(r) || r.DecidedAt == nil {
 			return false, "its final phase is " + phaseOf(r)
 		}
 		at := time.Duration(*r.DecidedAt)
@@ -183,6 +183,10 @@ func (m *runMatcher) NegatedFailureMessage(actual any) string { return m.message
 // the outcome line and the why of `aviary test -v`, and the last events.
 func (m *runMatcher) message(not string) string {
 	r := m.result
+	if r == nil {
+		// Gomega asks for a message only after a Match that did not fail.
+		return "policytest: no run record was matched (Match failed or was not called)"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Expected scenario %s", r.Scenario)
 	if r.File != "" {

@@ -79,6 +79,18 @@ var _ = Describe("matchers", func() {
 			[]string{"not to count 5 failed checks, but its analyses counted at most 5\n"}),
 	)
 
+	It("BePromotedWithin says when a promotion came too late", func() {
+		Expect(failure(healthy, BePromotedWithin(9*time.Minute))).To(ContainSubstring(
+			"to be promoted within 9m, but it was promoted at 10m\n"))
+	})
+
+	It("has a message, not a panic, when asked for one without a run record", func() {
+		m := BeRolledBack()
+		_, err := m.Match(42)
+		Expect(err).To(HaveOccurred())
+		Expect(m.FailureMessage(42)).To(Equal("policytest: no run record was matched (Match failed or was not called)"))
+	})
+
 	It("HaveRoutes is the traffic split at the end", func() {
 		Expect(burst).To(HaveRoutes(100, 0))
 		Expect(negatedFailure(healthy, HaveRoutes(100, 0))).To(ContainSubstring(

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/sim"
 	"aviary.dev/aviary/sim/cluster"
@@ -102,17 +103,15 @@ type Record struct {
 	*scenario.Result
 }
 
-// Phases a run decides.
-const (
-	PhaseSucceeded = "Succeeded"
-	PhaseFailed    = "Failed"
-)
-
 // Promoted is true when the run ended promoted (final phase Succeeded).
-func (r *Record) Promoted() bool { return r.Phase == PhaseSucceeded }
+func (r *Record) Promoted() bool { return promoted(r.Result) }
 
 // RolledBack is true when the run ended rolled back (final phase Failed).
-func (r *Record) RolledBack() bool { return r.Phase == PhaseFailed }
+func (r *Record) RolledBack() bool { return rolledBack(r.Result) }
+
+func promoted(r *scenario.Result) bool { return r.Phase == string(v1beta1.CanaryPhaseSucceeded) }
+
+func rolledBack(r *scenario.Result) bool { return r.Phase == string(v1beta1.CanaryPhaseFailed) }
 
 // Decided is the virtual time at which the final phase was first reached when that
 // phase is Succeeded or Failed; ok is false when the run ended undecided.
