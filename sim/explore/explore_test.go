@@ -65,7 +65,7 @@ var _ = Describe("Play", func() {
 		// retention (sim/retention.go) would have dropped
 		until := w.End.Sub(w.Start)
 		Expect(until).To(BeNumerically(">=", 20*time.Minute))
-		q := "count_over_time(istio_requests_total[" + model(until) + "])"
+		q := "count_over_time(istio_requests_total[" + promDuration(until) + "])"
 		a, err := w.Query(context.Background(), q, w.End)
 		Expect(err).NotTo(HaveOccurred())
 		defer a.Close()
@@ -96,5 +96,5 @@ var _ = Describe("Play", func() {
 	})
 })
 
-// model is a duration in PromQL's notation.
-func model(d time.Duration) string { return d.Truncate(time.Second).String() }
+// promDuration is a duration in PromQL's notation.
+func promDuration(d time.Duration) string { return d.Truncate(time.Second).String() }
