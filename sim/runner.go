@@ -65,6 +65,10 @@ type RunOptions struct {
 	// queries can still read (retention.go): for exploring a run's series. It changes
 	// nothing in the run record.
 	KeepSeries bool
+	// Store is the store the run's world writes its series to and its checks read;
+	// nil makes one. A caller that gives one reads the world's series after the run
+	// (sim/explore, with KeepSeries so that none was dropped).
+	Store *promstore.Storage
 }
 
 // InEnvtest returns the options of a run of l against e's API server, in namespaces
@@ -246,7 +250,10 @@ func newRun(l *scenario.Loaded, opts RunOptions) (*run, error) {
 	}
 	r.clock = clocktesting.NewFakePassiveClock(scenario.Epoch)
 	r.engineClock = &countingClock{PassiveClock: r.clock}
-	r.store = promstore.NewStorage()
+	r.store = opts.Store
+	if r.store == nil {
+		r.store = promstore.NewStorage()
+	}
 	prom := opts.PromEngine
 	if prom == nil {
 		prom = promstore.NewEngine()

@@ -209,6 +209,55 @@ var _ = Describe("bad input", func() {
 			file: badFile("duplicate-names"),
 			says: []string{"not a regular file"},
 		}),
+		Entry("a scenario that does not load (query)", badInput{
+			args: []string{"query", badFile("bad-duration.yaml"), "up"},
+			file: badFile("bad-duration.yaml"), line: 10, field: "spec.until",
+			says: []string{`bad duration "5q"`},
+		}),
+		Entry("nonexistent path (query)", badInput{
+			args: []string{"query", badFile("does-not-exist.yaml"), "up"},
+			file: badFile("does-not-exist.yaml"),
+			says: []string{"no such file or directory"},
+		}),
+		Entry("PromQL that does not parse (query)", badInput{
+			args: []string{"query", "../../scenarios/podinfo-500-burst.yaml", "sum(rate(x[1m])"},
+			says: []string{`query "sum(rate(x[1m])": 1:16: parse error: unclosed left parenthesis`},
+		}),
+		Entry("a time after the scenario's end (query)", badInput{
+			args: []string{"query", "../../scenarios/podinfo-500-burst.yaml", "--at", "21m", "up"},
+			file: "../../scenarios/podinfo-500-burst.yaml",
+			says: []string{"--at: time 21m0s is after the scenario's end (spec.until: 20m0s)"},
+		}),
+		Entry("a range past the scenario's end (query)", badInput{
+			args: []string{"query", "../../scenarios/podinfo-500-burst.yaml", "--range", "0m:1h", "up"},
+			file: "../../scenarios/podinfo-500-burst.yaml",
+			says: []string{"--range: time 1h0m0s is after the scenario's end (spec.until: 20m0s)"},
+		}),
+		Entry("a bad time (query)", badInput{
+			args: []string{"query", "../../scenarios/podinfo-500-burst.yaml", "--at", "4 minutes", "up"},
+			says: []string{`--at: bad time "4 minutes" (want a Go duration such as 30s or 4m)`},
+		}),
+		Entry("a range without its colon (query)", badInput{
+			args: []string{"query", "../../scenarios/podinfo-500-burst.yaml", "--range", "0m-20m", "up"},
+			says: []string{`--range "0m-20m": want START:END, e.g. 0m:20m`},
+		}),
+		Entry("both --at and --range (query)", badInput{
+			args: []string{"query", "../../scenarios/podinfo-500-burst.yaml", "--at", "1m", "--range", "0m:2m", "up"},
+			says: []string{"--at and --range: give one"},
+		}),
+		Entry("--step without --range (query)", badInput{
+			args: []string{"query", "../../scenarios/podinfo-500-burst.yaml", "--step", "1m", "up"},
+			says: []string{"--step is a range query's: give --range too"},
+		}),
+		Entry("a range query of a range vector (query)", badInput{
+			args: []string{"query", "../../scenarios/podinfo-500-burst.yaml", "--range", "0m:2m", "up[1m]"},
+			file: "../../scenarios/podinfo-500-burst.yaml",
+			says: []string{`invalid expression type "range vector" for range query`},
+		}),
+		Entry("an unknown output format (query)", badInput{
+			args: []string{"query", "../../scenarios/podinfo-500-burst.yaml", "-o", "yaml", "up"},
+			says: []string{`-o "yaml": the formats are ["text" "json"]`},
+		}),
 	)
 
 	It("reports every invalid scenario of a directory, one problem per line, each with its file", func() {

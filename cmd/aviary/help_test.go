@@ -26,6 +26,10 @@ var _ = Describe("help", func() {
 		Entry("aviary run --help", []string{"run", "--help"}, "aviary run FILE [flags]",
 			[]string{"Exit status as for \"aviary test\": 0 when every expectation holds, 1 when any\nfails, 2 on invalid input.",
 				"--cluster", "--until-decided", "--keep-series", "aviary run scenarios/podinfo-500-burst.yaml"}),
+		Entry("aviary query --help", []string{"query", "--help"}, "aviary query SCENARIO EXPR [flags]",
+			[]string{"--at", "--range", "--step", "Unix 1767225600", "aviary query scenarios/podinfo-500-burst.yaml --at 6m"}),
+		Entry("aviary serve --help", []string{"serve", "--help"}, "aviary serve SCENARIO [flags]",
+			[]string{"--listen", "/api/v1/query_range", "Unix 1767225600", "aviary serve scenarios/podinfo-500-burst.yaml"}),
 		Entry("aviary run -h with a file", []string{"run", "-h", "../../scenarios/podinfo-500-burst.yaml"}, "aviary run FILE [flags]",
 			[]string{"Exit status"}),
 	)

@@ -72,7 +72,7 @@ func (p *Source) Query(ctx context.Context, provider v1beta1.MetricTemplateProvi
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("request failed: %w", ctx.Err())
 		}
-		return 0, apiErrorResponse(apiErrorType(res.Err), res.Err)
+		return 0, apiErrorResponse(APIErrorType(res.Err), res.Err)
 	}
 
 	switch v := res.Value.(type) {
@@ -95,8 +95,9 @@ func (p *Source) Query(ctx context.Context, provider v1beta1.MetricTemplateProvi
 	}
 }
 
-// apiResponse is the Prometheus HTTP API's response envelope (web/api/v1 Response).
-type apiResponse struct {
+// APIResponse is the Prometheus HTTP API's response envelope (web/api/v1 Response):
+// what Flagger's provider decodes, and what sim/explore serves.
+type APIResponse struct {
 	Status    string   `json:"status"`
 	Data      any      `json:"data,omitempty"`
 	ErrorType string   `json:"errorType,omitempty"`
@@ -105,15 +106,15 @@ type apiResponse struct {
 	Infos     []string `json:"infos,omitempty"`
 }
 
-// apiQueryData is the API's data of a query result (web/api/v1 QueryData).
-type apiQueryData struct {
+// APIQueryData is the API's data of a query result (web/api/v1 QueryData).
+type APIQueryData struct {
 	ResultType parser.ValueType `json:"resultType"`
 	Result     parser.Value     `json:"result"`
 }
 
-// apiErrorType maps an evaluation error to the errorType the HTTP API reports
-// (web/api/v1 returnAPIError); every one of them has an HTTP status >= 400.
-func apiErrorType(err error) string {
+// APIErrorType maps an evaluation error to the errorType the HTTP API reports
+// (web/api/v1 returnAPIError); APIErrorStatus has each one's HTTP status, >= 400.
+func APIErrorType(err error) string {
 	var (
 		canceled promql.ErrQueryCanceled
 		timeout  promql.ErrQueryTimeout
@@ -134,17 +135,23 @@ func apiErrorType(err error) string {
 // error: "error response: Status <code> <text>: <body>", with the status code the API
 // uses for the error type (web/api/v1 returnAPIError).
 func apiErrorResponse(errorType string, err error) error {
-	body, _ := json.Marshal(apiResponse{Status: "error", ErrorType: errorType, Error: err.Error()})
-	return analysis.ResponseStatusError(apiErrorStatus[errorType], body)
+	body, _ := json.Marshal(APIResponse{Status: "error", ErrorType: errorType, Error: err.Error()})
+	return analysis.ResponseStatusError(APIErrorStatus(errorType), body)
 }
 
-// apiErrorStatus is the HTTP status of each API error type.
-var apiErrorStatus = map[string]int{
-	"bad_data":  http.StatusBadRequest,
-	"execution": http.StatusUnprocessableEntity,
-	"canceled":  499,
-	"timeout":   http.StatusServiceUnavailable,
-	"internal":  http.StatusInternalServerError,
+// APIErrorStatus is the HTTP status the API answers an error type with.
+func APIErrorStatus(errorType string) int {
+	switch errorType {
+	case "bad_data":
+		return http.StatusBadRequest
+	case "execution":
+		return http.StatusUnprocessableEntity
+	case "canceled":
+		return 499
+	case "timeout":
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 // flaggerUnmarshalError renders the successful API response for a scalar or string
@@ -158,9 +165,9 @@ func flaggerUnmarshalError(query string, res *promql.Result) error {
 	if len(infos) == 0 {
 		infos = nil
 	}
-	body, err := json.Marshal(apiResponse{
+	body, err := json.Marshal(APIResponse{
 		Status:   "success",
-		Data:     apiQueryData{ResultType: res.Value.Type(), Result: res.Value},
+		Data:     APIQueryData{ResultType: res.Value.Type(), Result: res.Value},
 		Warnings: warnings,
 		Infos:    infos,
 	})
