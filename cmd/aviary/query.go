@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,12 +73,7 @@ does not load, PromQL that does not parse, a time outside the run).`,
 			if err := explore.Parse(expr); err != nil {
 				return invalid(fmt.Errorf("query %q: %w", expr, err))
 			}
-			l, err := scenario.LoadFile(file)
-			if err != nil {
-				return invalid(err)
-			}
-			writeWarnings(stderr, []*scenario.Loaded{l}, reports.Style{Color: colorEnabled(stderr)})
-			w, err := explore.Play(cmd.Context(), l, sim.RunOptions{})
+			_, w, err := playWorld(cmd.Context(), file, stderr)
 			if err != nil {
 				return invalid(err)
 			}
@@ -239,4 +235,19 @@ func writeQueryJSON(out io.Writer, a *explore.Answer, warnings, infos []string) 
 		Warnings: warnings,
 		Infos:    infos,
 	})
+}
+
+// playWorld loads file, writes its load-time warnings to stderr and plays it,
+// keeping every sample: the world aviary query and aviary serve read.
+func playWorld(ctx context.Context, file string, stderr io.Writer) (*scenario.Loaded, *explore.World, error) {
+	l, err := scenario.LoadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	writeWarnings(stderr, []*scenario.Loaded{l}, reports.Style{Color: colorEnabled(stderr)})
+	w, err := explore.Play(ctx, l, sim.RunOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, w, nil
 }

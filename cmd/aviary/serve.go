@@ -10,11 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"aviary.dev/aviary/reports"
-	"aviary.dev/aviary/sim"
-	"aviary.dev/aviary/sim/explore"
-	"aviary.dev/aviary/sim/scenario"
 )
 
 func newServeCommand(stderr io.Writer) *cobra.Command {
@@ -44,12 +39,7 @@ does not load, an address it cannot listen on).`,
   curl -s 'http://127.0.0.1:9090/api/v1/query?query=sum(istio_requests_total)&time=1767225960'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := scenario.LoadFile(args[0])
-			if err != nil {
-				return invalid(err)
-			}
-			writeWarnings(stderr, []*scenario.Loaded{l}, reports.Style{Color: colorEnabled(stderr)})
-			w, err := explore.Play(cmd.Context(), l, sim.RunOptions{})
+			l, w, err := playWorld(cmd.Context(), args[0], stderr)
 			if err != nil {
 				return invalid(err)
 			}
