@@ -97,6 +97,8 @@ type Input struct {
 	// templateOnly is set when the Canary is a placeholder for MetricTemplates no
 	// linted Canary references: rules say their model is a placeholder.
 	templateOnly bool
+	// qs are the policy's parsed queries (queries), computed once.
+	qs []query
 }
 
 // Config is what lint is told about the world the policy runs in.
