@@ -191,7 +191,11 @@ func LoadFileWith(path string, opts LoadOptions) (*Loaded, error) {
 // is of kind Scenario (policy files living alongside are skipped), in lexical order.
 // Two scenarios with the same metadata.name are an error naming both files. On error
 // the slice holds the scenarios that did load and the error joins every problem.
-func LoadPaths(paths []string) ([]*Loaded, error) {
+func LoadPaths(paths []string) ([]*Loaded, error) { return LoadPathsWith(paths, LoadOptions{}) }
+
+// LoadPathsWith is LoadPaths with options, which every scenario is loaded with (e.g.
+// `aviary test --canary`: a team's own Canary in every scenario of a suite).
+func LoadPathsWith(paths []string, opts LoadOptions) ([]*Loaded, error) {
 	var files []string
 	var errs []error
 	seen := map[string]bool{}
@@ -256,7 +260,7 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 		}
 	}
 	loaded, loadErrs := make([]*Loaded, len(files)), make([]error, len(files))
-	sideBySide(len(files), func(i int) { loaded[i], loadErrs[i] = LoadFile(files[i]) })
+	sideBySide(len(files), func(i int) { loaded[i], loadErrs[i] = LoadFileWith(files[i], opts) })
 	var out []*Loaded
 	byName := map[string]*Loaded{}
 	for i, f := range files {
