@@ -24,8 +24,8 @@ type query struct {
 	// CanaryMetric the metric; nil for a MetricTemplate no Canary metric references.
 	MetricField  string
 	CanaryMetric *v1beta1.CanaryMetric
-	// Who names the query in messages ("MetricTemplate error-rate (metric
-	// \"error-rate\")").
+	// Who says which query of the finding's object it is, or what it was rendered
+	// for ("rendered for metric \"error-rate\" of Canary podinfo").
 	Who string
 }
 
@@ -74,14 +74,14 @@ func (in *Input) collectQueries() []query {
 		case analysis.QueryTemplate:
 			referenced[mq.Template] = true
 			q.Obj, q.Field = mq.Template, "spec.query"
-			q.Who = fmt.Sprintf("MetricTemplate %s (metric %q of Canary %s)", mq.Template.Name, m.Name, cd.Name)
+			q.Who = fmt.Sprintf("rendered for metric %q of Canary %s", m.Name, cd.Name)
 		}
 		if q.parse() {
 			out = append(out, q)
 		}
 	}
 	for _, t := range ld.Templates {
-		if referenced[t] {
+		if referenced[t] || (in.skip != nil && in.skip(t)) {
 			continue
 		}
 		model := analysis.Model(cd, v1beta1.MetricInterval, nil)
@@ -89,10 +89,10 @@ func (in *Input) collectQueries() []query {
 		q := query{MetricQuery: analysis.MetricQuery{Metric: -1, Source: analysis.QueryTemplate, Template: t, Text: t.Spec.Query,
 			Model: model, Query: analysis.CollapseQuery(r), Err: err, PromQL: analysis.IsPrometheusProvider(t.Spec.Provider)},
 			Obj: t, Field: "spec.query",
-			Who: fmt.Sprintf("MetricTemplate %s (no linted Canary references it: rendered for Canary %s with interval %s)", t.Name, cd.Name, v1beta1.MetricInterval)}
+			Who: fmt.Sprintf("rendered for Canary %s with interval %s (none of its metrics references this template)", cd.Name, v1beta1.MetricInterval)}
 		if in.templateOnly {
-			q.Who = fmt.Sprintf("MetricTemplate %s (no linted Canary references it: rendered for a placeholder Canary %s/%s with interval %s)",
-				t.Name, cd.Namespace, cd.Spec.TargetRef.Name, v1beta1.MetricInterval)
+			q.Who = fmt.Sprintf("rendered for a placeholder Canary (namespace %s, target %s, interval %s: no linted Canary references this template)",
+				cd.Namespace, cd.Spec.TargetRef.Name, v1beta1.MetricInterval)
 		}
 		if q.parse() {
 			out = append(out, q)

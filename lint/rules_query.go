@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -143,9 +144,9 @@ func (in *Input) divisions(guarded bool) []Finding {
 			rule, msg := nanDivision, fmt.Sprintf("%s: the denominator %s can be 0 (its counter idle) and nothing filters it: "+
 				"0/0 is NaN, which Flagger reads as \"no values found\" and counts as a failed check", q.Who, b.RHS)
 			if guarded {
-				rule, msg = falseNaNGuard, fmt.Sprintf("%s: `%s` does not guard the division by %s: when that is 0, 0/0 is a NaN "+
-					"sample, not an absent one, so `or` keeps it; Flagger reads NaN as \"no values found\" and counts a failed check",
-					q.Who, "or "+fallback.RHS.String(), b.RHS)
+				rule, msg = falseNaNGuard, fmt.Sprintf("%s: the `or` fallback to %s does not guard the division by %s: when that "+
+					"is 0, 0/0 is a NaN sample, not an absent one, so `or` keeps it; Flagger reads NaN as \"no values found\" and "+
+					"counts a failed check", q.Who, fallback.RHS, b.RHS)
 			}
 			f := in.Finding(rule, q.Obj, q.Field, msg)
 			if onlyPrimary(den, canary, primary) {
@@ -216,7 +217,7 @@ func (in *Input) rateWindows() []Finding {
 				return nil
 			}
 			seen[ms.Range] = true
-			window := strings.TrimSuffix(strings.TrimSuffix(ms.Range.String(), "0s"), "m0")
+			window := model.Duration(ms.Range).String()
 			obj, field := q.Obj, q.Field
 			if iv, err := time.ParseDuration(q.Model.Interval); err == nil && iv == ms.Range && q.CanaryMetric != nil &&
 				strings.Contains(q.Text, "interval") {
