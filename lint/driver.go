@@ -336,7 +336,7 @@ func (l *linter) lint(in *Input, keep func(scenario.Warning) bool) {
 func warningFinding(w scenario.Warning) Finding {
 	f := Finding{Rule: w.Rule, Severity: Warning, File: w.File, Line: w.Line, Object: w.Object, Field: w.Field, Message: w.Msg}
 	if r := RuleByID(w.Rule); r != nil {
-		f.Severity, f.Fix = r.Severity, r.Fix
+		f.Severity, f.Fix = r.Severity, strings.Replace(r.Fix, "FILE", w.File, 1)
 	}
 	return f
 }

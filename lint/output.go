@@ -25,6 +25,16 @@ func (r *Report) WriteText(w io.Writer) error {
 			b.WriteString("  fix: " + f.Fix + "\n")
 		}
 	}
+	b.WriteString(r.Summary())
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Summary is one line: how many findings of each severity in how many files and
+// Canaries, and the files skipped.
+func (r *Report) Summary() string {
+	var b strings.Builder
 	counts := map[Severity]int{}
 	for _, f := range r.Findings {
 		counts[f.Severity]++
@@ -36,9 +46,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if n := len(r.Skipped); n > 0 {
 		fmt.Fprintf(&b, " (%d %s not Kubernetes manifests, skipped: %s)", n, plural(n, "file", "files"), strings.Join(r.Skipped, ", "))
 	}
-	b.WriteString("\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.String()
 }
 
 func plural(n int, one, many string) string {
