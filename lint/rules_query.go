@@ -29,7 +29,7 @@ var nanDivision = &Rule{
 		"only when the canary gets no traffic, and then Flagger's builtin checks fail too. A denominator over the " +
 		"primary only is reported as info: it is 0 only when the version in production is idle on that counter.",
 	Fix:      "filter the denominator so that 0 drops out: `a / (b > 0)`, then `or on() vector(0)` for the empty result",
-	Scenario: "scenarios/user-profile-nan-division.yaml",
+	Scenario: "scenarios/user-profile-nan-unguarded.yaml",
 }
 
 var falseNaNGuard = &Rule{
