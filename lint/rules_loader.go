@@ -48,7 +48,8 @@ var loaderRules = []*Rule{
 		Title: "a field Flagger reads otherwise than it is written (an unparsable interval, a threshold below 1, ...)",
 		Help: "Flagger silently replaces some values: an interval it cannot parse, a threshold below 1, step weights that " +
 			"never reach maxWeight, a webhook timeout it cannot parse. The message says what Flagger runs instead.",
-		Fix: "write the value Flagger should run"},
+		Fix:      "write the value Flagger should run",
+		Scenario: "scenarios/podinfo-max-weight-unreachable.yaml"},
 	{ID: scenario.RuleReadyThreshold, Severity: Error,
 		Title: "a ready threshold the target's replicas cannot meet",
 		Help: "primaryReadyThreshold and canaryReadyThreshold are percentages of the target's replicas; when that needs " +
@@ -65,9 +66,10 @@ var loaderRules = []*Rule{
 		Help:  "An address Flagger cannot parse, or credentials its provider refuses, fail every check of the metric.",
 		Fix:   "correct the provider's address and credentials"},
 	{ID: scenario.RuleAutoscalerMissing, Severity: Warning,
-		Title: "autoscalerRef names no HorizontalPodAutoscaler among the linted files",
-		Help:  "Flagger copies the autoscaler for the primary; without it every tick fails and the canary never initializes.",
-		Fix:   "add the HorizontalPodAutoscaler's file to the lint, or correct autoscalerRef"},
+		Title:    "autoscalerRef names no HorizontalPodAutoscaler among the linted files",
+		Help:     "Flagger copies the autoscaler for the primary; without it every tick fails and the canary never initializes.",
+		Fix:      "add the HorizontalPodAutoscaler's file to the lint, or correct autoscalerRef",
+		Scenario: "scenarios/podinfo-autoscaler-missing.yaml"},
 	{ID: scenario.RuleSelectorLabels, Severity: Error,
 		Title: "the target's selector has none of the labels Flagger selects by",
 		Help: "Flagger needs the target's spec.selector.matchLabels to hold app, name or app.kubernetes.io/name (its " +

@@ -110,6 +110,8 @@ var _ = DescribeTable("a rule's scenario holds a finding of it",
 	Entry(nil, "series-absent"),
 	Entry(nil, "quantile-without-le"),
 	Entry(nil, "provider-secret-missing"),
+	Entry(nil, "flagger-reads-otherwise"),
+	Entry(nil, "autoscaler-missing"),
 	Entry(nil, "api-version-converted"),
 	// api-removed's scenario, podinfo-2018-tutorial, runs the article converted: the
 	// finding is on its source (the seed test lints it)
