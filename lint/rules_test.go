@@ -112,6 +112,10 @@ var _ = DescribeTable("a rule's scenario holds a finding of it",
 	Entry(nil, "provider-secret-missing"),
 	Entry(nil, "flagger-reads-otherwise"),
 	Entry(nil, "autoscaler-missing"),
+	Entry(nil, "selector-labels"),
+	Entry(nil, "alert-no-severity"),
+	Entry(nil, "alert-provider-missing"),
+	Entry(nil, "alert-undeliverable"),
 	Entry(nil, "api-version-converted"),
 	// api-removed's scenario, podinfo-2018-tutorial, runs the article converted: the
 	// finding is on its source (the seed test lints it)
