@@ -55,7 +55,8 @@ var loaderRules = []*Rule{
 		Help: "primaryReadyThreshold and canaryReadyThreshold are percentages of the target's replicas; when that needs " +
 			"more available replicas than there are, Flagger waits forever (the primary never initializes, or the " +
 			"canary's analysis never runs).",
-		Fix: "lower the threshold or raise the replicas"},
+		Fix:      "lower the threshold or raise the replicas",
+		Scenario: "scenarios/podinfo-ready-threshold-unreachable.yaml"},
 	{ID: scenario.RuleProviderSecretMissing, Severity: Warning,
 		Title:    "a MetricTemplate's provider Secret is not among the linted files",
 		Help:     "Flagger reads the provider's credentials from secretRef; without the Secret it fails every check of the metric.",
