@@ -96,6 +96,6 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newQueryCommand(stdout, stderr), newServeCommand(stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr), newSimCommand(stderr), newControllerCommand(stdout, stderr), newVersionCommand(stdout))
+	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newQueryCommand(stdout, stderr), newServeCommand(stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr), newInitCommand(stdout, stderr), newSimCommand(stderr), newControllerCommand(stdout, stderr), newVersionCommand(stdout))
 	return root
 }
