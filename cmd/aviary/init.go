@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -71,6 +72,15 @@ that exists).`,
 					return fmt.Errorf("writing %s: %w", f.Path, err)
 				}
 				fmt.Fprintf(stdout, "  wrote %s: %s\n", f.Path, f.Summary)
+			}
+			var findings []string
+			for _, f := range set.Files {
+				for _, x := range f.Findings {
+					if !slices.Contains(findings, x) {
+						findings = append(findings, x)
+						fmt.Fprintf(stdout, "FINDING: %s\n", x)
+					}
+				}
 			}
 			for _, n := range set.Notes {
 				fmt.Fprintf(stdout, "note: %s\n", n)

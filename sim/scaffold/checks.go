@@ -39,7 +39,15 @@ type check struct {
 	// counters and gauges are the application's own series its queries read, which
 	// the world writes only when the scenario says so.
 	counters, gauges []string
+	// codes are response codes other than 200 its queries select (code="404"): a
+	// healthy world answers a share of each, or the selection holds no series and
+	// the check finds no values.
+	codes []string
 }
+
+// codeCandidates are the codes a query's selection of codes is answered with, in
+// order of preference: a client's error before a server's.
+var codeCandidates = []string{"404", "400", "401", "403", "429", "503", "500"}
 
 // classify reads the checks of cd's analysis.
 func classify(ld *scenario.Loaded) []check {
@@ -116,16 +124,37 @@ func (c *check) read(q string) {
 			return nil
 		}
 		c.traffic = true
-		if f.Histogram && strings.HasSuffix(name, "_bucket") {
+		if f.Histogram && strings.HasSuffix(name, "_bucket") && !pinsBucket(vs) {
 			c.latency = true
 		}
 		for _, m := range vs.LabelMatchers {
-			if m.Name == f.CodeLabel && m.Matches("500") != m.Matches("200") {
+			if m.Name != f.CodeLabel {
+				continue
+			}
+			if m.Matches("500") != m.Matches("200") {
 				c.errors = true
+			}
+			if !m.Matches("200") {
+				for _, code := range codeCandidates {
+					if m.Matches(code) {
+						c.codes = appendNew(c.codes, code)
+						break
+					}
+				}
 			}
 		}
 		return nil
 	})
+}
+
+// pinsBucket: the selector reads one bucket (le="+Inf": a count), not a distribution.
+func pinsBucket(vs *parser.VectorSelector) bool {
+	for _, m := range vs.LabelMatchers {
+		if m.Name == "le" && m.Type == labels.MatchEqual {
+			return true
+		}
+	}
+	return false
 }
 
 func isMatrix(n parser.Node) bool {

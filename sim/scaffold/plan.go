@@ -53,8 +53,14 @@ type plan struct {
 	// can give.
 	counters []counter
 	gauges   []string
-	notes    []string
-	run      *runner
+	// codes are the response codes other than 200 the checks select, which a
+	// healthy version answers a small share of.
+	codes []string
+	// broken says why the policy does not promote a healthy version, when it does
+	// not: every scenario then expects what its run does.
+	broken string
+	notes  []string
+	run    *runner
 }
 
 type counter struct {
@@ -92,6 +98,9 @@ func newPlan(ld *scenario.Loaded, opts Options, rel []string) *plan {
 		}
 		for _, g := range c.gauges {
 			p.gauges = appendNew(p.gauges, g)
+		}
+		for _, code := range c.codes {
+			p.codes = appendNew(p.codes, code)
 		}
 	}
 	for _, g := range p.gauges {

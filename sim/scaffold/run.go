@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -109,6 +110,49 @@ func (p *plan) calibrate(ctx context.Context) error {
 	return nil
 }
 
+// judge runs the healthy scenario: a policy under which it does not hold (a check
+// that fails a version with no errors and low latency, a series the world lacks) is
+// broken, a finding every scenario carries.
+func (p *plan) judge(ctx context.Context) error {
+	r, err := p.runner()
+	if err != nil {
+		return err
+	}
+	d := p.healthy()
+	path, data, err := p.file(d, d.expect)
+	if err != nil {
+		return err
+	}
+	ld, res, err := r.run(ctx, path, data)
+	if err != nil {
+		return err
+	}
+	if len(failed(ld, res)) == 0 {
+		return nil
+	}
+	why := "it ends " + res.Phase
+	why = firstWarning(res, p.rev+p.firstStep(), why)
+	p.broken = fmt.Sprintf("the Canary does not promote a healthy version (no errors, P99 %s): %q; each scenario expects what its run does",
+		engine.FormatDuration(healthyP99(p.checks)), why)
+	return nil
+}
+
+// firstWarning is the first Warning event of res from `from` on that is not the
+// rollback's own, else otherwise.
+func firstWarning(res *scenario.Result, from time.Duration, otherwise string) string {
+	for t := range res.EachTick() {
+		if t.At.Sub(scenario.Epoch) < from {
+			continue
+		}
+		for _, e := range t.Events {
+			if e.Type == "Warning" && !strings.HasPrefix(e.Message, "Rolling back") && !strings.HasPrefix(e.Message, "Canary failed") {
+				return e.Message
+			}
+		}
+	}
+	return otherwise
+}
+
 func (p *plan) counterValues() string {
 	s := make([]string, len(p.counters))
 	for i, c := range p.counters {
@@ -135,6 +179,9 @@ func (p *plan) finish(ctx context.Context, d draft) (File, error) {
 		return File{}, err
 	}
 	expect := d.expect
+	if p.broken != "" {
+		d.observe, d.findings = p.broken, []string{p.broken}
+	}
 	if d.observe != "" {
 		path, data, err := p.file(d, nil)
 		if err != nil {
@@ -145,8 +192,12 @@ func (p *plan) finish(ctx context.Context, d draft) (File, error) {
 			return File{}, err
 		}
 		d.phase = res.Phase
-		expect = []field{{key: "phase", value: str(res.Phase), comment: "what the run does: " + d.observe}}
-		d.summary = res.Phase + " " + d.summary
+		expect = []field{{key: "phase", value: str(res.Phase), comment: "what the run does (see above)"}}
+		d.summary = res.Phase + " as the run shows: " + d.observe
+		if p.broken != "" {
+			expect = append(expect, field{key: "control", value: mapping(field{key: "none", value: str("the policy decides this run, not the world (FINDING above)")})})
+			d.summary = res.Phase + " as the run shows (FINDING: the Canary does not promote a healthy version)"
+		}
 	}
 	path, data, err := p.file(d, expect)
 	if err != nil {

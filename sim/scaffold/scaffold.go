@@ -86,6 +86,9 @@ func Generate(ctx context.Context, opts Options) (*Set, error) {
 	if err := p.calibrate(ctx); err != nil {
 		return nil, err
 	}
+	if err := p.judge(ctx); err != nil {
+		return nil, err
+	}
 	set := &Set{Canary: ld.Canary.Name + "." + ld.Canary.Namespace, Notes: p.notes, Warnings: ld.Warnings}
 	for _, d := range p.drafts() {
 		f, err := p.finish(ctx, d)

@@ -3,6 +3,8 @@ package scaffold
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -136,7 +138,10 @@ func (p *plan) healthy() draft {
 			p.nextImage(1), p.image, engine.FormatDuration(healthyP99(p.checks))),
 		timeline: []*yaml.Node{p.revision()},
 		until:    p.until(within),
-		expect:   append(fields, field{key: "failedRequests", value: num(0), comment: "a healthy version fails no request"}),
+		expect:   fields,
+	}
+	if !p.healthyFails() {
+		d.expect = append(d.expect, field{key: "failedRequests", value: num(0), comment: "a healthy version fails no request"})
 	}
 	d.summary = fmt.Sprintf("Succeeded within %s: %s", engine.FormatDuration(within), p.strategy())
 	return d
@@ -178,9 +183,12 @@ func (p *plan) burst() draft {
 	from := p.faultAt()
 	c := first(p.checks, func(c check) bool { return c.errors })
 	rate := burstErrorRate(c, p.interval)
+	mix := field{key: "errorRate", value: float(rate)}
+	if len(p.codes) > 0 {
+		mix = field{key: "codes", value: p.mix(&rate)}
+	}
 	d := draft{suffix: "5xx-burst",
-		faults: []*yaml.Node{flow(field{key: "image", value: str(p.nextImage(1))}, field{key: "from", value: dur(from)},
-			field{key: "errorRate", value: float(rate)})},
+		faults:   []*yaml.Node{flow(field{key: "image", value: str(p.nextImage(1))}, field{key: "from", value: dur(from)}, mix)},
 		timeline: []*yaml.Node{p.revision()},
 	}
 	d.description = fmt.Sprintf("From %s, %s answers %g%% of requests with 500.", engine.FormatDuration(from), p.nextImage(1), rate*100)
@@ -190,7 +198,7 @@ func (p *plan) burst() draft {
 		finding := fmt.Sprintf("no check of the Canary sees 5xx responses (no request-success-rate with a minimum, no query that tells code 500 from 200): a canary answering %g%% 500s is promoted", rate*100)
 		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
 		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, blast)
-		d.description += " " + finding + "."
+		d.description += " " + sentence(finding)
 		d.summary = "Succeeded (FINDING): " + finding
 		return d
 	}
@@ -219,12 +227,15 @@ func (p *plan) spike() draft {
 	}
 	d.description = fmt.Sprintf("From %s, %s's P99 latency rises to %s (no errors).", engine.FormatDuration(from), p.nextImage(1), engine.FormatDuration(p99))
 	noErrors := field{key: "failedRequests", value: num(0), comment: "slow, not failed"}
+	if p.healthyFails() {
+		noErrors = field{}
+	}
 	if c == nil {
 		within, fields := p.healthyExpect(p.rev, "the new revision")
 		finding := fmt.Sprintf("no check of the Canary sees latency (no request-duration with a maximum, no query over a latency histogram): a canary whose P99 rises to %s is promoted", engine.FormatDuration(p99))
 		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
 		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, noErrors)
-		d.description += " " + finding + "."
+		d.description += " " + sentence(finding)
 		d.summary = "Succeeded (FINDING): " + finding
 		return d
 	}
@@ -266,14 +277,14 @@ func (p *plan) noTraffic() draft {
 		d.summary = fmt.Sprintf("Failed within %s: metric %s finds no values without traffic", engine.FormatDuration(within), c.name)
 	case len(p.counters) > 0 || len(p.gauges) > 0:
 		d.observe = "whether the Canary's checks over its application's own series notice a canary nobody exercised depends on what the queries make of counters that do not move: aviary cannot tell from the queries, and expects what the run shows"
-		d.description += " " + d.observe + "."
+		d.description += " " + sentence(d.observe)
 		d.summary = "as the run shows: " + d.observe
 	default:
 		within, fields := p.healthyExpect(p.rev, "the new revision")
 		finding := "the Canary has no metric checks: a canary nobody exercised is promoted"
 		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
 		d.expect = append(fields[:2:2], none)
-		d.description += " " + finding + "."
+		d.description += " " + sentence(finding)
 		d.summary = "Succeeded (FINDING): " + finding
 	}
 	return d
@@ -303,6 +314,50 @@ func (p *plan) newRevision() draft {
 	return d
 }
 
+// Shares of a response code in a healthy version's mix: a client error as often as
+// the library's worlds answer 404, a server error rarely enough for a success rate
+// of 99.9%.
+const (
+	clientErrorShare = 0.01
+	serverErrorShare = 0.001
+)
+
+// mix is the response codes of a healthy version that the checks select, with the
+// burst's share of 500 over them when burst is given.
+func (p *plan) mix(burst *float64) *yaml.Node {
+	codes := slices.Clone(p.codes)
+	if burst != nil && !slices.Contains(codes, world.ErrorRateCode) {
+		codes = append(codes, world.ErrorRateCode)
+	}
+	n := flow()
+	others := 0.0
+	for _, c := range codes {
+		if c != world.ErrorRateCode || burst == nil {
+			others += share(c)
+		}
+	}
+	for _, c := range codes {
+		v := share(c)
+		if c == world.ErrorRateCode && burst != nil {
+			v = min(*burst, 1-others)
+		}
+		n.Content = append(n.Content, str(c), float(v))
+	}
+	return n
+}
+
+func share(code string) float64 {
+	if code[0] == '5' {
+		return serverErrorShare
+	}
+	return clientErrorShare
+}
+
+// healthyFails: a healthy version answers some 5xx (a query selects them).
+func (p *plan) healthyFails() bool {
+	return slices.ContainsFunc(p.codes, func(c string) bool { return c[0] == '5' })
+}
+
 // world is the world section of a scenario with faults.
 func (p *plan) world(faults []*yaml.Node) *yaml.Node {
 	p99 := healthyP99(p.checks)
@@ -313,8 +368,12 @@ func (p *plan) world(faults []*yaml.Node) *yaml.Node {
 	case v1beta1.DeploymentStrategyBlueGreen:
 		fields = append(fields, field{key: "directRps", value: num(directRPS), comment: "a load tester's requests: no user reaches a blue/green canary before its promotion"})
 	}
+	mix := field{key: "errorRate", value: num(0)}
+	if len(p.codes) > 0 {
+		mix = field{key: "codes", value: p.mix(nil), comment: "the codes the Canary's queries select"}
+	}
 	fields = append(fields, field{key: "versions", value: mapping(field{key: world.AnyVersion, value: flow(
-		field{key: "errorRate", value: num(0)},
+		mix,
 		field{key: "latency", value: flow(field{key: "p50", value: dur(p99 / 5)}, field{key: "p99", value: dur(p99)})},
 	)})})
 	if len(faults) > 0 {
@@ -329,4 +388,12 @@ func (p *plan) world(faults []*yaml.Node) *yaml.Node {
 		fields = append(fields, field{key: "counters", value: cs, comment: "your application's, read by the Canary's templates: set what it counts per request"})
 	}
 	return mapping(fields...)
+}
+
+// sentence is s as a sentence of its own: capitalized, with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
