@@ -193,11 +193,15 @@ func (p *plan) burst() draft {
 	}
 	d.description = fmt.Sprintf("From %s, %s answers %g%% of requests with 500.", engine.FormatDuration(from), p.nextImage(1), rate*100)
 	blast := field{key: "failedRequests", value: flow(field{key: "min", value: num(1)}), comment: "users of the canary got 500s"}
+	if p.walk.Strategy == v1beta1.DeploymentStrategyBlueGreen {
+		blast = field{key: "failedRequests", value: num(0), comment: "before its promotion a blue/green canary serves only the load tester"}
+	}
 	if c == nil {
 		within, fields := p.healthyExpect(p.rev, "the new revision")
 		finding := fmt.Sprintf("no check of the Canary sees 5xx responses (no request-success-rate with a minimum, no query that tells code 500 from 200): a canary answering %g%% 500s is promoted", rate*100)
 		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
-		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, blast)
+		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, blast,
+			field{key: "control", value: mapping(field{key: "scenario", value: str(p.name(p.healthy()))}), comment: "the same rollout without the burst fails no request"})
 		d.description += " " + sentence(finding)
 		d.summary = "Succeeded (FINDING): " + finding
 		return d
@@ -283,7 +287,8 @@ func (p *plan) noTraffic() draft {
 		within, fields := p.healthyExpect(p.rev, "the new revision")
 		finding := "the Canary has no metric checks: a canary nobody exercised is promoted"
 		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
-		d.expect = append(fields[:2:2], none)
+		d.expect = append(fields[:2:2], none,
+			field{key: "control", value: mapping(field{key: "none", value: str("no expectation tells a canary nobody exercised from one everybody did, as no check of the Canary does")})})
 		d.description += " " + sentence(finding)
 		d.summary = "Succeeded (FINDING): " + finding
 	}
@@ -310,6 +315,9 @@ func (p *plan) newRevision() draft {
 		d.expect = append(d.expect, field{key: "routes", value: ints(routes), comment: "the first analysis until the restart, back to the primary, the second"})
 	}
 	d.expect = append(d.expect, field{key: "events", value: strs([]string{p.restarting(), p.starting(), p.completed()})})
+	if !p.healthyFails() {
+		d.expect = append(d.expect, field{key: "failedRequests", value: num(0), comment: "both revisions are healthy"})
+	}
 	d.summary = fmt.Sprintf("Succeeded within %s: the analysis restarts at %s for %s", engine.FormatDuration(within), engine.FormatDuration(restart), p.nextImage(2))
 	return d
 }
