@@ -172,16 +172,23 @@ var trailingNumber = regexp.MustCompile(`(\d{1,9})\D*$`)
 
 // promoted is how long after its revision is pushed a revision whose analysis
 // starts right away is Succeeded, by the engine's walk: the tick that scales the
-// target up, startTicks until its pods are available and the first step, the
-// analysis ticks to the promoting one, startTicks until the primary runs the new
-// template, the promotion's ticks and the one that finalises.
-func (p *plan) promoted() time.Duration {
-	return p.ticks(p.startTicks + p.walk.Ticks - 1 + p.startTicks + p.walk.PromotingTicks)
+// target up, startTicks until its pods are available and the first step, then
+// toPromotion.
+func (p *plan) promoted() time.Duration { return p.firstStep() + p.toPromotion() }
+
+// toPromotion is how long after the first step Succeeded comes: the analysis ticks
+// to the promoting one, startTicks until the primary runs the new template, the
+// promotion's ticks and the one that finalises.
+func (p *plan) toPromotion() time.Duration {
+	return p.ticks(p.walk.Ticks - 1 + p.startTicks + p.walk.PromotingTicks)
 }
 
 // firstStep is how long after the revision is pushed its analysis starts (the
 // pre-rollout hooks, the first step).
 func (p *plan) firstStep() time.Duration { return p.ticks(p.startTicks) }
+
+// nextTick is the first tick at or after t.
+func (p *plan) nextTick(t time.Duration) time.Duration { return p.ticks(p.ticksFor(t)) }
 
 // strategy describes the walk for a header.
 func (p *plan) strategy() string {

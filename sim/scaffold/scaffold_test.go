@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -110,6 +111,12 @@ var _ = Describe("aviary init's scenarios", func() {
 				Expect(exp).NotTo(BeNil())
 				Expect(exp.Phase).NotTo(BeEmpty())
 				Expect(failing(exp, res)).To(BeEmpty())
+				if exp.Phase == "Succeeded" && exp.Within.Duration > 0 {
+					// the engine's walk predicts the very tick of the promotion: within is it
+					// and one interval of margin
+					Expect(res.DecidedAt).NotTo(BeNil())
+					Expect(time.Duration(*res.DecidedAt)).To(Equal(exp.Within.Duration-ld.Canary.GetAnalysisInterval()), "%s: decided at", f.Name)
+				}
 				Expect(ld.Warnings).To(HaveLen(len(warningsOf(set))), "no warning beyond the policy's: %v", ld.Warnings)
 
 				// the negative control: the world undone must fail an expectation

@@ -96,22 +96,22 @@ func (p *plan) revision() *yaml.Node {
 // margin is what within allows past the computed time: one tick.
 func (p *plan) margin() time.Duration { return p.interval }
 
-// promotedBy is the within of a revision whose analysis starts with the tick at
-// `from` (what), and its reason.
+// promotedBy is the within of a revision whose analysis starts with the first step
+// at `from` (what), and its reason.
 func (p *plan) promotedBy(from time.Duration, what string) (time.Duration, string) {
-	at := from + p.promoted() + p.margin()
-	return at, fmt.Sprintf("%s at %s + %s (%s) + %s margin", what, engine.FormatDuration(from), engine.FormatDuration(p.promoted()),
+	at := from + p.toPromotion() + p.margin()
+	return at, fmt.Sprintf("%s at %s + %s (%s) + %s margin", what, engine.FormatDuration(from), engine.FormatDuration(p.toPromotion()),
 		p.promotionReason(), engine.FormatDuration(p.margin()))
 }
 
 func (p *plan) promotionReason() string {
-	return fmt.Sprintf("ticks of %s: %d to available pods and the first step, %d more of analysis to the promotion, %d to the primary's rollout and the first promoting tick, %d more promoting, 1 finalising",
-		engine.FormatDuration(p.interval), p.startTicks, p.walk.Ticks-1, p.startTicks, p.walk.PromotingTicks-1)
+	return fmt.Sprintf("ticks of %s: %d more of analysis to the promotion, %d to the primary's rollout and the first promoting tick, %d more promoting, 1 finalising",
+		engine.FormatDuration(p.interval), p.walk.Ticks-1, p.startTicks, p.walk.PromotingTicks-1)
 }
 
 // healthyExpect are the expectations of a revision pushed at at that is promoted.
 func (p *plan) healthyExpect(at time.Duration, what string) (within time.Duration, fields []field) {
-	within, why := p.promotedBy(at, what)
+	within, why := p.promotedBy(at+p.firstStep(), what)
 	fields = []field{
 		{key: "phase", value: str(string(v1beta1.CanaryPhaseSucceeded))},
 		{key: "within", value: dur(within), comment: why},
@@ -132,7 +132,7 @@ func (p *plan) healthyExpect(at time.Duration, what string) (within time.Duratio
 }
 
 func (p *plan) healthy() draft {
-	within, fields := p.healthyExpect(p.rev, "the new revision")
+	within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
 	d := draft{suffix: "healthy-promotion", phase: string(v1beta1.CanaryPhaseSucceeded),
 		description: fmt.Sprintf("%s behaves like %s: no errors, P99 %s. Every check passes and the canary is promoted.",
 			p.nextImage(1), p.image, engine.FormatDuration(healthyP99(p.checks))),
@@ -197,7 +197,7 @@ func (p *plan) burst() draft {
 		blast = field{key: "failedRequests", value: num(0), comment: "before its promotion a blue/green canary serves only the load tester"}
 	}
 	if c == nil {
-		within, fields := p.healthyExpect(p.rev, "the new revision")
+		within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
 		finding := fmt.Sprintf("no check of the Canary sees 5xx responses (no request-success-rate with a minimum, no query that tells code 500 from 200): a canary answering %g%% 500s is promoted", rate*100)
 		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
 		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, blast,
@@ -235,7 +235,7 @@ func (p *plan) spike() draft {
 		noErrors = field{}
 	}
 	if c == nil {
-		within, fields := p.healthyExpect(p.rev, "the new revision")
+		within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
 		finding := fmt.Sprintf("no check of the Canary sees latency (no request-duration with a maximum, no query over a latency histogram): a canary whose P99 rises to %s is promoted", engine.FormatDuration(p99))
 		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
 		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, noErrors)
@@ -284,7 +284,7 @@ func (p *plan) noTraffic() draft {
 		d.description += " " + sentence(d.observe)
 		d.summary = "as the run shows: " + d.observe
 	default:
-		within, fields := p.healthyExpect(p.rev, "the new revision")
+		within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
 		finding := "the Canary has no metric checks: a canary nobody exercised is promoted"
 		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
 		d.expect = append(fields[:2:2], none,
@@ -304,7 +304,9 @@ func (p *plan) newRevision() draft {
 	}
 	d.description = fmt.Sprintf("%s is being analysed when %s is pushed at %s. The analysis restarts for the new revision, which is promoted.",
 		p.nextImage(1), p.nextImage(2), engine.FormatDuration(second))
-	within, why := p.promotedBy(restart, "the restart")
+	// its pods started at `second`: the first step is the first tick after the
+	// restart that finds them available
+	within, why := p.promotedBy(max(restart+p.interval, p.nextTick(second+p.startup)), "the first step after the restart")
 	d.until = p.until(within)
 	d.expect = []field{
 		{key: "phase", value: str(string(v1beta1.CanaryPhaseSucceeded))},
@@ -376,11 +378,11 @@ func (p *plan) world(faults []*yaml.Node) *yaml.Node {
 	case v1beta1.DeploymentStrategyBlueGreen:
 		fields = append(fields, field{key: "directRps", value: num(directRPS), comment: "a load tester's requests: no user reaches a blue/green canary before its promotion"})
 	}
-	mix := field{key: "errorRate", value: num(0)}
+	mix, why := field{key: "errorRate", value: num(0)}, ""
 	if len(p.codes) > 0 {
-		mix = field{key: "codes", value: p.mix(nil), comment: "the codes the Canary's queries select"}
+		mix, why = field{key: "codes", value: p.mix(nil)}, "the codes the Canary's queries select, besides 200"
 	}
-	fields = append(fields, field{key: "versions", value: mapping(field{key: world.AnyVersion, value: flow(
+	fields = append(fields, field{key: "versions", value: mapping(field{key: world.AnyVersion, comment: why, value: flow(
 		mix,
 		field{key: "latency", value: flow(field{key: "p50", value: dur(p99 / 5)}, field{key: "p99", value: dur(p99)})},
 	)})})
