@@ -155,9 +155,21 @@ func loadPolicy(opts Options, rel []string) (*scenario.Loaded, error) {
 		return nil, err
 	}
 	file := filepath.Join(opts.Dir, probeName+".yaml")
+	// the loader names a policy file as the scenario reaches it; the user gave it so
+	given := map[string]string{}
+	for i, r := range rel {
+		given[filepath.Join(filepath.Dir(file), r)] = opts.Files[i]
+	}
 	ld, err := scenario.Load(file, data, scenario.LoadOptions{})
 	if err != nil {
-		return nil, policyError(err, file, opts.Files)
+		return nil, policyError(err, file, opts.Files, given)
+	}
+	for i, w := range ld.Warnings {
+		for reached, g := range given {
+			if rest, ok := strings.CutPrefix(w, reached+":"); ok {
+				ld.Warnings[i] = g + ":" + rest
+			}
+		}
 	}
 	return ld, nil
 }
@@ -165,7 +177,7 @@ func loadPolicy(opts Options, rel []string) (*scenario.Loaded, error) {
 // policyError rewords the loader's errors: those in the policy files as they are,
 // without the probe scenario's name; those about the probe scenario as about the
 // files given.
-func policyError(err error, probe string, files []string) error {
+func policyError(err error, probe string, files []string, given map[string]string) error {
 	var joined interface{ Unwrap() []error }
 	errs := []error{err}
 	if errors.As(err, &joined) {
@@ -180,6 +192,9 @@ func policyError(err error, probe string, files []string) error {
 		}
 		c := *le
 		c.Scenario, c.ScenarioFile = "", ""
+		if g, ok := given[c.File]; ok {
+			c.File = g
+		}
 		if c.File == probe {
 			msg := c.Msg
 			if strings.Contains(msg, "no Canary found") {
