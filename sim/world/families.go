@@ -37,7 +37,7 @@ func Families() []Family {
 // _count included), and false for a name the world does not write.
 func FamilyOf(name string) (Family, bool) {
 	for _, f := range Families() {
-		if name == f.Name || f.Histogram && (name == f.Name+"_bucket" || name == f.Name+"_sum" || name == f.Name+"_count") {
+		if !f.Histogram && name == f.Name || f.Histogram && (name == f.Name+"_bucket" || name == f.Name+"_sum" || name == f.Name+"_count") {
 			return f, true
 		}
 	}
