@@ -39,7 +39,9 @@ var _ = Describe("Walk", func() {
 			a.StepWeight, a.MaxWeight, a.Iterations = 0, 0, 5
 			a.Match = []v1beta1.HTTPMatchRequest{{Headers: map[string]v1beta1.StringMatch{"x-canary": {Exact: "insider"}}}}
 		}, engine.Walk{Strategy: "ab-testing", Iterations: 5, Ticks: 6, Promoting: []int{0}, PromotingTicks: 1, Promotes: true}),
-		Entry("blue/green", func(cd *v1beta1.Canary) { cd.Spec.Analysis.StepWeight, cd.Spec.Analysis.MaxWeight, cd.Spec.Analysis.Iterations = 0, 0, 4 },
+		Entry("blue/green", func(cd *v1beta1.Canary) {
+			cd.Spec.Analysis.StepWeight, cd.Spec.Analysis.MaxWeight, cd.Spec.Analysis.Iterations = 0, 0, 4
+		},
 			engine.Walk{Strategy: "blue-green", Iterations: 4, Ticks: 6, Promoting: []int{0}, PromotingTicks: 1, Promotes: true}),
 		Entry("provider kubernetes: blue/green, 10 iterations without any", func(cd *v1beta1.Canary) { cd.Spec.Provider = "kubernetes" },
 			engine.Walk{Strategy: "blue-green", Iterations: 10, Ticks: 12, PromotingTicks: 1, Promotes: true}),
