@@ -156,3 +156,71 @@ func must[T any](v T, err error) T {
 	Expect(err).NotTo(HaveOccurred())
 	return v
 }
+
+var _ = Describe("aviary init's expectations", func() {
+	DescribeTable("are computed from the policy",
+		func(files []string, scenario string, want ...string) {
+			set, _ := generate(files...)
+			var data string
+			for _, f := range set.Files {
+				if strings.HasSuffix(f.Name, "-"+scenario) {
+					data = string(f.Data)
+				}
+			}
+			Expect(data).NotTo(BeEmpty(), "no scenario %s", scenario)
+			// header comments are wrapped: compare words
+			flat := func(s string) string { return strings.Join(strings.Fields(strings.ReplaceAll(s, "#", "")), " ") }
+			for _, w := range want {
+				Expect(flat(data)).To(ContainSubstring(flat(w)))
+			}
+		},
+		Entry("istio: weights 10 to 50 every minute, promoted at 10m",
+			[]string{library + "podinfo.yaml"}, "healthy-promotion",
+			"    within: 11m # the first step of the new revision at 3m + 7m (ticks of 1m: 5 more of analysis to the promotion, 1 to the primary's rollout and the first promoting tick, 0 more promoting, 1 finalising) + 1m margin\n",
+			"    routes: [10, 20, 30, 40, 50, 0] #",
+			"  timeline:\n    - {at: 2m, image: 'podinfo:1.0.1'}\n"),
+		Entry("istio: a burst two ticks into the analysis, rolled back after threshold 5",
+			[]string{library + "podinfo.yaml"}, "5xx-burst",
+			"{image: 'podinfo:1.0.1', from: 5m, errorRate: 0.3}",
+			"    within: 12m # the burst at 5m + 6m (ticks of 1m: up to 1 until metric request-success-rate's 1m window sees it and its check fails, 4 more failed checks to the threshold of 5, the rollback) + 1m margin\n",
+			"      - Rolling back podinfo.test failed checks threshold reached 5\n"),
+		Entry("stepWeights, a stepped promotion, pods available after 40s: two ticks of 30s",
+			[]string{"testdata/stepweights.yaml"}, "healthy-promotion",
+			"new pods available after 40s (2 tick(s))",
+			"    within: 7m30s #", "    routes: [1, 5, 25, 50, 10, 0] #"),
+		Entry("a revision pushed mid-analysis: its analysis starts when its pods are available",
+			[]string{"testdata/stepweights.yaml"}, "new-revision-mid-analysis",
+			"    - {at: 4m15s, image: 'registry.example/checkout:2.4.2'}",
+			"    routes: [1, 5, 25, 0, 1, 5, 25, 50, 10, 0] #"),
+		Entry("provider kubernetes: blue/green with a load tester",
+			[]string{"testdata/kubernetes.yaml"}, "healthy-promotion",
+			"blue/green, 10 iterations then all traffic to the canary (provider kubernetes runs any analysis as blue/green)",
+			"    directRps: 10 #", "      - Advance api.shop canary iteration 10/10\n"),
+		Entry("A/B testing: a tenth of the users match",
+			[]string{"testdata/ab.yaml"}, "healthy-promotion",
+			"    matchFraction: 0.1 #", "    routes: [100, 0] #", "      - Advance web.front canary iteration 5/5\n"),
+		Entry("a rollback webhook is answered 403",
+			[]string{"testdata/bluegreen.yaml"}, "healthy-promotion",
+			"    - {name: rollback-button, responses: [{status: 403}]}\n"),
+		Entry("traefik: the 404s a query selects are in the healthy world",
+			[]string{library + "podinfo-traefik.yaml", library + "not-found-percentage.yaml"}, "5xx-burst",
+			`'*': {codes: {"404": 0.01}, latency: {p50: 10ms, p99: 50ms}} # the codes the Canary's queries select, besides 200`,
+			`codes: {"404": 0.01, "500": 0.3}}`),
+		Entry("application counters, given values a healthy version passes with",
+			[]string{library + "user-profile-service.yaml", library + "legacy-read-ratio.yaml", library + "schema-write-errors.yaml"}, "healthy-promotion",
+			"      - {name: user_profile_record_reads_total, perRequest: {'*': 1}}\n",
+			"# NOTE: counters user_profile_legacy_record_reads_total,"),
+		Entry("no latency check: a finding, and what Flagger does",
+			[]string{library + "podinfo-gates.yaml"}, "latency-spike",
+			"# FINDING: no check of the Canary sees latency", "    phase: Succeeded\n", "    failedRequests: 0 # slow, not failed\n"),
+		Entry("a query that measures non-404s fails a healthy version: a finding, and what the run does",
+			[]string{library + "traefik-article.yaml"}, "healthy-promotion",
+			`"Halt podinfo.test advancement 404s percentage 100.00 > 5"`, "    phase: Failed # what the run does (see above)\n"),
+		Entry("a gauge of the application's: the user must add it",
+			[]string{"testdata/gauge.yaml"}, "healthy-promotion",
+			"# NOTE: consumer_queue_depth: a series of your application's that a check reads (metric queue-backlog)"),
+		Entry("no metrics: nothing notices missing traffic",
+			[]string{"testdata/no-metrics.yaml"}, "no-traffic",
+			"# FINDING: the Canary has no metric checks: a canary nobody exercised is promoted.", "    phase: Succeeded\n"),
+	)
+})

@@ -62,7 +62,8 @@ func num[N int | int32 | int64](v N) *yaml.Node {
 }
 
 func float(v float64) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatFloat(v, 'g', -1, 64), Tag: "!!float"}
+	// untagged: a whole number reads back as the float the field is
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatFloat(v, 'g', -1, 64)}
 }
 
 func dur(d time.Duration) *yaml.Node { return str(engine.FormatDuration(d)) }
