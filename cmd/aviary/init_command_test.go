@@ -44,6 +44,15 @@ var _ = Describe("aviary init", func() {
 		Expect(res.stdout).To(ContainSubstring("\nFINDING: no check of the Canary sees latency (no request-duration with a maximum, no query over a latency histogram): a canary whose P99 rises to 1.5s is promoted\n"))
 	})
 
+	It("prints the loader's warnings about the policy, naming the file as given, and a policy that fails a healthy version as a finding", func() {
+		article := filepath.Join(scenarioDir, "policies", "traefik-article.yaml")
+		res := invokeCLI("init", article, "-o", GinkgoT().TempDir())
+		Expect(res.code).To(Equal(exitOK), res.stdout+res.stderr)
+		Expect(res.stderr).To(HavePrefix("warning: " + article + ":86: HorizontalPodAutoscaler podinfo: apiVersion: autoscaling/v2beta2 is no longer served by Kubernetes"))
+		Expect(res.stdout).To(ContainSubstring("podinfo-healthy-promotion.yaml: Failed as the run shows (FINDING: the Canary does not promote a healthy version)\n"))
+		Expect(res.stdout).To(ContainSubstring("\nFINDING: the Canary does not promote a healthy version (no errors, P99 50ms): \"Halt podinfo.test advancement 404s percentage 100.00 > 5\"; each scenario expects what its run does\n"))
+	})
+
 	It("overwrites no file without --force, naming it, and overwrites with it", func() {
 		dir := GinkgoT().TempDir()
 		existing := filepath.Join(dir, "podinfo-no-traffic.yaml")

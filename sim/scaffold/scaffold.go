@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"aviary.dev/aviary/sim/scenario"
@@ -78,7 +79,7 @@ func Generate(ctx context.Context, opts Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	ld, err := loadPolicy(opts, rel)
+	ld, warnings, err := loadPolicy(opts, rel)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func Generate(ctx context.Context, opts Options) (*Set, error) {
 	if err := p.judge(ctx); err != nil {
 		return nil, err
 	}
-	set := &Set{Canary: ld.Canary.Name + "." + ld.Canary.Namespace, Notes: p.notes, Warnings: ld.Warnings}
+	set := &Set{Canary: ld.Canary.Name + "." + ld.Canary.Namespace, Notes: p.notes, Warnings: warnings}
 	for _, d := range p.drafts() {
 		f, err := p.finish(ctx, d)
 		if err != nil {
@@ -141,9 +142,9 @@ func unwrapPath(err error) error {
 const probeName = "aviary-init"
 
 // loadPolicy decodes the policy files with the scenario loader, in a scenario of
-// Dir that names them as the generated ones will, and words its errors as about the
-// policy files alone.
-func loadPolicy(opts Options, rel []string) (*scenario.Loaded, error) {
+// Dir that names them as the generated ones will, and words its errors and warnings
+// as about the policy files as given.
+func loadPolicy(opts Options, rel []string) (*scenario.Loaded, []string, error) {
 	doc := mapping(
 		field{key: "apiVersion", value: str(scenario.ScenarioAPIVersion)},
 		field{key: "kind", value: str(scenario.ScenarioKind)},
@@ -152,7 +153,7 @@ func loadPolicy(opts Options, rel []string) (*scenario.Loaded, error) {
 	)
 	data, err := render(nil, doc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	file := filepath.Join(opts.Dir, probeName+".yaml")
 	// the loader names a policy file as the scenario reaches it; the user gave it so
@@ -162,16 +163,17 @@ func loadPolicy(opts Options, rel []string) (*scenario.Loaded, error) {
 	}
 	ld, err := scenario.Load(file, data, scenario.LoadOptions{})
 	if err != nil {
-		return nil, policyError(err, file, opts.Files, given)
+		return nil, nil, policyError(err, file, opts.Files, given)
 	}
-	for i, w := range ld.Warnings {
+	warnings := slices.Clone(ld.Warnings)
+	for i, w := range warnings {
 		for reached, g := range given {
 			if rest, ok := strings.CutPrefix(w, reached+":"); ok {
-				ld.Warnings[i] = g + ":" + rest
+				warnings[i] = g + ":" + rest
 			}
 		}
 	}
-	return ld, nil
+	return ld, warnings, nil
 }
 
 // policyError rewords the loader's errors: those in the policy files as they are,
