@@ -49,7 +49,7 @@ var _ = Describe("aviary init", func() {
 		res := invokeCLI("init", article, "-o", GinkgoT().TempDir())
 		Expect(res.code).To(Equal(exitOK), res.stdout+res.stderr)
 		Expect(res.stderr).To(HavePrefix("warning: " + article + ":86: HorizontalPodAutoscaler podinfo: apiVersion: autoscaling/v2beta2 is no longer served by Kubernetes"))
-		Expect(res.stdout).To(ContainSubstring("podinfo-healthy-promotion.yaml: Failed as the run shows (FINDING: the Canary does not promote a healthy version)\n"))
+		Expect(res.stdout).To(ContainSubstring("podinfo-healthy-promotion.yaml: Failed as the run shows (FINDING below)\n"))
 		Expect(res.stdout).To(ContainSubstring("\nFINDING: the Canary does not promote a healthy version (no errors, P99 50ms): \"Halt podinfo.test advancement 404s percentage 100.00 > 5\"; each scenario expects what its run does\n"))
 	})
 

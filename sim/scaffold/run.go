@@ -114,6 +114,10 @@ func (p *plan) calibrate(ctx context.Context) error {
 // that fails a version with no errors and low latency, a series the world lacks) is
 // broken, a finding every scenario carries.
 func (p *plan) judge(ctx context.Context) error {
+	if p.cd.SkipAnalysis() {
+		p.broken = "spec.skipAnalysis is true: Flagger promotes every revision at once, without a check, whatever it does; each scenario expects what its run does"
+		return nil
+	}
 	r, err := p.runner()
 	if err != nil {
 		return err
@@ -196,7 +200,7 @@ func (p *plan) finish(ctx context.Context, d draft) (File, error) {
 		d.summary = res.Phase + " as the run shows: " + d.observe
 		if p.broken != "" {
 			expect = append(expect, field{key: "control", value: mapping(field{key: "none", value: str("the policy decides this run, not the world (FINDING above)")})})
-			d.summary = res.Phase + " as the run shows (FINDING: the Canary does not promote a healthy version)"
+			d.summary = res.Phase + " as the run shows (FINDING below)"
 		}
 	}
 	path, data, err := p.file(d, expect)

@@ -41,6 +41,7 @@ var canaries = [][]string{
 	{"testdata/mirror.yaml"},
 	{"testdata/no-metrics.yaml"},
 	{"testdata/gauge.yaml"},
+	{"testdata/skip-analysis.yaml"},
 }
 
 // generate runs aviary init's generator on files into a new directory and writes the
@@ -219,6 +220,9 @@ var _ = Describe("aviary init's expectations", func() {
 		Entry("a gauge of the application's: the user must add it",
 			[]string{"testdata/gauge.yaml"}, "healthy-promotion",
 			"# NOTE: consumer_queue_depth: a series of your application's that a check reads (metric queue-backlog)"),
+		Entry("skipAnalysis: every scenario as its run, a finding",
+			[]string{"testdata/skip-analysis.yaml"}, "5xx-burst",
+			"# FINDING: spec.skipAnalysis is true: Flagger promotes every revision at once", "    phase: Succeeded # what the run does (see above)\n"),
 		Entry("no metrics: nothing notices missing traffic",
 			[]string{"testdata/no-metrics.yaml"}, "no-traffic",
 			"# FINDING: the Canary has no metric checks: a canary nobody exercised is promoted.", "    phase: Succeeded\n"),
