@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,15 +136,20 @@ func (p *plan) judge(ctx context.Context) error {
 		return nil
 	}
 	why := "it ends " + res.Phase
-	why = firstWarning(res, p.rev+p.firstStep(), why)
-	p.broken = fmt.Sprintf("the Canary does not promote a healthy version (no errors, P99 %s): %q; each scenario expects what its run does",
+	if len(p.ld.Warnings) > 0 {
+		why += " (see the warnings about the policy)"
+	}
+	if w := firstWarning(res, p.rev+p.firstStep()); w != "" {
+		why = strconv.Quote(w)
+	}
+	p.broken = fmt.Sprintf("the Canary does not promote a healthy version (no errors, P99 %s): %s; each scenario expects what its run does",
 		engine.FormatDuration(healthyP99(p.checks)), why)
 	return nil
 }
 
 // firstWarning is the first Warning event of res from `from` on that is not the
-// rollback's own, else otherwise.
-func firstWarning(res *scenario.Result, from time.Duration, otherwise string) string {
+// rollback's own, "" when there is none.
+func firstWarning(res *scenario.Result, from time.Duration) string {
 	for t := range res.EachTick() {
 		if t.At.Sub(scenario.Epoch) < from {
 			continue
@@ -154,7 +160,7 @@ func firstWarning(res *scenario.Result, from time.Duration, otherwise string) st
 			}
 		}
 	}
-	return otherwise
+	return ""
 }
 
 func (p *plan) counterValues() string {

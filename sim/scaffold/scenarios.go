@@ -312,7 +312,7 @@ func (p *plan) newRevision() draft {
 		{key: "phase", value: str(string(v1beta1.CanaryPhaseSucceeded))},
 		{key: "within", value: dur(within), comment: why},
 	}
-	if r, ok := p.routes(); ok && p.walk.Strategy == v1beta1.DeploymentStrategyCanary {
+	if r, ok := p.routes(); ok && p.walk.Strategy == v1beta1.DeploymentStrategyCanary && len(p.walk.Weights) > k {
 		routes := append(append(append([]int(nil), p.walk.Weights[:k+1]...), 0), r...)
 		d.expect = append(d.expect, field{key: "routes", value: ints(routes), comment: "the first analysis until the restart, back to the primary, the second"})
 	}
