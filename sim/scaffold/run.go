@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine"
 	"aviary.dev/aviary/sim"
 	"aviary.dev/aviary/sim/cluster"
@@ -201,12 +202,19 @@ func (p *plan) finish(ctx context.Context, d draft) (File, error) {
 		if err != nil {
 			return File{}, err
 		}
-		d.phase = res.Phase
-		expect = []field{{key: "phase", value: str(res.Phase), comment: "what the run does (see above)"}}
+		control := "what the run does is all the expectation says: aviary could not compute it from the policy (above)"
 		d.summary = res.Phase + " as the run shows: " + d.observe
 		if p.broken != "" {
-			expect = append(expect, field{key: "control", value: mapping(field{key: "none", value: str("the policy decides this run, not the world (FINDING above)")})})
+			control = "the policy decides this run, not the world (FINDING above)"
 			d.summary = res.Phase + " as the run shows (FINDING below)"
+		}
+		if d.ifPromoted != "" && res.Phase == string(v1beta1.CanaryPhaseSucceeded) {
+			d.findings = append(d.findings, d.ifPromoted)
+			d.summary = res.Phase + " (FINDING): " + d.ifPromoted
+		}
+		expect = []field{
+			{key: "phase", value: str(res.Phase), comment: "what the run does (see above)"},
+			{key: "control", value: mapping(field{key: "none", value: str(control)})},
 		}
 	}
 	path, data, err := p.file(d, expect)

@@ -42,6 +42,7 @@ var canaries = [][]string{
 	{"testdata/no-metrics.yaml"},
 	{"testdata/gauge.yaml"},
 	{"testdata/skip-analysis.yaml"},
+	{"testdata/app-counter.yaml"},
 }
 
 // generate runs aviary init's generator on files into a new directory and writes the
@@ -139,15 +140,19 @@ var _ = Describe("aviary init's scenarios", func() {
 		entries(),
 	)
 
-	It("are the same bytes from the same input", func() {
-		a, _ := generate(canaries[0]...)
-		b, _ := generate(canaries[0]...)
-		Expect(a.Files).To(HaveLen(len(b.Files)))
-		for i := range a.Files {
-			Expect(string(a.Files[i].Data)).To(Equal(string(b.Files[i].Data)))
-			Expect(filepath.Base(a.Files[i].Path)).To(Equal(filepath.Base(b.Files[i].Path)))
-		}
-	})
+	DescribeTable("are the same bytes from the same input",
+		func(files []string) {
+			a, _ := generate(files...)
+			b, _ := generate(files...)
+			Expect(a.Files).To(HaveLen(len(b.Files)))
+			for i := range a.Files {
+				Expect(string(a.Files[i].Data)).To(Equal(string(b.Files[i].Data)))
+				Expect(filepath.Base(a.Files[i].Path)).To(Equal(filepath.Base(b.Files[i].Path)))
+			}
+			Expect(a.Notes).To(Equal(b.Notes))
+		},
+		entries(),
+	)
 })
 
 func warningsOf(s *scaffold.Set) []string { return s.Warnings }
@@ -223,6 +228,10 @@ var _ = Describe("aviary init's expectations", func() {
 		Entry("skipAnalysis: every scenario as its run, a finding",
 			[]string{"testdata/skip-analysis.yaml"}, "5xx-burst",
 			"# FINDING: spec.skipAnalysis is true: Flagger promotes every revision at once", "    phase: Succeeded # what the run does (see above)\n"),
+		Entry("only an application counter: no traffic as the run shows, a finding when promoted",
+			[]string{"testdata/app-counter.yaml"}, "no-traffic",
+			"# FINDING: the Canary's checks pass a canary nobody exercised: it is promoted.", "    phase: Succeeded # what the run does (see above)\n",
+			"      - {name: orders_payment_errors_total, perRequest: {'*': 0}}\n"),
 		Entry("no metrics: nothing notices missing traffic",
 			[]string{"testdata/no-metrics.yaml"}, "no-traffic",
 			"# FINDING: the Canary has no metric checks: a canary nobody exercised is promoted.", "    phase: Succeeded\n"),

@@ -23,14 +23,14 @@ type draft struct {
 	timeline    []*yaml.Node
 	until       time.Duration
 	expect      []field
-	// phase is the expected phase; empty when the run decides (observe).
-	phase string
 	// observe: the outcome cannot be computed from the policy (only application
 	// series decide it); the scenario expects what its run does, and says so.
 	observe string
 	// summary is the expectation and why, in one line.
 	summary  string
 	findings []string
+	// ifPromoted is the finding of an observed scenario whose run promotes.
+	ifPromoted string
 }
 
 // drafts are the five scenarios, in a fixed order.
@@ -133,7 +133,7 @@ func (p *plan) healthyExpect(at time.Duration, what string) (within time.Duratio
 
 func (p *plan) healthy() draft {
 	within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
-	d := draft{suffix: "healthy-promotion", phase: string(v1beta1.CanaryPhaseSucceeded),
+	d := draft{suffix: "healthy-promotion",
 		description: fmt.Sprintf("%s behaves like %s: no errors, P99 %s. Every check passes and the canary is promoted.",
 			p.nextImage(1), p.image, engine.FormatDuration(healthyP99(p.checks))),
 		timeline: []*yaml.Node{p.revision()},
@@ -199,7 +199,7 @@ func (p *plan) burst() draft {
 	if c == nil {
 		within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
 		finding := fmt.Sprintf("no check of the Canary sees 5xx responses (no request-success-rate with a minimum, no query that tells code 500 from 200): a canary answering %g%% 500s is promoted", rate*100)
-		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
+		d.until, d.findings = p.until(within), []string{finding}
 		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, blast,
 			field{key: "control", value: mapping(field{key: "scenario", value: str(p.name(p.healthy()))}), comment: "the same rollout without the burst fails no request"})
 		d.description += " " + sentence(finding)
@@ -213,7 +213,7 @@ func (p *plan) burst() draft {
 	} else {
 		halt += regexp.QuoteMeta(c.name) + " "
 	}
-	d.phase, d.until = string(v1beta1.CanaryPhaseFailed), p.until(within)
+	d.until = p.until(within)
 	d.expect = append(p.failedExpect(within, why, halt), blast)
 	d.description += fmt.Sprintf(" Metric %s fails from the next tick on and the canary is rolled back after %d failed checks.", c.name, p.threshold)
 	d.summary = fmt.Sprintf("Failed within %s: metric %s sees the 5xx, threshold %d × %s", engine.FormatDuration(within), c.name, p.threshold, engine.FormatDuration(p.interval))
@@ -237,7 +237,7 @@ func (p *plan) spike() draft {
 	if c == nil {
 		within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
 		finding := fmt.Sprintf("no check of the Canary sees latency (no request-duration with a maximum, no query over a latency histogram): a canary whose P99 rises to %s is promoted", engine.FormatDuration(p99))
-		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
+		d.until, d.findings = p.until(within), []string{finding}
 		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, noErrors)
 		d.description += " " + sentence(finding)
 		d.summary = "Succeeded (FINDING): " + finding
@@ -250,7 +250,7 @@ func (p *plan) spike() draft {
 	} else {
 		halt += regexp.QuoteMeta(c.name) + " "
 	}
-	d.phase, d.until = string(v1beta1.CanaryPhaseFailed), p.until(within)
+	d.until = p.until(within)
 	d.expect = append(p.failedExpect(within, why, halt), noErrors)
 	d.description += fmt.Sprintf(" Metric %s fails from the next tick on and the canary is rolled back after %d failed checks.", c.name, p.threshold)
 	d.summary = fmt.Sprintf("Failed within %s: metric %s sees the latency, threshold %d × %s", engine.FormatDuration(within), c.name, p.threshold, engine.FormatDuration(p.interval))
@@ -272,7 +272,7 @@ func (p *plan) noTraffic() draft {
 		within := at + p.ticks(p.threshold+1) + p.margin()
 		why := fmt.Sprintf("the first step at %s + %s (ticks of %s: %d failed checks to the threshold of %d, the rollback) + %s margin",
 			engine.FormatDuration(at), engine.FormatDuration(p.ticks(p.threshold+1)), engine.FormatDuration(p.interval), p.threshold, p.threshold, engine.FormatDuration(p.margin()))
-		d.phase, d.until = string(v1beta1.CanaryPhaseFailed), p.until(within)
+		d.until = p.until(within)
 		d.expect = append(p.failedExpect(within, why, "re:^Halt advancement no values found"), none)
 		if r, ok := p.routes(); ok && p.walk.Strategy == v1beta1.DeploymentStrategyCanary {
 			d.expect = append(d.expect, field{key: "routes", value: ints([]int{r[0], 0}), comment: "the first step, then back to the primary"})
@@ -281,12 +281,15 @@ func (p *plan) noTraffic() draft {
 		d.summary = fmt.Sprintf("Failed within %s: metric %s finds no values without traffic", engine.FormatDuration(within), c.name)
 	case len(p.counters) > 0 || len(p.gauges) > 0:
 		d.observe = "whether the Canary's checks over its application's own series notice a canary nobody exercised depends on what the queries make of counters that do not move: aviary cannot tell from the queries, and expects what the run shows"
+		within, _ := p.healthyExpect(p.rev, "")
+		d.until = p.until(within)
+		d.ifPromoted = "the Canary's checks pass a canary nobody exercised: it is promoted"
 		d.description += " " + sentence(d.observe)
 		d.summary = "as the run shows: " + d.observe
 	default:
 		within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
 		finding := "the Canary has no metric checks: a canary nobody exercised is promoted"
-		d.phase, d.until, d.findings = string(v1beta1.CanaryPhaseSucceeded), p.until(within), []string{finding}
+		d.until, d.findings = p.until(within), []string{finding}
 		d.expect = append(fields[:2:2], none,
 			field{key: "control", value: mapping(field{key: "none", value: str("no expectation tells a canary nobody exercised from one everybody did, as no check of the Canary does")})})
 		d.description += " " + sentence(finding)
@@ -299,7 +302,7 @@ func (p *plan) newRevision() draft {
 	k := max(min(2, p.walk.Ticks-2), 0)
 	second := p.rev + p.firstStep() + p.ticks(k) + p.interval/2
 	restart := p.rev + p.firstStep() + p.ticks(k+1)
-	d := draft{suffix: "new-revision-mid-analysis", phase: string(v1beta1.CanaryPhaseSucceeded),
+	d := draft{suffix: "new-revision-mid-analysis",
 		timeline: []*yaml.Node{p.revision(), flow(field{key: "at", value: dur(second)}, field{key: "image", value: str(p.nextImage(2))})},
 	}
 	d.description = fmt.Sprintf("%s is being analysed when %s is pushed at %s. The analysis restarts for the new revision, which is promoted.",
