@@ -76,10 +76,6 @@ func (p *plan) calibrate(ctx context.Context) error {
 		p.notes = append(p.notes, fmt.Sprintf("counters %s: more than %d, so aviary gives each 0 per request without trying others: set what your application counts", strings.Join(names, ", "), maxCalibrated))
 		return nil
 	}
-	r, err := p.runner()
-	if err != nil {
-		return err
-	}
 	n := len(p.counters)
 	masks := make([]int, 1<<n)
 	for i := range masks {
@@ -90,16 +86,11 @@ func (p *plan) calibrate(ctx context.Context) error {
 		for i := range p.counters {
 			p.counters[i].value = float64(mask >> i & 1)
 		}
-		d := p.healthy()
-		path, data, err := p.file(d, d.expect)
+		_, ok, err := p.runHealthy(ctx)
 		if err != nil {
 			return err
 		}
-		ld, res, err := r.run(ctx, path, data)
-		if err != nil {
-			return err
-		}
-		if len(failed(ld, res)) == 0 {
+		if ok {
 			p.notes = append(p.notes, fmt.Sprintf("counters %s: aviary cannot know what your application counts; it gives them %s per request, the first values it tried under which every check of a healthy version passes. Set what a healthy (and a faulty) version of yours counts",
 				strings.Join(names, ", "), p.counterValues()))
 			return nil
@@ -112,6 +103,25 @@ func (p *plan) calibrate(ctx context.Context) error {
 	return nil
 }
 
+// runHealthy runs the healthy scenario as the plan now writes it: its run, and
+// whether its expectations hold.
+func (p *plan) runHealthy(ctx context.Context) (*scenario.Result, bool, error) {
+	r, err := p.runner()
+	if err != nil {
+		return nil, false, err
+	}
+	d := p.healthy()
+	path, data, err := p.file(d, d.expect)
+	if err != nil {
+		return nil, false, err
+	}
+	ld, res, err := r.run(ctx, path, data)
+	if err != nil {
+		return nil, false, err
+	}
+	return res, len(failed(ld, res)) == 0, nil
+}
+
 // judge runs the healthy scenario: a policy under which it does not hold (a check
 // that fails a version with no errors and low latency, a series the world lacks) is
 // broken, a finding every scenario carries.
@@ -120,21 +130,9 @@ func (p *plan) judge(ctx context.Context) error {
 		p.broken = "spec.skipAnalysis is true: Flagger promotes every revision at once, without a check, whatever it does; each scenario expects what its run does"
 		return nil
 	}
-	r, err := p.runner()
-	if err != nil {
+	res, ok, err := p.runHealthy(ctx)
+	if err != nil || ok {
 		return err
-	}
-	d := p.healthy()
-	path, data, err := p.file(d, d.expect)
-	if err != nil {
-		return err
-	}
-	ld, res, err := r.run(ctx, path, data)
-	if err != nil {
-		return err
-	}
-	if len(failed(ld, res)) == 0 {
-		return nil
 	}
 	why := "it ends " + res.Phase
 	if len(p.ld.Warnings) > 0 {
