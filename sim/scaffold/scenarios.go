@@ -193,7 +193,7 @@ func (p *plan) burst() draft {
 	}
 	d.description = fmt.Sprintf("From %s, %s answers %g%% of requests with 500.", engine.FormatDuration(from), p.nextImage(1), rate*100)
 	blast := field{key: "failedRequests", value: flow(field{key: "min", value: num(1)}), comment: "users of the canary got 500s"}
-	if p.walk.Strategy == v1beta1.DeploymentStrategyBlueGreen {
+	if c != nil && p.walk.Strategy == v1beta1.DeploymentStrategyBlueGreen {
 		blast = field{key: "failedRequests", value: num(0), comment: "before its promotion a blue/green canary serves only the load tester"}
 	}
 	if c == nil {
