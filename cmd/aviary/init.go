@@ -49,6 +49,9 @@ that exists).`,
   aviary test scenarios/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+				return invalid(fmt.Errorf("%s: not a directory (-o names the directory the scenarios go to)", dir))
+			}
 			set, err := scaffold.Generate(cmd.Context(), scaffold.Options{Files: args, Dir: dir})
 			if err != nil {
 				return invalid(err)

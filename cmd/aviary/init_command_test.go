@@ -92,6 +92,14 @@ var _ = Describe("aviary init", func() {
 			"testdata/bad/policies/unknown-kind.yaml:13: CanaryTemplate podinfo-template: kind: \"CanaryTemplate\" is not a kind a policy may hold"),
 	)
 
+	It("refuses an output directory that is a file", func() {
+		file := filepath.Join(GinkgoT().TempDir(), "out")
+		Expect(os.WriteFile(file, nil, 0o644)).To(Succeed())
+		res := invokeCLI("init", podinfo, "-o", file)
+		Expect(res.code).To(Equal(exitInvalid))
+		Expect(res.stderr).To(Equal("aviary: " + file + ": not a directory (-o names the directory the scenarios go to)\n"))
+	})
+
 	It("needs a policy file", func() {
 		res := invokeCLI("init")
 		Expect(res.code).To(Equal(exitInvalid))
