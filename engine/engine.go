@@ -726,8 +726,8 @@ func (t *tick) applyKubernetesProviderLimits(context.Context) error {
 	}
 	if a.Iterations < 1 {
 		t.warning("Progressive traffic is not supported when using the kubernetes provider")
-		t.warning("Setting canaryAnalysis.iterations: 10")
-		a.Iterations = 10
+		t.warning("Setting canaryAnalysis.iterations: %d", kubernetesIterations)
+		a.Iterations = kubernetesIterations
 	}
 	return nil
 }

@@ -236,3 +236,93 @@ func joinInts(xs []int) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// kubernetesIterations is how many iterations Flagger runs a kubernetes-provider
+// analysis with when it has none (applyKubernetesProviderLimits).
+const kubernetesIterations = 10
+
+// Walk is the course a new revision of a Canary takes by the engine's rules while
+// every check passes, every gate opens and every pod is ready when a tick looks:
+// how many analysis ticks lead to the promotion, the canary weights the router is
+// set to on the way, and how many ticks the promotion then takes. It is read off
+// the functions the ticks run (weightWalk, promotionWalk, the kubernetes provider's
+// iterations), so that what is computed from it (aviary init's expectations) follows
+// the engine.
+type Walk struct {
+	// Strategy is the strategy the ticks run (v1beta1.DeploymentStrategy*): with
+	// provider kubernetes, blue/green.
+	Strategy string
+	// Iterations are the A/B testing or blue/green iterations (kubernetes: 10 when
+	// the analysis has none).
+	Iterations int
+	// Weights are the canary weights a canary-strategy analysis routes, one per
+	// analysis tick, after a mirror step when Mirror.
+	Weights []int
+	// Mirror is a canary-strategy analysis whose first step mirrors traffic.
+	Mirror bool
+	// Ticks are the analysis ticks from the first step (Starting canary analysis,
+	// the pre-rollout hooks) to the one that promotes, both included.
+	Ticks int
+	// Promoting are the canary weights the ticks in Promoting route, one per tick,
+	// the last of them entering Finalising (provider kubernetes: none, one tick).
+	Promoting []int
+	// PromotingTicks are the ticks in Promoting.
+	PromotingTicks int
+	// Promotes is false when the rollout never reaches a promotion (Fallbacks says
+	// why); the other fields are then what it does before it stalls.
+	Promotes bool
+}
+
+// Walk is how a new revision of cd is rolled out while everything passes (see Walk).
+// Nothing is read or written: cd is only looked at.
+func (e *Engine) Walk(cd *v1beta1.Canary) Walk {
+	provider := e.providerOf(cd)
+	a := cd.GetAnalysis()
+	w := Walk{Strategy: cd.DeploymentStrategy(), Promotes: true}
+	if a != nil {
+		w.Iterations = a.Iterations
+	}
+	if provider == "kubernetes" {
+		w.Strategy = v1beta1.DeploymentStrategyBlueGreen
+		if w.Iterations < 1 {
+			w.Iterations = kubernetesIterations
+		}
+	}
+	last := totalWeight
+	switch w.Strategy {
+	case v1beta1.DeploymentStrategyABTesting:
+		w.Ticks = w.Iterations + 1 // the first step is iteration 1; the tick after the last promotes
+	case v1beta1.DeploymentStrategyBlueGreen:
+		w.Ticks = w.Iterations + 2 // then all traffic to the canary, then the promotion
+	default:
+		weights, stalled, _ := weightWalk(cd)
+		w.Weights, w.Promotes = weights, !stalled
+		w.Mirror = a != nil && a.Mirror
+		if w.Mirror && provider == "traefik" {
+			w.Promotes = false // the Traefik router never reports a mirror (H12)
+		}
+		w.Ticks = len(weights) + 1
+		if w.Mirror {
+			w.Ticks++
+		}
+		if len(weights) > 0 {
+			last = weights[len(weights)-1]
+		}
+	}
+	switch {
+	case provider == "kubernetes":
+		w.PromotingTicks = 1
+	case a != nil && a.StepWeightPromotion != 0:
+		primaries, stalled := promotionWalk(a.StepWeightPromotion, last)
+		if stalled {
+			w.Promotes = false
+		}
+		for _, p := range primaries {
+			w.Promoting = append(w.Promoting, totalWeight-p)
+		}
+		w.PromotingTicks = len(primaries)
+	default:
+		w.Promoting, w.PromotingTicks = []int{0}, 1
+	}
+	return w
+}

@@ -29,12 +29,16 @@ var forbidden = map[string][]string{
 	"sim/world":     {"sim/serve", "sim", "sim/cluster", "sim/scenario", "engine/...", "reports/...", "cmd/..."},
 	"sim/promstore": {"sim/serve", "sim", "sim/cluster", "sim/scenario", "sim/world", "reports/...", "cmd/..."},
 	"sim/cluster":   {"sim/serve", "sim", "sim/scenario", "sim/world", "sim/promstore", "reports/...", "cmd/..."},
-	"sim":           {"sim/serve", "sim/explore", "reports/...", "cmd/..."},
+	"sim":           {"sim/serve", "sim/explore", "sim/scaffold", "reports/...", "cmd/..."},
 	// a played run's series under PromQL: what the run filled, nothing of how a
 	// rollout decides or how the world is made
 	"sim/explore": {"engine/...", "sim/world", "sim/cluster", "sim/serve", "controller/...", "reports/...", "cmd/..."},
-	"sim/serve":   {"engine", "engine/analysis", "engine/router", "engine/workload", "controller/...", "reports/...", "cmd/..."},
-	"reports/...": {"sim", "sim/cluster", "sim/promstore", "sim/world", "cmd/..."},
+	// aviary init's generator: asks the engine's walk and the checks' rules, writes a
+	// scenario and runs it with the runner; nothing of routers, workloads, hooks or
+	// how a run is played or explored
+	"sim/scaffold": {"engine/router", "engine/workload", "engine/hooks", "sim/serve", "sim/explore", "sim/apicheck", "controller/...", "reports/...", "policytest", "cmd/..."},
+	"sim/serve":    {"engine", "engine/analysis", "engine/router", "engine/workload", "controller/...", "reports/...", "cmd/..."},
+	"reports/...":  {"sim", "sim/cluster", "sim/promstore", "sim/world", "cmd/..."},
 	// Go tests' way in: loads with sim/scenario, runs with sim, words with reports;
 	// plays nothing itself and decides nothing
 	"policytest": {"sim/apicheck", "engine/router", "engine/workload", "engine/hooks", "engine/analysis", "sim/serve", "sim/promstore", "sim/world", "controller/...", "cmd/..."},

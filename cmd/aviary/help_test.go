@@ -30,6 +30,8 @@ var _ = Describe("help", func() {
 			[]string{"--at", "--range", "--step", "Unix 1767225600", "aviary query scenarios/podinfo-500-burst.yaml --at 6m"}),
 		Entry("aviary serve --help", []string{"serve", "--help"}, "aviary serve SCENARIO [flags]",
 			[]string{"--listen", "/api/v1/query_range", "Unix 1767225600", "aviary serve scenarios/podinfo-500-burst.yaml"}),
+		Entry("aviary init --help", []string{"init", "--help"}, "aviary init POLICY.yaml... [flags]",
+			[]string{"--output", "--force", "FINDING", "Exit status: 0 when the scenarios were written", "aviary init deploy/podinfo-canary.yaml -o scenarios/"}),
 		Entry("aviary run -h with a file", []string{"run", "-h", "../../scenarios/podinfo-500-burst.yaml"}, "aviary run FILE [flags]",
 			[]string{"Exit status"}),
 	)

@@ -800,12 +800,12 @@ func (w *Model) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeSeries
 		"source_workload_namespace", istioSourceWorkloadNamespace,
 	)
 	cs := &codeSeries{zeroAt: zeroAt}
-	cs.refs[istioTotalAt] = st.Ref(istio.series("istio_requests_total", ""))
+	cs.refs[istioTotalAt] = st.Ref(istio.series(IstioRequests, ""))
 	for i, le := range istioLe {
-		cs.refs[istioBucketsAt+i] = st.Ref(istio.series("istio_request_duration_milliseconds_bucket", le))
+		cs.refs[istioBucketsAt+i] = st.Ref(istio.series(IstioDuration+"_bucket", le))
 	}
-	cs.refs[istioSumAt] = st.Ref(istio.series("istio_request_duration_milliseconds_sum", ""))
-	cs.refs[istioCountAt] = st.Ref(istio.series("istio_request_duration_milliseconds_count", ""))
+	cs.refs[istioSumAt] = st.Ref(istio.series(IstioDuration+"_sum", ""))
+	cs.refs[istioCountAt] = st.Ref(istio.series(IstioDuration+"_count", ""))
 
 	http := newFamily(
 		"kubernetes_namespace", ns,
@@ -815,10 +815,10 @@ func (w *Model) newCodeSeries(ps *podSeries, code int, zeroAt int64) *codeSeries
 		"status", w.codes[code],
 	)
 	for j, le := range httpLe {
-		cs.refs[httpBucketsAt+j] = st.Ref(http.series("http_request_duration_seconds_bucket", le))
+		cs.refs[httpBucketsAt+j] = st.Ref(http.series(HTTPDuration+"_bucket", le))
 	}
-	cs.refs[httpSumAt] = st.Ref(http.series("http_request_duration_seconds_sum", ""))
-	cs.refs[httpCountAt] = st.Ref(http.series("http_request_duration_seconds_count", ""))
+	cs.refs[httpSumAt] = st.Ref(http.series(HTTPDuration+"_sum", ""))
+	cs.refs[httpCountAt] = st.Ref(http.series(HTTPDuration+"_count", ""))
 	w.ownSeries(cs.refs[:]...)
 	if g, err := st.NewGroup(cs.refs[:]); err == nil {
 		cs.group = g

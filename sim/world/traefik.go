@@ -149,12 +149,12 @@ func (w *Model) newTraefikCodeSeries(label string, code int) *traefikCodeSeries 
 		"service", label,
 	)
 	cs := &traefikCodeSeries{zeroAt: -1, lastT: -1}
-	cs.refs[traefikTotalAt] = st.Ref(f.series("traefik_service_requests_total", ""))
+	cs.refs[traefikTotalAt] = st.Ref(f.series(TraefikRequests, ""))
 	for k, le := range traefikLe {
-		cs.refs[traefikBucketsAt+k] = st.Ref(f.series("traefik_service_request_duration_seconds_bucket", le))
+		cs.refs[traefikBucketsAt+k] = st.Ref(f.series(TraefikDuration+"_bucket", le))
 	}
-	cs.refs[traefikSumAt] = st.Ref(f.series("traefik_service_request_duration_seconds_sum", ""))
-	cs.refs[traefikCountAt] = st.Ref(f.series("traefik_service_request_duration_seconds_count", ""))
+	cs.refs[traefikSumAt] = st.Ref(f.series(TraefikDuration+"_sum", ""))
+	cs.refs[traefikCountAt] = st.Ref(f.series(TraefikDuration+"_count", ""))
 	w.ownSeries(cs.refs[:]...)
 	if g, err := st.NewGroup(cs.refs[:]); err == nil {
 		cs.group = g
