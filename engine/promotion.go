@@ -1,0 +1,53 @@
+package engine
+
+import "aviary.dev/aviary/api/v1beta1"
+
+// kubernetesIterations is what Flagger runs a kubernetes-provider canary with when
+// its analysis has fewer than one iteration (applyKubernetesProviderLimits).
+const kubernetesIterations = 10
+
+// ChecksToPromote is how many analysis ticks — ticks that run the rollout webhooks
+// and the metric checks — a revision of cd must pass before Flagger promotes it,
+// when no gate holds it, asking the rules a tick runs: with the canary strategy,
+// one per canary weight from 0 to the max weight (weightWalk, over nextStepWeight),
+// plus the mirror step's tick with analysis.mirror; A/B testing, its iterations;
+// blue/green, its iterations and one more (the tick that routes all traffic to the
+// canary checks again before the promotion). Provider kubernetes runs blue/green,
+// with 10 iterations when fewer than 1 are written (applyKubernetesProviderLimits).
+// The first tick of a revision (the pre-rollout webhooks) checks no metric and is not
+// counted. A failed check holds the canary where it is, so a revision is promoted
+// after this many passes whatever failures come between, until failedChecks
+// reaches the threshold. ok is false when the analysis never promotes: the weights
+// stall (Fallbacks says why) or the Traefik router is asked to mirror (H12).
+func (e *Engine) ChecksToPromote(cd *v1beta1.Canary) (n int, ok bool) {
+	a := cd.GetAnalysis()
+	if a == nil {
+		return 0, false
+	}
+	provider := e.providerOf(cd)
+	iterations, strategy := a.Iterations, cd.DeploymentStrategy()
+	if provider == "kubernetes" {
+		if iterations < 1 {
+			iterations = kubernetesIterations
+		}
+		strategy = v1beta1.DeploymentStrategyBlueGreen
+	}
+	switch strategy {
+	case v1beta1.DeploymentStrategyABTesting:
+		return iterations, true
+	case v1beta1.DeploymentStrategyBlueGreen:
+		return iterations + 1, true
+	}
+	weights, stalled, _ := weightWalk(cd)
+	if stalled {
+		return 0, false
+	}
+	n = len(weights)
+	if a.Mirror {
+		if provider == "traefik" {
+			return 0, false
+		}
+		n++
+	}
+	return n, true
+}
