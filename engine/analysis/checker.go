@@ -318,33 +318,10 @@ func templateModel(cd *v1beta1.Canary, metric v1beta1.CanaryMetric) v1beta1.Metr
 // A query that does not render is left out (no query, or the empty one, is sent).
 // The simulator bounds how far back it keeps samples by what these read.
 func (c *Checker) Queries(cd *v1beta1.Canary, template func(namespace, name string) *v1beta1.MetricTemplate) []string {
-	a := cd.GetAnalysis()
-	if a == nil {
-		return nil
-	}
 	var out []string
-	add := func(q string, err error) {
-		if err == nil && q != "" {
-			out = append(out, q)
-		}
-	}
-	observer := ObserverFor(MetricsProvider(c.meshProvider(), cd))
-	for _, metric := range a.Metrics {
-		model := builtinModel(cd, metric)
-		switch metric.Name {
-		case MetricRequestSuccessRate:
-			add(observer.render(nil, observer.SuccessRate, model))
-		case MetricRequestDuration:
-			add(observer.render(nil, observer.Duration, model))
-		}
-		if metric.Query != "" {
-			add(renderCollapsedNow(metric.Query, model))
-		}
-		if metric.TemplateRef == nil {
-			continue
-		}
-		if t := template(templateNamespace(cd, metric), metric.TemplateRef.Name); t != nil && IsPrometheusProvider(t.Spec.Provider) {
-			add(renderCollapsedNow(t.Spec.Query, templateModel(cd, metric)))
+	for _, q := range CanaryQueries(cd, c.meshProvider(), template) {
+		if q.Err == nil && q.Query != "" && q.PromQL {
+			out = append(out, q.Query)
 		}
 	}
 	return out
