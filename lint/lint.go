@@ -150,6 +150,8 @@ func Rules() []*Rule {
 	var all []*Rule
 	all = append(all, loaderRules...)
 	all = append(all, queryRules...)
+	all = append(all, analysisRules...)
+	all = append(all, webhookRules...)
 	return all
 }
 

@@ -3,6 +3,9 @@ package lint
 import (
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/engine"
@@ -112,7 +115,7 @@ func stepsOf(cd *v1beta1.Canary, n int) string {
 	case a.Iterations > 0 || cd.Spec.Provider == analysis.ProviderKubernetes:
 		return fmt.Sprintf("blue/green, %d iterations and the check with all traffic on the canary", n-1)
 	case len(a.StepWeights) > 0:
-		return fmt.Sprintf("stepWeights %s", strings.Trim(fmt.Sprint(a.StepWeights), "[]"))
+		return fmt.Sprintf("stepWeights %s", strings.Join(strings.Fields(strings.Trim(fmt.Sprint(a.StepWeights), "[]")), ", "))
 	}
 	s := fmt.Sprintf("stepWeight %d to maxWeight %d", a.StepWeight, cd.MaxWeight())
 	if a.Mirror {
@@ -311,9 +314,117 @@ func unitName(unit string) string {
 	return "milliseconds"
 }
 
-func suggest(unit string) string {
+func suggest(unit string) float64 {
 	if unit == "s" {
 		return 0.5
 	}
 	return 500
 }
+
+// metricQueries are the queries of the Canary's checks as the checker renders them,
+// templates found among the linted files.
+func metricQueries(in *Input) []analysis.MetricQuery {
+	return analysis.CanaryQueries(in.Loaded.Canary, v1beta1.DefaultMeshProvider, func(namespace, name string) *v1beta1.MetricTemplate {
+		for _, t := range in.Loaded.Templates {
+			if t.Namespace == namespace && t.Name == name {
+				return t
+			}
+		}
+		return nil
+	})
+}
+
+// latencyUnit is the unit of a query whose value is a histogram_quantile over a
+// *_seconds or *_milliseconds histogram, possibly multiplied or divided by a number:
+// "s" or "ms", and what one of it is in seconds; "" when the query is not such a
+// quantile or its scale is neither.
+func latencyUnit(q string) (unit string, toSeconds float64) {
+	expr, err := parser.ParseExpr(q)
+	if err != nil {
+		return "", 0
+	}
+	scale := 1.0
+	for {
+		switch e := expr.(type) {
+		case *parser.ParenExpr:
+			expr = e.Expr
+			continue
+		case *parser.BinaryExpr:
+			k, other, ok := numberSide(e)
+			if !ok {
+				return "", 0
+			}
+			switch e.Op {
+			case parser.MUL:
+				scale *= k
+			case parser.DIV:
+				if _, isNum := e.RHS.(*parser.NumberLiteral); !isNum || k == 0 {
+					return "", 0
+				}
+				scale /= k
+			default:
+				return "", 0
+			}
+			expr = other
+			continue
+		case *parser.Call:
+			if e.Func.Name != "histogram_quantile" || len(e.Args) != 2 {
+				return "", 0
+			}
+			base := histogramUnit(e.Args[1])
+			if base == 0 {
+				return "", 0
+			}
+			switch perUnit := base / scale; perUnit {
+			case 1:
+				return "s", 1
+			case 0.001:
+				return "ms", 0.001
+			}
+		}
+		return "", 0
+	}
+}
+
+// numberSide splits a binary expression into its number literal and its other side.
+func numberSide(e *parser.BinaryExpr) (k float64, other parser.Expr, ok bool) {
+	if n, isNum := e.RHS.(*parser.NumberLiteral); isNum {
+		return n.Val, e.LHS, true
+	}
+	if n, isNum := e.LHS.(*parser.NumberLiteral); isNum {
+		return n.Val, e.RHS, true
+	}
+	return 0, nil, false
+}
+
+// histogramUnit is one unit of the histogram the expression reads, in seconds, when
+// every metric it names is a *_seconds or every one a *_milliseconds histogram; 0
+// otherwise.
+func histogramUnit(expr parser.Expr) float64 {
+	unit := 0.0
+	mixed := false
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		vs, ok := node.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		var u float64
+		switch name := vs.Name; {
+		case strings.Contains(name, "_milliseconds"):
+			u = 0.001
+		case strings.Contains(name, "_seconds"):
+			u = 1
+		}
+		if u == 0 || unit != 0 && u != unit {
+			mixed = true
+		}
+		unit = u
+		return nil
+	})
+	if mixed {
+		return 0
+	}
+	return unit
+}
+
+func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

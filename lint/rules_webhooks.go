@@ -1,0 +1,184 @@
+package lint
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/engine"
+	"aviary.dev/aviary/engine/hooks"
+)
+
+// webhookRules are the rules on a Canary's webhooks and where its notifications go.
+var webhookRules = []*Rule{postRolloutAfterRollback, gateWithoutTimeout, eventWebhookToChat}
+
+var postRolloutAfterRollback = &Rule{
+	ID: "post-rollout-after-rollback",
+	// Info: whether the hook is wrong depends on what its endpoint does with the
+	// payload's phase, which lint cannot see; an endpoint that reads it is correct.
+	Severity: Info,
+	Title:    "a post-rollout webhook also runs after a rollback",
+	Help: "Flagger calls post-rollout webhooks after a promotion (payload phase Succeeded) and also after " +
+		"a rollback or a failed promotion (phase Failed). An endpoint that assumes success — tags a release, " +
+		"promotes an artifact, contracts a database schema, says \"deployed\" — does it for the version that " +
+		"was just rolled back. Info, not a warning: the same hook is right when its endpoint reads the " +
+		"payload's phase, which lint cannot see.",
+	Fix:      "act only when the payload's phase is Succeeded, or move rollback handling to a type: rollback or event webhook (or an alert)",
+	Scenario: "scenarios/stateful-canary-as-written.yaml",
+}
+
+var gateWithoutTimeout = &Rule{
+	ID:       "gate-without-timeout",
+	Severity: Warning,
+	Title:    "a gating webhook without timeout: Flagger gives it 10 s",
+	Help: "Flagger calls every gating webhook (confirm-rollout, confirm-promotion, confirm-traffic-increase, " +
+		"pre-rollout, rollout, rollback) with a per-attempt timeout of 10 s when none is written (CallWebhook: " +
+		"any timeout shorter than two characters). An answer slower than that is a failure: a pre-rollout or " +
+		"rollout hook counts one failed check per tick, a confirm gate holds the canary (it is polled again " +
+		"every interval), a rollback hook does not signal. A load tester task that runs before answering " +
+		"(metadata type bash, helm, helmv3, kubectl, concord) outlasts 10 s easily (warning); any other " +
+		"gate is only told its default (info).",
+	Fix:      "write timeout: longer than the endpoint's slowest answer (the load tester's blocking tasks: their command's duration)",
+	Scenario: "scenarios/podinfo-slow-gate-default-timeout.yaml",
+}
+
+var eventWebhookToChat = &Rule{
+	ID:       "event-webhook-to-chat",
+	Severity: Warning,
+	Title:    "a webhook posts Flagger's payload to a chat incoming-webhook URL",
+	Help: "Flagger POSTs its webhook payload (name, namespace, phase, checksum, metadata) to the URL as it " +
+		"is. Slack, Microsoft Teams, Discord and Google Chat incoming webhooks expect a message of their " +
+		"own format and refuse it (Slack: 400 no_text): an event webhook's notifications never arrive " +
+		"(Flagger only logs the failure), and a gate pointed there never passes. Chat notifications are " +
+		"alerts: an AlertProvider of that type and analysis.alerts.",
+	Fix:      "declare an AlertProvider (type slack, msteams, discord, gchat) with the URL in a Secret, and list it in analysis.alerts with a severity",
+	Scenario: "scenarios/production-canary-as-written.yaml",
+}
+
+func init() {
+	postRolloutAfterRollback.Check = checkPostRollout
+	gateWithoutTimeout.Check = checkGateTimeouts
+	eventWebhookToChat.Check = checkChatWebhooks
+}
+
+func webhookPath(i int) string { return fmt.Sprintf("spec.analysis.webhooks[%d]", i) }
+
+func checkPostRollout(in *Input) []Finding {
+	cd := in.Loaded.Canary
+	var out []Finding
+	for i, w := range analysisOf(cd).Webhooks {
+		if w.Type != v1beta1.PostRolloutHook {
+			continue
+		}
+		out = append(out, in.Finding(postRolloutAfterRollback, cd, webhookPath(i)+".type", fmt.Sprintf(
+			"Flagger calls post-rollout webhook %q after a promotion (payload phase Succeeded) and after every rollback or failed promotion (phase Failed): "+
+				"unless %s reads the phase, what it does for a release it also does for the version just rolled back", w.Name, w.URL)))
+	}
+	return out
+}
+
+// gateFailure is what a failed call of a gating webhook does, per type.
+var gateFailure = map[v1beta1.HookType]string{
+	v1beta1.ConfirmRolloutHook:         "the revision waits (phase Waiting) and the gate is called again every interval",
+	v1beta1.ConfirmPromotionHook:       "the promotion waits (phase WaitingPromotion, the checks running on) and the gate is called again every interval",
+	v1beta1.ConfirmTrafficIncreaseHook: "the weight does not increase that tick",
+	v1beta1.PreRolloutHook:             "one failed check, and the hook is called again on the next tick",
+	v1beta1.RolloutHook:                "one failed check",
+	v1beta1.RollbackHook:               "it does not signal a rollback",
+}
+
+// blockingTasks are the Flagger load tester's task types that run their command
+// before answering (pkg/loadtester/server.go); its default type answers at once.
+var blockingTasks = map[string]bool{"bash": true, "helm": true, "helmv3": true, "kubectl": true, "concord": true}
+
+func checkGateTimeouts(in *Input) []Finding {
+	cd := in.Loaded.Canary
+	var out []Finding
+	for i, w := range analysisOf(cd).Webhooks {
+		typ := w.Type
+		if typ == "" {
+			typ = v1beta1.RolloutHook
+		}
+		failure, gate := gateFailure[typ]
+		if !gate || len(w.Timeout) >= 2 {
+			continue // an unparsable or zero timeout is engine.Fallbacks' (the loader warns)
+		}
+		t, err := hooks.Timeout(w)
+		if err != nil {
+			continue
+		}
+		each := engine.FormatDuration(t)
+		if n := hooks.Attempts(w); n > 1 {
+			each += fmt.Sprintf(" per attempt, %d attempts", n)
+		}
+		written := "no timeout"
+		if w.Timeout != "" {
+			written = fmt.Sprintf("timeout %q (shorter than two characters)", w.Timeout)
+		}
+		msg := fmt.Sprintf("%s webhook %q has %s: Flagger calls it with a timeout of %s, and an answer slower than that fails: %s",
+			typ, w.Name, written, each, failure)
+		f := in.Finding(gateWithoutTimeout, cd, webhookPath(i), msg)
+		task := ""
+		if w.Metadata != nil {
+			task = (*w.Metadata)["type"]
+		}
+		if blockingTasks[task] {
+			f.Message += fmt.Sprintf("; the load tester runs a %s task before it answers, so a command longer than %s fails every time", task, engine.FormatDuration(t))
+		} else {
+			f.Severity = Info
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// chatServices are the incoming-webhook hosts of chat services whose message format
+// Flagger's webhook payload is not, with the AlertProvider type that posts to them.
+var chatServices = []struct {
+	host, path, name, provider, refusal string
+}{
+	{"hooks.slack.com", "/", "Slack", "slack", "400 no_text"},
+	{"discord.com", "/api/webhooks/", "Discord", "discord", "400 Cannot send an empty message"},
+	{"discordapp.com", "/api/webhooks/", "Discord", "discord", "400 Cannot send an empty message"},
+	{"webhook.office.com", "/", "Microsoft Teams", "msteams", "400"},
+	{"outlook.office.com", "/webhook", "Microsoft Teams", "msteams", "400"},
+	{"chat.googleapis.com", "/", "Google Chat", "gchat", "400"},
+}
+
+func checkChatWebhooks(in *Input) []Finding {
+	cd := in.Loaded.Canary
+	var out []Finding
+	for i, w := range analysisOf(cd).Webhooks {
+		u, err := url.Parse(w.URL)
+		if err != nil {
+			continue
+		}
+		host := strings.ToLower(u.Hostname())
+		for _, c := range chatServices {
+			if (host != c.host && !strings.HasSuffix(host, "."+c.host)) || !strings.HasPrefix(u.Path, c.path) {
+				continue
+			}
+			typ := w.Type
+			if typ == "" {
+				typ = v1beta1.RolloutHook
+			}
+			effect := "Flagger logs the failure and no notification arrives"
+			switch {
+			case typ == v1beta1.EventHook:
+				effect = "Flagger only logs the failure: none of the canary's events reaches the channel"
+			case typ == v1beta1.PostRolloutHook:
+				effect = "a Warning event \"Post-rollout hook failed\" and no notification"
+			case gateFailure[typ] != "":
+				effect = "the gate never passes: " + gateFailure[typ] + ", on every tick"
+			}
+			out = append(out, in.Finding(eventWebhookToChat, cd, webhookPath(i)+".url", fmt.Sprintf(
+				"%s webhook %q posts Flagger's webhook payload (name, namespace, phase, checksum, metadata) to a %s incoming webhook, "+
+					"which refuses it (%s): %s", typ, w.Name, c.name, c.refusal, effect)).
+				WithFix(fmt.Sprintf("remove the webhook; declare an AlertProvider of type %s whose Secret holds the URL (address), and list it in "+
+					"analysis.alerts with severity info (every alert) or error (rollbacks)", c.provider)))
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,69 @@
+package lint_test
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+
+	"aviary.dev/aviary/lint"
+)
+
+// withHooks is an analysis whose webhooks (written from line 20) are hooks.
+func withHooks(hooks string) string {
+	return "    interval: 1m\n    threshold: 2\n    stepWeight: 50\n" + builtins + "    webhooks:\n" + hooks
+}
+
+var _ = DescribeTable("post-rollout-after-rollback",
+	func(hooks string, want ...finding) {
+		expectFindings(policyFindings("post-rollout-after-rollback", withHooks(hooks)), "post-rollout-after-rollback", want...)
+	},
+	Entry("a post-rollout hook", "      - name: tag-release\n        type: post-rollout\n        url: http://ci.test/tag\n        timeout: 1m\n",
+		finding{lint.Info, 21, "spec.analysis.webhooks[0].type", []string{
+			`Flagger calls post-rollout webhook "tag-release" after a promotion (payload phase Succeeded) and after every rollback or failed promotion (phase Failed)`,
+			"unless http://ci.test/tag reads the phase"}}),
+	Entry("not: pre-rollout, rollout and rollback hooks",
+		"      - {name: a, type: pre-rollout, url: http://a.test/, timeout: 30s}\n      - {name: b, url: http://b.test/, timeout: 5s}\n      - {name: c, type: rollback, url: http://c.test/, timeout: 5s}\n"),
+)
+
+var _ = DescribeTable("gate-without-timeout",
+	func(hooks string, want ...finding) {
+		expectFindings(policyFindings("gate-without-timeout", withHooks(hooks)), "gate-without-timeout", want...)
+	},
+	Entry("a confirm-promotion gate: its default (info)", "      - name: release-manager\n        type: confirm-promotion\n        url: http://flagger-loadtester.test/gate/check\n",
+		finding{lint.Info, 20, "spec.analysis.webhooks[0]", []string{
+			`confirm-promotion webhook "release-manager" has no timeout: Flagger calls it with a timeout of 10s`,
+			"the promotion waits (phase WaitingPromotion"}}),
+	Entry("a pre-rollout bash task of the load tester (warning)",
+		"      - name: acceptance-test\n        type: pre-rollout\n        url: http://flagger-loadtester.test/\n        metadata: {type: bash, cmd: \"helm test podinfo\"}\n",
+		finding{lint.Warning, 20, "spec.analysis.webhooks[0]", []string{
+			"one failed check, and the hook is called again on the next tick",
+			"the load tester runs a bash task before it answers, so a command longer than 10s fails every time"}}),
+	Entry("a rollout hook without type, timeout \"5\", two retries",
+		"      - name: load-test\n        url: http://flagger-loadtester.test/\n        timeout: \"5\"\n        retries: 2\n        metadata: {cmd: \"hey -z 1m http://podinfo-canary.test:9898/\"}\n",
+		finding{lint.Info, 20, "spec.analysis.webhooks[0]", []string{
+			`rollout webhook "load-test" has timeout "5" (shorter than two characters): Flagger calls it with a timeout of 10s per attempt, 3 attempts`,
+			": one failed check"}}),
+	Entry("a rollback hook", "      - {name: rollback, type: rollback, url: http://flagger-loadtester.test/rollback/check}\n",
+		finding{lint.Info, 20, "spec.analysis.webhooks[0]", []string{"it does not signal a rollback"}}),
+	Entry("not: gates with a timeout",
+		"      - {name: a, type: pre-rollout, url: http://a.test/, timeout: 30s, metadata: {type: bash, cmd: x}}\n      - {name: b, type: confirm-rollout, url: http://b.test/, timeout: 5s}\n"),
+	Entry("not: post-rollout and event hooks, which gate nothing",
+		"      - {name: a, type: post-rollout, url: http://a.test/}\n      - {name: b, type: event, url: http://b.test/}\n"),
+)
+
+var _ = DescribeTable("event-webhook-to-chat",
+	func(hooks string, want ...finding) {
+		expectFindings(policyFindings("event-webhook-to-chat", withHooks(hooks)), "event-webhook-to-chat", want...)
+	},
+	Entry("an event webhook to Slack (the production canary article)",
+		"      - name: slack-notification\n        type: event\n        url: https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX\n",
+		finding{lint.Warning, 22, "spec.analysis.webhooks[0].url", []string{
+			`event webhook "slack-notification" posts Flagger's webhook payload (name, namespace, phase, checksum, metadata) to a Slack incoming webhook`,
+			"(400 no_text)", "none of the canary's events reaches the channel"}}),
+	Entry("a confirm-rollout gate to Microsoft Teams",
+		"      - name: ask\n        type: confirm-rollout\n        url: https://contoso.webhook.office.com/webhookb2/abc\n        timeout: 5s\n",
+		finding{lint.Warning, 22, "spec.analysis.webhooks[0].url", []string{"Microsoft Teams", "the gate never passes: the revision waits (phase Waiting)"}}),
+	Entry("a post-rollout hook to Discord",
+		"      - name: done\n        type: post-rollout\n        url: https://discord.com/api/webhooks/1/abc\n        timeout: 5s\n",
+		finding{lint.Warning, 22, "spec.analysis.webhooks[0].url", []string{"Discord", "Post-rollout hook failed"}}),
+	Entry("not: an event webhook to a service of one's own", "      - {name: events, type: event, url: http://event-recorder.test/}\n"),
+	Entry("not: a host that only looks like Slack's", "      - {name: events, type: event, url: https://hooks.slack.com.example.org/services/x}\n"),
+)
