@@ -66,8 +66,7 @@ var progressDeadlineShort = &Rule{
 	Title:    "progressDeadlineSeconds shorter than the target's pods take to become available",
 	Help: "Flagger reads spec.progressDeadlineSeconds (default 600) only in its readiness checks: a " +
 		"Deployment whose Available condition is False (MinimumReplicasUnavailable) for longer than the " +
-		"deadline is not retried but rolled back (the canary at its start, the primary at initialization " +
-		"and while promoting). The time the analysis takes, and webhook timeouts, do not count against it: " +
+		"deadline is not retried but rolled back (the canary at its start, the primary while promoting). The time the analysis takes, and webhook timeouts, do not count against it: " +
 		"a healthy Deployment is Available. So it rolls back a healthy release only when the pods cannot be " +
 		"available before the deadline: the readiness probe's initialDelaySeconds plus minReadySeconds " +
 		"outlast it and an analysis tick falls in between.",
@@ -231,7 +230,7 @@ func checkProgressDeadline(in *Input) []Finding {
 	return []Finding{in.Finding(progressDeadlineShort, cd, path, fmt.Sprintf(
 		"%s, but Deployment %s's new pods need at least %ds to become available (readiness initialDelaySeconds + minReadySeconds): "+
 			"the tick %ds after the canary is scaled up finds it still unavailable past the deadline, which Flagger does not retry: "+
-			"every release is rolled back before its analysis starts (the primary's first rollout fails the same way at initialization)",
+			"every release is rolled back before its analysis starts",
 		written, d.Name, startup, firstLate))}
 }
 
