@@ -7,6 +7,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"aviary.dev/aviary/api/v1beta1"
 	"aviary.dev/aviary/sim/scenario"
 )
 
@@ -97,6 +98,10 @@ type Input struct {
 	// templateOnly is set when the Canary is a placeholder for MetricTemplates no
 	// linted Canary references: rules say their model is a placeholder.
 	templateOnly bool
+	// skip leaves out MetricTemplates already linted with a Canary (templateOnly).
+	skip func(*v1beta1.MetricTemplate) bool
+	// qs are the policy's parsed queries (queries), computed once.
+	qs []query
 }
 
 // Config is what lint is told about the world the policy runs in.
@@ -113,7 +118,7 @@ const DefaultScrapeInterval = 15 * time.Second
 // where the field (or its nearest written ancestor) is written.
 func (in *Input) Finding(rule *Rule, obj client.Object, path, msg string) Finding {
 	f := Finding{Rule: rule.ID, Severity: rule.Severity, Field: path, Message: msg, Fix: rule.Fix}
-	if file, line, object, ok := in.where(obj, path); ok {
+	if file, line, object, ok := in.Loaded.Where(obj, path); ok {
 		f.File, f.Line, f.Object = file, line, object
 	} else {
 		f.File = in.Loaded.Scenario.File
@@ -121,18 +126,6 @@ func (in *Input) Finding(rule *Rule, obj client.Object, path, msg string) Findin
 	}
 	return f
 }
-
-// where is the file, line and object name of obj's field at path.
-func (in *Input) where(obj client.Object, path string) (file string, line int, object string, ok bool) {
-	err, ok := in.Loaded.ObjectError(obj, path, errPosition)
-	if !ok {
-		return "", 0, "", false
-	}
-	le := err.(*scenario.LoadError)
-	return le.File, le.Line, le.Object, true
-}
-
-var errPosition = fmt.Errorf("position")
 
 // objectName is "Kind name" of an object, for findings whose document is unknown.
 func objectName(obj client.Object) string {

@@ -4,6 +4,7 @@
 //	aviary run scenarios/x.yaml     show one run tick by tick
 //	aviary query x.yaml --at 4m Q   evaluate PromQL against a scenario's world at a virtual time
 //	aviary serve x.yaml             serve a scenario's world over the Prometheus HTTP API
+//	aviary lint deploy/             check canary policies without running them
 //	aviary convert old-canary.yaml  print a v1alpha Canary (and old HPAs, Deployments) as v1beta1
 //	aviary sim serve e2e/scenarios/ play scenarios' worlds in wall-clock time for a live controller
 //	aviary version                  print the version, commit and Flagger semantics version
@@ -96,6 +97,6 @@ Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newQueryCommand(stdout, stderr), newServeCommand(stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr), newSimCommand(stderr), newControllerCommand(stdout, stderr), newVersionCommand(stdout))
+	root.AddCommand(newTestCommand(stdout, stderr), newRunCommand(stdout, stderr), newQueryCommand(stdout, stderr), newServeCommand(stderr), newReportCommand(stdout, stderr), newConvertCommand(stdout, stderr), newLintCommand(stdout), newSimCommand(stderr), newControllerCommand(stdout, stderr), newVersionCommand(stdout))
 	return root
 }

@@ -36,7 +36,7 @@ fails, 2 on invalid input.`,
 			if _, err := f.validate(); err != nil {
 				return err
 			}
-			l, err := scenario.LoadFile(args[0])
+			l, err := scenario.LoadFileWith(args[0], f.loadOptions())
 			if err != nil {
 				return invalid(err)
 			}
@@ -62,5 +62,6 @@ fails, 2 on invalid input.`,
 	cmd.Flags().StringVar(&f.cluster, "cluster", sim.ModeFast, clusterModeHelp)
 	cmd.Flags().BoolVar(&view.UntilDecided, "until-decided", false, "after the decision, leave out the idle ticks (saying how many)")
 	cmd.Flags().BoolVar(&f.keepSeries, "keep-series", false, keepSeriesHelp)
+	f.registerCanary(cmd)
 	return cmd
 }

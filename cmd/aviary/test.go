@@ -22,6 +22,7 @@ type suiteFlags struct {
 	parallel   int
 	filter     string
 	keepSeries bool
+	canary     string
 }
 
 func (f *suiteFlags) register(cmd *cobra.Command) {
@@ -29,6 +30,20 @@ func (f *suiteFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVarP(&f.parallel, "parallel", "p", 0, "scenarios to run at once (0 = one per CPU)")
 	cmd.Flags().StringVar(&f.filter, "run", "", "only run scenarios whose name matches this regular expression")
 	cmd.Flags().BoolVar(&f.keepSeries, "keep-series", false, keepSeriesHelp)
+	f.registerCanary(cmd)
+}
+
+// registerCanary adds --canary, which loads every scenario with a Canary file of the
+// user's in place of the scenario's own Canary.
+func (f *suiteFlags) registerCanary(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.canary, "canary", "", canaryHelp)
+}
+
+const canaryHelp = "a YAML file whose Canary replaces each scenario's (its other documents, e.g. MetricTemplates, are added to the policy)"
+
+// loadOptions are the options scenarios are loaded with.
+func (f *suiteFlags) loadOptions() scenario.LoadOptions {
+	return scenario.LoadOptions{CanaryFile: f.canary}
 }
 
 // validate checks the flags; errors are bad input.
@@ -71,19 +86,24 @@ offset and subquery, plus PromQL's 5m lookback) and stores a stretch of ticks
 with the same record as one record with a repeat count, so a long run's memory
 does not grow with virtual time. --keep-series keeps every sample instead.
 
+--canary runs the scenarios with your own Canary: the file's Canary replaces
+each scenario's, and its other documents (MetricTemplates, AlertProviders, ...)
+join the scenario's policy. Problems in it name the file and line.
+
 Exit status: 0 when every expectation of every scenario holds, 1 when any fails,
 2 on invalid input (unknown keys, wrong types, bad durations, values past their
 limits, missing files, files that are not regular files, ...).`,
 		Example: `  aviary test scenarios/
   aviary test scenarios/podinfo-500-burst.yaml --run 'burst'
-  aviary test scenarios/ --report report.html --junit junit.xml --json results.json`,
+  aviary test scenarios/ --report report.html --junit junit.xml --json results.json
+  aviary test scenarios/podinfo-500-burst.yaml --canary deploy/podinfo/canary.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			filter, err := f.validate()
 			if err != nil {
 				return err
 			}
-			loaded, err := scenario.LoadPaths(args)
+			loaded, err := scenario.LoadPathsWith(args, f.loadOptions())
 			if err != nil {
 				return invalid(err)
 			}

@@ -82,6 +82,9 @@ type Loaded struct {
 	// pattern that matches any message, a count range that admits every reachable
 	// count, a within not before until), each naming file, line and spec.expect field.
 	Warnings []string
+	// PolicyWarnings are the warnings of Warnings that are about the policy (all but
+	// the expectations'), structured, each with its rule: what `aviary lint` reports.
+	PolicyWarnings []Warning
 }
 
 // LoadError is one problem with a scenario or one of its policy files. Its text names
@@ -156,6 +159,14 @@ type LoadOptions struct {
 	// added. Relative paths are relative to the working directory; problems in it
 	// name this file and its lines.
 	CanaryFile string
+	// Canary, when set, selects the Canary to load ("name" or "namespace/name") when
+	// the policy's documents hold several: the other Canary documents are left out.
+	// For `aviary lint`, which loads every Canary of a set of files in turn.
+	Canary string
+	// OtherKinds skips the documents of kinds a policy cannot hold (a Kustomization, a
+	// VirtualService, ...) instead of refusing them: for `aviary lint`, which reads a
+	// repository's manifests as they are.
+	OtherKinds bool
 }
 
 // Load strictly decodes and validates a scenario held in data, as LoadFile does a
@@ -180,7 +191,11 @@ func LoadFileWith(path string, opts LoadOptions) (*Loaded, error) {
 // is of kind Scenario (policy files living alongside are skipped), in lexical order.
 // Two scenarios with the same metadata.name are an error naming both files. On error
 // the slice holds the scenarios that did load and the error joins every problem.
-func LoadPaths(paths []string) ([]*Loaded, error) {
+func LoadPaths(paths []string) ([]*Loaded, error) { return LoadPathsWith(paths, LoadOptions{}) }
+
+// LoadPathsWith is LoadPaths with options, which every scenario is loaded with (e.g.
+// `aviary test --canary`: a team's own Canary in every scenario of a suite).
+func LoadPathsWith(paths []string, opts LoadOptions) ([]*Loaded, error) {
 	var files []string
 	var errs []error
 	seen := map[string]bool{}
@@ -245,7 +260,7 @@ func LoadPaths(paths []string) ([]*Loaded, error) {
 		}
 	}
 	loaded, loadErrs := make([]*Loaded, len(files)), make([]error, len(files))
-	sideBySide(len(files), func(i int) { loaded[i], loadErrs[i] = LoadFile(files[i]) })
+	sideBySide(len(files), func(i int) { loaded[i], loadErrs[i] = LoadFileWith(files[i], opts) })
 	var out []*Loaded
 	byName := map[string]*Loaded{}
 	for i, f := range files {
@@ -327,7 +342,7 @@ type loader struct {
 	alertDocs    []*policyDoc // parallel to Loaded.AlertProviders
 	// warnings are the policy's load-time warnings found while decoding (conversions,
 	// fields Flagger ignores), before the query and expectation warnings.
-	warnings []string
+	warnings []Warning
 }
 
 func (l *loader) addErr(e *LoadError) {
@@ -440,7 +455,8 @@ func (l *loader) load(data []byte) (*Loaded, error) {
 	ld.ReadinessFromProbes = !l.present("spec.target.startupDelay")
 	applyDefaults(s, l.present)
 	l.fallbackWarnings(s, ld)
-	ld.Warnings = append(append(append(l.warnings, l.queryWarnings(ld)...), l.alertWarnings(ld)...), l.expectWarnings(s)...)
+	ld.PolicyWarnings = append(append(l.warnings, l.queryWarnings(ld)...), l.alertWarnings(ld)...)
+	ld.Warnings = append(warningTexts(ld.PolicyWarnings), l.expectWarnings(s)...)
 	return ld, nil
 }
 

@@ -79,7 +79,7 @@ func (l *loader) checkAlertKeys(s *Scenario, cd *v1beta1.Canary) {
 // CRD calls info the default), a provider that is not among the policy objects, a
 // provider whose address comes from a Secret the policy does not hold (Flagger would
 // log the missing secret).
-func (l *loader) alertWarnings(ld *Loaded) []string {
+func (l *loader) alertWarnings(ld *Loaded) []Warning {
 	cd, d := ld.Canary, l.canaryDoc
 	a := cd.GetAnalysis()
 	if a == nil {
@@ -89,14 +89,15 @@ func (l *loader) alertWarnings(ld *Loaded) []string {
 	if cd.Spec.Analysis == nil {
 		base = "spec.canaryAnalysis"
 	}
-	var out []string
-	warn := func(path, format string, args ...any) {
-		out = append(out, fmt.Sprintf("%s:%d: %s: %s: ", d.file, lineIn(d, path), d.object, path)+fmt.Sprintf(format, args...))
+	var out []Warning
+	warn := func(rule, path, format string, args ...any) {
+		out = append(out, Warning{Rule: rule, File: d.file, Line: lineIn(d, path), Object: d.object, Path: path, Field: path,
+			Msg: fmt.Sprintf(format, args...)})
 	}
 	for i, entry := range a.Alerts {
 		p := fmt.Sprintf("%s.alerts[%d]", base, i)
 		if entry.Severity == "" {
-			warn(p, "alert %q has no severity, so it receives no alert: Flagger's filter admits none for it "+
+			warn(RuleAlertNoSeverity, p, "alert %q has no severity, so it receives no alert: Flagger's filter admits none for it "+
 				"(the CRD calls info the default, but Flagger does not apply it); give severity: info, warn or error", entry.Name)
 		}
 		ns := cd.Namespace
@@ -111,15 +112,15 @@ func (l *loader) alertWarnings(ld *Loaded) []string {
 		}
 		switch {
 		case provider == nil:
-			warn(p+".providerRef", "AlertProvider %s.%s is not among the policy objects: Flagger would log "+
+			warn(RuleAlertProviderMissing, p+".providerRef", "AlertProvider %s.%s is not among the policy objects: Flagger would log "+
 				"\"alert provider %s.%s error: ... not found\" and send alert %q nothing", entry.ProviderRef.Name, ns, entry.ProviderRef.Name, ns, entry.Name)
 		case provider.Spec.SecretRef != nil && secretOf(ld, ns, provider.Spec.SecretRef.Name) == nil:
-			warn(p+".providerRef", "AlertProvider %s.%s takes its address from Secret %s, which is not among the policy objects: "+
+			warn(RuleAlertProviderMissing, p+".providerRef", "AlertProvider %s.%s takes its address from Secret %s, which is not among the policy objects: "+
 				"Flagger would log \"alert provider %s.%s secretRef error\" and send alert %q nothing", provider.Name, ns,
 				provider.Spec.SecretRef.Name, provider.Name, ns, entry.Name)
 		default:
 			if why := alertProviderWarning(ld, provider, entry.Name); why != "" {
-				warn(p+".providerRef", "AlertProvider %s.%s: %s", provider.Name, ns, why)
+				warn(RuleAlertUndeliverable, p+".providerRef", "AlertProvider %s.%s: %s", provider.Name, ns, why)
 			}
 		}
 	}

@@ -24,7 +24,7 @@ import (
 func (l *loader) fallbackWarnings(s *Scenario, ld *Loaded) {
 	cd, d := ld.Canary, l.canaryDoc
 	for _, f := range (&engine.Engine{}).Fallbacks(cd) {
-		l.policyWarn(d, f.Field, "%s", f.Msg)
+		l.policyWarn(d, RuleFlaggerReadsOtherwise, f.Field, "%s", f.Msg)
 	}
 	a := cd.GetAnalysis()
 	if a == nil {
@@ -42,7 +42,7 @@ func (l *loader) fallbackWarnings(s *Scenario, ld *Loaded) {
 			continue
 		}
 		if need := workload.ReadyThresholdReplicas(replicas, *t.value); need > replicas {
-			l.policyWarn(d, t.field, "%d%% of the target's %d replicas is %d: Flagger waits for more available replicas than there are: %s",
+			l.policyWarn(d, RuleReadyThreshold, t.field, "%d%% of the target's %d replicas is %d: Flagger waits for more available replicas than there are: %s",
 				*t.value, replicas, need, t.what)
 		}
 	}
@@ -82,14 +82,14 @@ func (l *loader) templateProviderWarning(ld *Loaded, d *policyDoc, t *v1beta1.Me
 	if p.SecretRef != nil {
 		sec := secretOf(ld, t.Namespace, p.SecretRef.Name)
 		if sec == nil {
-			l.policyWarn(d, "spec.provider.secretRef", "Secret %s.%s is not among the policy objects: Flagger fails every check of metric %q "+
+			l.policyWarn(d, RuleProviderSecretMissing, "spec.provider.secretRef", "Secret %s.%s is not among the policy objects: Flagger fails every check of metric %q "+
 				"(\"Metric template %s.%s secret %s error: ... not found\")", p.SecretRef.Name, t.Namespace, metric, t.Name, t.Namespace, p.SecretRef.Name)
 			return
 		}
 		credentials = sec.Data
 	}
 	if err := analysis.ValidateProvider(p, credentials); err != nil {
-		l.policyWarn(d, "spec.provider", "Flagger cannot build its %s client and fails every check of metric %q: Metric template %s.%s provider %s error: %v",
+		l.policyWarn(d, RuleProviderInvalid, "spec.provider", "Flagger cannot build its %s client and fails every check of metric %q: Metric template %s.%s provider %s error: %v",
 			p.Type, metric, t.Name, t.Namespace, p.Type, err)
 	}
 }

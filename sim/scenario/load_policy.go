@@ -48,12 +48,9 @@ func (l *loader) policyErr(d *policyDoc, n *yaml.Node, path, format string, args
 }
 
 // policyWarn records a load-time warning about a field of a policy object.
-func (l *loader) policyWarn(d *policyDoc, path, format string, args ...any) {
-	w := fmt.Sprintf("%s:%d: %s: ", d.file, lineIn(d, path), d.object)
-	if path != "" {
-		w += path + ": "
-	}
-	l.warnings = append(l.warnings, w+fmt.Sprintf(format, args...))
+func (l *loader) policyWarn(d *policyDoc, rule, path, format string, args ...any) {
+	l.warnings = append(l.warnings, Warning{Rule: rule, File: d.file, Line: lineIn(d, path), Object: d.object, Path: path, Field: path,
+		Msg: fmt.Sprintf(format, args...)})
 }
 
 // loadPolicy reads spec.policy and decodes its objects into ld.
@@ -125,7 +122,7 @@ func (l *loader) loadPolicy(s *Scenario, ld *Loaded) {
 				continue
 			}
 			if o.Name == ld.Canary.Spec.TargetRef.Name {
-				l.policyWarn(d, "metadata.namespace", "Deployment %s is in namespace %s, not in the Canary's (%s): it is created as given, but it is not the target, which aviary generates from spec.target",
+				l.policyWarn(d, RuleDeploymentNamespace, "metadata.namespace", "Deployment %s is in namespace %s, not in the Canary's (%s): it is created as given, but it is not the target, which aviary generates from spec.target",
 					o.Name, o.Namespace, ns)
 			}
 			ld.Objects = append(ld.Objects, o)
@@ -213,7 +210,32 @@ func (l *loader) readPolicyDocs(s *Scenario) []*policyDoc {
 			return k != nil && k.Value == "Canary"
 		})
 	}
-	return append(docs, fromCanaryFile...)
+	docs = append(docs, fromCanaryFile...)
+	if l.opts.Canary != "" || l.opts.OtherKinds {
+		docs = slices.DeleteFunc(docs, l.leftOut)
+	}
+	return docs
+}
+
+// leftOut reports whether the options leave a document out: a Canary other than
+// LoadOptions.Canary, a kind no policy holds with LoadOptions.OtherKinds.
+func (l *loader) leftOut(d *policyDoc) bool {
+	doc := documentOf(d.file, d.node)
+	switch {
+	case l.opts.OtherKinds && doc.Kind != "" && kindNamed(doc.Kind) == nil:
+		return true
+	case l.opts.Canary != "" && doc.Kind == v1beta1.CanaryKind:
+		ns, name, qualified := strings.Cut(l.opts.Canary, "/")
+		if !qualified {
+			return doc.Name != ns
+		}
+		namespace := doc.Namespace
+		if namespace == "" {
+			namespace = DefaultNamespace
+		}
+		return doc.Name != name || namespace != ns
+	}
+	return false
 }
 
 // checkCanary checks what the Canary asks of the engine: a target, an analysis, and
@@ -234,7 +256,7 @@ func (l *loader) checkCanary(ld *Loaded) {
 	case cd.Spec.Analysis == nil:
 		l.policyErr(d, nil, "spec.analysis", "required: Flagger's CRD requires spec.analysis (interval, threshold and a stepWeight, stepWeights or iterations)")
 	case cd.Spec.CanaryAnalysis != nil:
-		l.policyWarn(d, "spec.canaryAnalysis", "ignored: Flagger 1.x has no such field (spec.analysis is used)")
+		l.policyWarn(d, RuleCanaryAnalysisIgnored, "spec.canaryAnalysis", "ignored: Flagger 1.x has no such field (spec.analysis is used)")
 	}
 	if cd.Spec.TargetRef.Kind != "" {
 		for _, u := range (&engine.Engine{}).Unsupported(cd) {
@@ -303,7 +325,7 @@ func (l *loader) checkAutoscaler(ld *Loaded) {
 			return
 		}
 	}
-	l.policyWarn(l.canaryDoc, "spec.autoscalerRef", "HorizontalPodAutoscaler %s.%s is not among the policy objects — Flagger would fail every tick with \"HorizontalPodAutoscaler %s.%s get query error\" and never initialize",
+	l.policyWarn(l.canaryDoc, RuleAutoscalerMissing, "spec.autoscalerRef", "HorizontalPodAutoscaler %s.%s is not among the policy objects — Flagger would fail every tick with \"HorizontalPodAutoscaler %s.%s get query error\" and never initialize",
 		ref.Name, cd.Namespace, ref.Name, cd.Namespace)
 }
 
@@ -355,7 +377,8 @@ func (l *loader) decodePolicyObject(d *policyDoc) (obj client.Object, k *policyK
 		return nil, nil, false
 	case legacy:
 		if msg := lv.convert(n); msg != "" {
-			l.warnings = append(l.warnings, fmt.Sprintf("%s:%d: %s: apiVersion: %s", d.file, avNode.Line, d.object, msg))
+			l.warnings = append(l.warnings, Warning{Rule: RuleAPIVersionConverted, File: d.file, Line: avNode.Line, Object: d.object,
+				Path: "apiVersion", Field: "apiVersion", Msg: msg})
 		}
 	case !slices.Contains(k.APIVersions, av):
 		l.policyErr(d, avNode, "apiVersion", "want %s, got %q", want, av)

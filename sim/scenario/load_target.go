@@ -50,7 +50,7 @@ func (l *loader) checkTarget(s *Scenario, ld *Loaded) {
 		return
 	}
 	if !hasSelectorLabel(spec.Selector) {
-		l.policyWarn(d, "spec.selector.matchLabels", "has none of %v — Flagger would warn \"spec.selector.matchLabels must contain one of\" on every tick and never initialize",
+		l.policyWarn(d, RuleSelectorLabels, "spec.selector.matchLabels", "has none of %v — Flagger would warn \"spec.selector.matchLabels must contain one of\" on every tick and never initialize",
 			workload.DefaultSelectorLabels)
 	}
 

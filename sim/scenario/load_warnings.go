@@ -18,29 +18,38 @@ import (
 
 // queryWarnings renders every MetricTemplate query, inline query and builtin metric's
 // query the way the engine will and parses the PromQL ones; problems become warnings.
-func (l *loader) queryWarnings(ld *Loaded) []string {
-	var out []string
+func (l *loader) queryWarnings(ld *Loaded) []Warning {
+	var out []Warning
 	seen := map[string]bool{}
-	warn := func(file string, line int, format string, args ...any) {
-		w := fmt.Sprintf("%s:%d: ", file, line) + fmt.Sprintf(format, args...)
-		if !seen[w] {
-			seen[w] = true
+	add := func(w Warning) {
+		if s := w.String(); !seen[s] {
+			seen[s] = true
 			out = append(out, w)
 		}
 	}
 	cd, cdDoc := ld.Canary, l.canaryDoc
+	// warn is a warning about field (at its line) of the Canary's metric at mp.
+	warn := func(rule, mp, field, format string, args ...any) {
+		add(Warning{Rule: rule, File: cdDoc.file, Line: lineIn(cdDoc, field), Object: cdDoc.object, Path: mp, Field: field,
+			Msg: fmt.Sprintf(format, args...)})
+	}
 	const atRunTime = " — Flagger would fail this check at run time"
-	check := func(file string, line int, who, text string, provider v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) {
+	// check renders and parses a query; who and path are what the warning names,
+	// field the query's field in d.
+	check := func(d *policyDoc, field, who, path, text string, provider v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) {
+		w := Warning{File: d.file, Line: lineIn(d, field), Object: who, Path: path, Field: field}
 		q, err := analysis.RenderQuery(text, model)
 		if err != nil {
-			warn(file, line, "%s: query render error: %v%s", who, err, atRunTime)
+			w.Rule, w.Msg = RuleQueryRender, fmt.Sprintf("query render error: %v%s", err, atRunTime)
+			add(w)
 			return
 		}
 		if !analysis.IsPrometheusProvider(provider) {
 			return
 		}
 		if _, err := parser.ParseExpr(q); err != nil {
-			warn(file, line, "%s: query does not parse: %s%s", who, oneLine(err.Error()), atRunTime)
+			w.Rule, w.Msg = RuleQueryParse, fmt.Sprintf("query does not parse: %s%s", oneLine(err.Error()), atRunTime)
+			add(w)
 		}
 	}
 	referenced := map[*v1beta1.MetricTemplate]bool{}
@@ -61,32 +70,33 @@ func (l *loader) queryWarnings(ld *Loaded) []string {
 					_, err = parser.ParseExpr(q)
 				}
 				if err != nil {
-					warn(cdDoc.file, lineIn(cdDoc, mp+".interval"), "%s: %s: %s query with interval %q does not parse: %s%s",
-						cdDoc.object, mp, m.Name, model.Interval, oneLine(err.Error()), atRunTime)
+					warn(RuleQueryParse, mp, mp+".interval", "%s query with interval %q does not parse: %s%s",
+						m.Name, model.Interval, oneLine(err.Error()), atRunTime)
 				}
 			}
 			switch {
 			case m.TemplateRef != nil:
 				t, td, ns := l.templateOf(ld, *m)
 				if t == nil {
-					warn(cdDoc.file, lineIn(cdDoc, mp+".templateRef"), "%s: %s.templateRef: MetricTemplate %s.%s is not among the policy objects%s",
-						cdDoc.object, mp, m.TemplateRef.Name, ns, atRunTime)
+					add(Warning{Rule: RuleTemplateMissing, File: cdDoc.file, Line: lineIn(cdDoc, mp+".templateRef"), Object: cdDoc.object,
+						Path: mp + ".templateRef", Field: mp + ".templateRef",
+						Msg: fmt.Sprintf("MetricTemplate %s.%s is not among the policy objects%s", m.TemplateRef.Name, ns, atRunTime)})
 					continue
 				}
 				referenced[t] = true
 				who := fmt.Sprintf("MetricTemplate %s (metric %q of Canary %s)", t.Name, m.Name, cd.Name)
-				check(td.file, lineIn(td, "spec.query"), who, t.Spec.Query, t.Spec.Provider,
+				check(td, "spec.query", who, "", t.Spec.Query, t.Spec.Provider,
 					analysis.Model(cd, m.Interval, m.TemplateVariables))
 				if m.Interval == "" && usesInterval(t.Spec.Query) {
-					warn(cdDoc.file, lineIn(cdDoc, mp), "%s: %s: metric %q has no interval but MetricTemplate %s uses {{ interval }}, which renders as \"\" (Flagger gives templateRef metrics no default interval)",
-						cdDoc.object, mp, m.Name, t.Name)
+					warn(RuleIntervalMissing, mp, mp, "metric %q has no interval but MetricTemplate %s uses {{ interval }}, which renders as \"\" (Flagger gives templateRef metrics no default interval)",
+						m.Name, t.Name)
 				}
 			case m.Query != "":
-				check(cdDoc.file, lineIn(cdDoc, mp+".query"), fmt.Sprintf("%s: %s.query", cdDoc.object, mp), m.Query, v1beta1.MetricTemplateProvider{Type: "prometheus"},
+				check(cdDoc, mp+".query", cdDoc.object, mp+".query", m.Query, v1beta1.MetricTemplateProvider{Type: "prometheus"},
 					analysis.Model(cd, m.GetMetricInterval(), m.TemplateVariables))
 			case m.Name != analysis.MetricRequestSuccessRate && m.Name != analysis.MetricRequestDuration:
-				warn(cdDoc.file, lineIn(cdDoc, mp+".name"), "%s: %s: metric %q is neither a builtin metric (%s, %s) nor has it a templateRef or query: Flagger fails it with \"no usable metrics template and query were configured\"%s",
-					cdDoc.object, mp, m.Name, analysis.MetricRequestSuccessRate, analysis.MetricRequestDuration, atRunTime)
+				warn(RuleMetricUnknown, mp, mp+".name", "metric %q is neither a builtin metric (%s, %s) nor has it a templateRef or query: Flagger fails it with \"no usable metrics template and query were configured\"%s",
+					m.Name, analysis.MetricRequestSuccessRate, analysis.MetricRequestDuration, atRunTime)
 			}
 		}
 	}
@@ -95,7 +105,7 @@ func (l *loader) queryWarnings(ld *Loaded) []string {
 			continue
 		}
 		td := l.templateDocs[j]
-		check(td.file, lineIn(td, "spec.query"), "MetricTemplate "+t.Name, t.Spec.Query, t.Spec.Provider,
+		check(td, "spec.query", "MetricTemplate "+t.Name, "", t.Spec.Query, t.Spec.Provider,
 			analysis.Model(cd, v1beta1.MetricInterval, nil))
 	}
 	return out

@@ -31,3 +31,15 @@ func (l *Loaded) ObjectError(obj client.Object, path string, err error) (e error
 	return &LoadError{Scenario: l.Scenario.Metadata.Name, ScenarioFile: l.Scenario.File, File: d.file, Line: lineIn(d, path),
 		Object: d.object, Path: path, Msg: err.Error(), err: err}, true
 }
+
+// Where is where the field at path ("" for the whole object) of a policy object of l
+// is written: the file, the line (of the nearest written ancestor when the field is
+// not written), and the object as messages name it ("Canary podinfo"). ok is false
+// for an object l does not hold.
+func (l *Loaded) Where(obj client.Object, path string) (file string, line int, object string, ok bool) {
+	d := l.docs[obj]
+	if d == nil {
+		return "", 0, "", false
+	}
+	return d.file, lineIn(d, path), d.object, true
+}

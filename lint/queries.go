@@ -1,0 +1,115 @@
+package lint
+
+import (
+	"fmt"
+
+	"github.com/prometheus/prometheus/promql/parser"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"aviary.dev/aviary/api/v1beta1"
+	"aviary.dev/aviary/engine/analysis"
+)
+
+// query is one PromQL query of the policy that rendered and parsed, with where it
+// is written: the query rules read these.
+type query struct {
+	analysis.MetricQuery
+	// Expr is the parsed query.
+	Expr parser.Expr
+	// Obj and Field are where the query is written (a MetricTemplate's spec.query,
+	// a Canary metric's query, or, for a builtin, the metric's interval).
+	Obj   client.Object
+	Field string
+	// MetricField is the Canary metric's path ("spec.analysis.metrics[1]"), and
+	// CanaryMetric the metric; nil for a MetricTemplate no Canary metric references.
+	MetricField  string
+	CanaryMetric *v1beta1.CanaryMetric
+	// Who says which query of the finding's object it is, or what it was rendered
+	// for ("rendered for metric \"error-rate\" of Canary podinfo").
+	Who string
+}
+
+// Placeholder says the query was rendered with a placeholder model: no Canary of the
+// linted files references its MetricTemplate.
+func (q *query) Placeholder() bool { return q.CanaryMetric == nil }
+
+// queries are the policy's PromQL queries that render and parse (those that do not
+// are the loader's query-render and query-parse warnings), computed once.
+func (in *Input) queries() []query {
+	if in.qs == nil {
+		in.qs = in.collectQueries()
+	}
+	return in.qs
+}
+
+func (in *Input) collectQueries() []query {
+	ld := in.Loaded
+	cd := ld.Canary
+	out := []query{}
+	if cd == nil {
+		return out
+	}
+	byName := map[[2]string]*v1beta1.MetricTemplate{}
+	for _, t := range ld.Templates {
+		byName[[2]string{t.Namespace, t.Name}] = t
+	}
+	referenced := map[*v1beta1.MetricTemplate]bool{}
+	base := "spec.analysis"
+	if cd.Spec.Analysis == nil {
+		base = "spec.canaryAnalysis"
+	}
+	a := cd.GetAnalysis()
+	for _, mq := range analysis.CanaryQueries(cd, v1beta1.DefaultMeshProvider, func(ns, name string) *v1beta1.MetricTemplate {
+		return byName[[2]string{ns, name}]
+	}) {
+		m := &a.Metrics[mq.Metric]
+		q := query{MetricQuery: mq, CanaryMetric: m, MetricField: fmt.Sprintf("%s.metrics[%d]", base, mq.Metric)}
+		switch mq.Source {
+		case analysis.QueryBuiltin:
+			q.Obj, q.Field = cd, q.MetricField+".interval"
+			q.Who = fmt.Sprintf("the builtin %s query", m.Name)
+		case analysis.QueryInline:
+			q.Obj, q.Field = cd, q.MetricField+".query"
+			q.Who = fmt.Sprintf("the query of metric %q", m.Name)
+		case analysis.QueryTemplate:
+			referenced[mq.Template] = true
+			q.Obj, q.Field = mq.Template, "spec.query"
+			q.Who = fmt.Sprintf("rendered for metric %q of Canary %s", m.Name, cd.Name)
+		}
+		if q.parse() {
+			out = append(out, q)
+		}
+	}
+	for _, t := range ld.Templates {
+		if referenced[t] || (in.skip != nil && in.skip(t)) {
+			continue
+		}
+		model := analysis.Model(cd, v1beta1.MetricInterval, nil)
+		r, err := analysis.RenderQuery(t.Spec.Query, model)
+		q := query{MetricQuery: analysis.MetricQuery{Metric: -1, Source: analysis.QueryTemplate, Template: t, Text: t.Spec.Query,
+			Model: model, Query: analysis.CollapseQuery(r), Err: err, PromQL: analysis.IsPrometheusProvider(t.Spec.Provider)},
+			Obj: t, Field: "spec.query",
+			Who: fmt.Sprintf("rendered for Canary %s with interval %s (none of its metrics references this template)", cd.Name, v1beta1.MetricInterval)}
+		if in.templateOnly {
+			q.Who = fmt.Sprintf("rendered for a placeholder Canary (namespace %s, target %s, interval %s: no linted Canary references this template)",
+				cd.Namespace, cd.Spec.TargetRef.Name, v1beta1.MetricInterval)
+		}
+		if q.parse() {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// parse parses a rendered PromQL query; false when it is not one or does not parse.
+func (q *query) parse() bool {
+	if q.Err != nil || !q.PromQL || q.Query == "" {
+		return false
+	}
+	e, err := parser.ParseExpr(q.Query)
+	if err != nil {
+		return false
+	}
+	q.Expr = e
+	return true
+}
