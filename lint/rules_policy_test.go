@@ -83,3 +83,26 @@ const builtins = `    metrics:
       - {name: request-success-rate, interval: 1m, thresholdRange: {min: 99}}
       - {name: request-duration, interval: 1m, thresholdRange: {max: 500}}
 `
+
+// The scenario each rule names shows the consequence of a policy the rule flags: its
+// own policy holds a finding of the rule.
+var _ = DescribeTable("a rule's scenario has a policy the rule flags",
+	func(id string) {
+		r := lint.RuleByID(id)
+		Expect(r).NotTo(BeNil())
+		ld, err := scenario.LoadFile(filepath.Join("..", r.Scenario))
+		Expect(err).NotTo(HaveOccurred())
+		var ids []string
+		for _, f := range r.Check(&lint.Input{Loaded: ld, Config: lint.Config{ScrapeInterval: lint.DefaultScrapeInterval}}) {
+			ids = append(ids, f.Rule)
+		}
+		Expect(ids).To(ContainElement(id), r.Scenario)
+	},
+	Entry(nil, "threshold-never-bites"),
+	Entry(nil, "threshold-side"),
+	Entry(nil, "latency-units"),
+	Entry(nil, "progress-deadline-short"),
+	Entry(nil, "post-rollout-after-rollback"),
+	Entry(nil, "gate-without-timeout"),
+	Entry(nil, "event-webhook-to-chat"),
+)
