@@ -104,5 +104,6 @@ var _ = DescribeTable("a rule's scenario has a policy the rule flags",
 	Entry(nil, "progress-deadline-short"),
 	Entry(nil, "post-rollout-after-rollback"),
 	Entry(nil, "gate-without-timeout"),
+	Entry(nil, "loadtester-background-task"),
 	Entry(nil, "event-webhook-to-chat"),
 )

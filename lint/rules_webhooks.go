@@ -11,7 +11,7 @@ import (
 )
 
 // webhookRules are the rules on a Canary's webhooks and where its notifications go.
-var webhookRules = []*Rule{postRolloutAfterRollback, gateWithoutTimeout, eventWebhookToChat}
+var webhookRules = []*Rule{postRolloutAfterRollback, gateWithoutTimeout, loadtesterBackgroundTask, eventWebhookToChat}
 
 var postRolloutAfterRollback = &Rule{
 	ID: "post-rollout-after-rollback",
@@ -56,9 +56,27 @@ var eventWebhookToChat = &Rule{
 	Scenario: "scenarios/production-canary-as-written.yaml",
 }
 
+var loadtesterBackgroundTask = &Rule{
+	ID:       "loadtester-background-task",
+	Severity: Warning,
+	Title:    "a check run as the load tester's background task: it never fails",
+	Help: "Flagger's load tester runs a task of type cmd (its default: metadata with cmd and no type) in the " +
+		"background and answers 202 at once, whatever the command will do; Flagger counts any status up to " +
+		"202 as success. A test written that way (curl, grep, helm test, a script) never fails its pre-rollout " +
+		"or rollout hook and never closes a gate, and a rollback hook so written (202 is a rollback hook's " +
+		"success) rolls back every release. Load generators (hey, ghz, wrk, ...) are meant to run that way.",
+	Fix:      "metadata type: bash (the load tester runs the command and answers 500 when it fails), with a timeout longer than it takes",
+	Scenario: "scenarios/podinfo-acceptance-test-in-background.yaml",
+}
+
+// loadGenerators are commands a load tester's cmd task runs to make traffic, not to
+// test: the background is where they belong.
+var loadGenerators = map[string]bool{"hey": true, "ghz": true, "wrk": true, "k6": true, "vegeta": true, "ab": true, "fortio": true, "siege": true}
+
 func init() {
 	postRolloutAfterRollback.Check = checkPostRollout
 	gateWithoutTimeout.Check = checkGateTimeouts
+	loadtesterBackgroundTask.Check = checkBackgroundTasks
 	eventWebhookToChat.Check = checkChatWebhooks
 }
 
@@ -179,6 +197,44 @@ func checkChatWebhooks(in *Input) []Finding {
 					"analysis.alerts with severity info (every alert) or error (rollbacks)", c.provider)))
 			break
 		}
+	}
+	return out
+}
+
+func checkBackgroundTasks(in *Input) []Finding {
+	cd := in.Loaded.Canary
+	var out []Finding
+	for i, w := range analysisOf(cd).Webhooks {
+		typ := w.Type
+		if typ == "" {
+			typ = v1beta1.RolloutHook
+		}
+		if _, gate := gateFailure[typ]; !gate || w.Metadata == nil {
+			continue
+		}
+		md := *w.Metadata
+		cmd, hasCmd := md["cmd"]
+		if task, typed := md["type"]; !hasCmd || typed && task != "cmd" {
+			continue
+		}
+		fields := strings.Fields(cmd)
+		if len(fields) > 0 && loadGenerators[fields[0]] {
+			continue
+		}
+		effect := "the check passes whatever the command does"
+		switch typ {
+		case v1beta1.RollbackHook:
+			effect = "and 202 is a rollback hook's success: Flagger rolls back every release on its first analysis tick"
+		case v1beta1.ConfirmRolloutHook, v1beta1.ConfirmPromotionHook, v1beta1.ConfirmTrafficIncreaseHook:
+			effect = "the gate is open whatever the command does"
+		}
+		f := in.Finding(loadtesterBackgroundTask, cd, webhookPath(i)+".metadata", fmt.Sprintf(
+			"%s webhook %q runs %q as a load tester task of type cmd (no metadata type): the load tester starts it in the background and answers 202 at once, "+
+				"which Flagger counts as success: %s", typ, w.Name, cmd, effect))
+		if typ == v1beta1.RollbackHook {
+			f.Severity = Error
+		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -67,3 +67,26 @@ var _ = DescribeTable("event-webhook-to-chat",
 	Entry("not: an event webhook to a service of one's own", "      - {name: events, type: event, url: http://event-recorder.test/}\n"),
 	Entry("not: a host that only looks like Slack's", "      - {name: events, type: event, url: https://hooks.slack.com.example.org/services/x}\n"),
 )
+
+var _ = DescribeTable("loadtester-background-task",
+	func(hooks string, want ...finding) {
+		expectFindings(policyFindings("loadtester-background-task", withHooks(hooks)), "loadtester-background-task", want...)
+	},
+	Entry("an acceptance test without type: bash",
+		"      - name: acceptance-test\n        type: pre-rollout\n        url: http://flagger-loadtester.test/\n        timeout: 30s\n        metadata:\n          cmd: \"curl -sd 'test' http://podinfo-canary.test:9898/token | grep token\"\n",
+		finding{lint.Warning, 24, "spec.analysis.webhooks[0].metadata", []string{
+			`pre-rollout webhook "acceptance-test" runs "curl -sd 'test' http://podinfo-canary.test:9898/token | grep token" as a load tester task of type cmd`,
+			"answers 202 at once", "the check passes whatever the command does"}}),
+	Entry("type cmd written out, a confirm-promotion gate",
+		"      - name: smoke\n        type: confirm-promotion\n        url: http://flagger-loadtester.test/\n        metadata: {type: cmd, cmd: ./smoke.sh}\n",
+		finding{lint.Warning, 23, "spec.analysis.webhooks[0].metadata", []string{"the gate is open whatever the command does"}}),
+	Entry("a rollback hook: 202 rolls back",
+		"      - name: rollback-on-alarm\n        type: rollback\n        url: http://flagger-loadtester.test/\n        metadata: {cmd: \"curl -sf http://alarms.test/firing\"}\n",
+		finding{lint.Error, 23, "spec.analysis.webhooks[0].metadata", []string{"Flagger rolls back every release on its first analysis tick"}}),
+	Entry("not: the tutorial's load test (hey in the background)",
+		"      - name: load-test\n        url: http://flagger-loadtester.test/\n        timeout: 5s\n        metadata: {cmd: \"hey -z 1m -q 10 -c 2 http://podinfo-canary.test:9898/\"}\n"),
+	Entry("not: the tutorial's acceptance test (type bash)",
+		"      - name: acceptance-test\n        type: pre-rollout\n        url: http://flagger-loadtester.test/\n        timeout: 30s\n        metadata: {type: bash, cmd: \"curl -sd 'test' http://podinfo-canary.test:9898/token | grep token\"}\n"),
+	Entry("not: a post-rollout or event hook, which gate nothing",
+		"      - {name: notify, type: post-rollout, url: http://flagger-loadtester.test/, timeout: 5s, metadata: {cmd: ./notify.sh}}\n"),
+)
