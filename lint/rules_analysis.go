@@ -170,9 +170,9 @@ func checkThresholdSide(in *Input) []Finding {
 			}
 		case analysis.MetricRequestDuration:
 			lo, hi := analysis.Bounds(m, analysis.KindDuration)
-			if hi == nil && (lo == nil || *lo > 0) {
+			if hi == nil {
 				msg := "request-duration has no thresholdRange.max: Flagger fails it only above max, so a canary of any latency passes"
-				if lo != nil {
+				if lo != nil && *lo > 0 {
 					msg = fmt.Sprintf("min %v on request-duration (the P99 latency, in ms) and no max: Flagger fails a canary faster than %v ms and passes one of any latency above it", *lo, *lo)
 				}
 				out = append(out, in.Finding(thresholdSide, cd, path, msg))

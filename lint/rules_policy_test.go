@@ -105,5 +105,6 @@ var _ = DescribeTable("a rule's scenario has a policy the rule flags",
 	Entry(nil, "post-rollout-after-rollback"),
 	Entry(nil, "gate-without-timeout"),
 	Entry(nil, "loadtester-background-task"),
+	Entry(nil, "loadtester-gate-endpoint"),
 	Entry(nil, "event-webhook-to-chat"),
 )

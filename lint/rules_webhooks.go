@@ -11,7 +11,7 @@ import (
 )
 
 // webhookRules are the rules on a Canary's webhooks and where its notifications go.
-var webhookRules = []*Rule{postRolloutAfterRollback, gateWithoutTimeout, loadtesterBackgroundTask, eventWebhookToChat}
+var webhookRules = []*Rule{postRolloutAfterRollback, gateWithoutTimeout, loadtesterBackgroundTask, loadtesterGateEndpoint, eventWebhookToChat}
 
 var postRolloutAfterRollback = &Rule{
 	ID: "post-rollout-after-rollback",
@@ -69,6 +69,50 @@ var loadtesterBackgroundTask = &Rule{
 	Scenario: "scenarios/podinfo-acceptance-test-in-background.yaml",
 }
 
+var loadtesterGateEndpoint = &Rule{
+	ID:       "loadtester-gate-endpoint",
+	Severity: Warning,
+	Title:    "a gating webhook on a load tester gate endpoint that does not answer its question",
+	Help: "Flagger's load tester keeps two gates per canary: /gate/check answers 200 while the confirm gate " +
+		"is open (403 otherwise), /rollback/check while a rollback is requested; /gate/open, /gate/close, " +
+		"/rollback/open and /rollback/close change them and always answer 202, /gate/halt always 403. " +
+		"Flagger counts a status up to 202 as success for every hook type. So a rollback hook on /gate/check " +
+		"rolls the canary back when someone opens its promotion gate, a confirm gate on /rollback/check opens " +
+		"when a rollback is asked for, a rollback hook on an open or close endpoint rolls back every release, " +
+		"a confirm gate there confirms nothing, and a gate on /gate/halt never opens.",
+	Fix:      "confirm-rollout, confirm-promotion, confirm-traffic-increase: /gate/check; rollback: /rollback/check",
+	Scenario: "scenarios/podinfo-rollback-hook-on-promotion-gate.yaml",
+}
+
+// gateEndpoint is what a hook of typ does when called at a load tester endpoint
+// ("" when it does what the endpoint is for); error marks a rollback of every release.
+func gateEndpoint(path string, typ v1beta1.HookType) (effect string, error bool) {
+	confirm := typ == v1beta1.ConfirmRolloutHook || typ == v1beta1.ConfirmPromotionHook || typ == v1beta1.ConfirmTrafficIncreaseHook
+	switch path {
+	case "/gate/open", "/gate/close", "/rollback/open", "/rollback/close":
+		switch {
+		case typ == v1beta1.RollbackHook:
+			return "it answers 202, a rollback hook's success: Flagger rolls back every release on its first analysis tick", true
+		case confirm:
+			return "it answers 202 whatever the gate's state, so the gate confirms nothing", false
+		}
+	case "/gate/halt":
+		if typ != v1beta1.RollbackHook && typ != v1beta1.PostRolloutHook && typ != v1beta1.EventHook {
+			return "it always answers 403: " + gateFailure[typ] + ", for ever", false
+		}
+	case "/gate/check":
+		if typ == v1beta1.RollbackHook {
+			return "it reads the confirm gate, not the rollback one: opening the gate to let the canary on (/gate/open) also rolls it back, " +
+				"since Flagger asks the rollback hooks first", false
+		}
+	case "/rollback/check":
+		if confirm {
+			return "it reads the rollback gate: the gate opens when someone asks for a rollback (/rollback/open), and not when they approve", false
+		}
+	}
+	return "", false
+}
+
 // loadGenerators are commands a load tester's cmd task runs to make traffic, not to
 // test: the background is where they belong.
 var loadGenerators = map[string]bool{"hey": true, "ghz": true, "wrk": true, "k6": true, "vegeta": true, "ab": true, "fortio": true, "siege": true}
@@ -77,6 +121,7 @@ func init() {
 	postRolloutAfterRollback.Check = checkPostRollout
 	gateWithoutTimeout.Check = checkGateTimeouts
 	loadtesterBackgroundTask.Check = checkBackgroundTasks
+	loadtesterGateEndpoint.Check = checkGateEndpoints
 	eventWebhookToChat.Check = checkChatWebhooks
 }
 
@@ -232,6 +277,33 @@ func checkBackgroundTasks(in *Input) []Finding {
 			"%s webhook %q runs %q as a load tester task of type cmd (no metadata type): the load tester starts it in the background and answers 202 at once, "+
 				"which Flagger counts as success: %s", typ, w.Name, cmd, effect))
 		if typ == v1beta1.RollbackHook {
+			f.Severity = Error
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func checkGateEndpoints(in *Input) []Finding {
+	cd := in.Loaded.Canary
+	var out []Finding
+	for i, w := range analysisOf(cd).Webhooks {
+		u, err := url.Parse(w.URL)
+		if err != nil {
+			continue
+		}
+		typ := w.Type
+		if typ == "" {
+			typ = v1beta1.RolloutHook
+		}
+		path := strings.TrimSuffix(u.Path, "/")
+		effect, rollsBack := gateEndpoint(path, typ)
+		if effect == "" {
+			continue
+		}
+		f := in.Finding(loadtesterGateEndpoint, cd, webhookPath(i)+".url", fmt.Sprintf(
+			"%s webhook %q calls the load tester's %s: %s", typ, w.Name, path, effect))
+		if rollsBack {
 			f.Severity = Error
 		}
 		out = append(out, f)

@@ -90,3 +90,30 @@ var _ = DescribeTable("loadtester-background-task",
 	Entry("not: a post-rollout or event hook, which gate nothing",
 		"      - {name: notify, type: post-rollout, url: http://flagger-loadtester.test/, timeout: 5s, metadata: {cmd: ./notify.sh}}\n"),
 )
+
+var _ = DescribeTable("loadtester-gate-endpoint",
+	func(hooks string, want ...finding) {
+		expectFindings(policyFindings("loadtester-gate-endpoint", withHooks(hooks)), "loadtester-gate-endpoint", want...)
+	},
+	Entry("a rollback hook on the confirm gate",
+		"      - name: manual-rollback\n        type: rollback\n        url: http://flagger-loadtester.test/gate/check\n",
+		finding{lint.Warning, 22, "spec.analysis.webhooks[0].url", []string{
+			`rollback webhook "manual-rollback" calls the load tester's /gate/check: it reads the confirm gate`, "also rolls it back"}}),
+	Entry("a confirm-promotion gate on the rollback gate",
+		"      - {name: approve, type: confirm-promotion, url: http://flagger-loadtester.test/rollback/check/}\n",
+		finding{lint.Warning, 20, "spec.analysis.webhooks[0].url", []string{"/rollback/check: it reads the rollback gate"}}),
+	Entry("a rollback hook on /rollback/open: every release rolled back",
+		"      - {name: manual-rollback, type: rollback, url: http://flagger-loadtester.test/rollback/open}\n",
+		finding{lint.Error, 20, "spec.analysis.webhooks[0].url", []string{"rolls back every release"}}),
+	Entry("a confirm-rollout gate on /gate/open",
+		"      - {name: approve, type: confirm-rollout, url: http://flagger-loadtester.test/gate/open}\n",
+		finding{lint.Warning, 20, "spec.analysis.webhooks[0].url", []string{"the gate confirms nothing"}}),
+	Entry("a pre-rollout hook on /gate/halt",
+		"      - {name: halt, type: pre-rollout, url: http://flagger-loadtester.test/gate/halt}\n",
+		finding{lint.Warning, 20, "spec.analysis.webhooks[0].url", []string{"always answers 403: one failed check"}}),
+	Entry("not: the documented wiring (gates on /gate/check, rollback on /rollback/check, the gate closed again before the rollout)",
+		"      - {name: approve, type: confirm-rollout, url: http://flagger-loadtester.test/gate/check}\n"+
+			"      - {name: close, type: post-rollout, url: http://flagger-loadtester.test/gate/close}\n"+
+			"      - {name: close-again, type: pre-rollout, url: http://flagger-loadtester.test/gate/close}\n"+
+			"      - {name: manual-rollback, type: rollback, url: http://flagger-loadtester.test/rollback/check}\n"),
+)
