@@ -18,7 +18,7 @@ const kubernetesIterations = 10
 // counted. A failed check holds the canary where it is, so a revision is promoted
 // after this many passes whatever failures come between, until failedChecks
 // reaches the threshold. ok is false when the analysis never promotes: the weights
-// stall (Fallbacks says why) or the Traefik router is asked to mirror (H12).
+// stall (Fallbacks says why) or a router that cannot mirror is asked to (H12).
 func (e *Engine) ChecksToPromote(cd *v1beta1.Canary) (n int, ok bool) {
 	a := cd.GetAnalysis()
 	if a == nil {
@@ -44,10 +44,20 @@ func (e *Engine) ChecksToPromote(cd *v1beta1.Canary) (n int, ok bool) {
 	}
 	n = len(weights)
 	if a.Mirror {
-		if provider == "traefik" {
+		if !e.Mirrors(cd) {
 			return 0, false
 		}
 		n++
 	}
 	return n, true
+}
+
+// Mirrors reports whether cd's router writes the mirror its analysis.mirror asks for
+// (the router's CanMirror): not Flagger's Traefik router, not the kubernetes
+// provider's (no router), not Istio's A/B testing routes. The canary strategy's
+// first step then never happens (H12); blue/green runs its iterations without
+// mirrored traffic.
+func (e *Engine) Mirrors(cd *v1beta1.Canary) bool {
+	r, ok := e.meshRouter(e.providerOf(cd))
+	return ok && r.CanMirror(cd)
 }

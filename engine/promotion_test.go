@@ -117,3 +117,23 @@ var _ = Describe("ChecksToPromote", func() {
 		Expect(ok).To(BeFalse())
 	})
 })
+
+// Which routers write the mirror analysis.mirror asks for (their CanMirror); what
+// a tick does without it is held in strategy_test.go (H12) and the library's
+// traefik-mirror-never-advances.
+var _ = DescribeTable("Mirrors",
+	func(provider string, ab bool, want bool) {
+		cd := newCanary()
+		cd.Spec.Provider, cd.Spec.Analysis.Mirror = provider, true
+		if ab {
+			cd.Spec.Analysis.StepWeight, cd.Spec.Analysis.MaxWeight, cd.Spec.Analysis.Iterations = 0, 0, 3
+			cd.Spec.Analysis.Match = []v1beta1.HTTPMatchRequest{{Headers: map[string]v1beta1.StringMatch{"x-canary": {Exact: "1"}}}}
+		}
+		Expect((&engine.Engine{}).Mirrors(cd)).To(Equal(want))
+	},
+	Entry("Istio, by weights", "istio", false, true),
+	Entry("the default provider (Istio)", "", false, true),
+	Entry("Istio, A/B testing's routes", "istio", true, false),
+	Entry("Traefik", "traefik", false, false),
+	Entry("kubernetes: no router", "kubernetes", false, false),
+)

@@ -15,7 +15,7 @@ import (
 // analysisRules are the rules on a Canary's analysis: how its threshold, its
 // builtin metrics' bounds and units, and its progress deadline play out in
 // Flagger 1.44's scheduler.
-var analysisRules = []*Rule{thresholdNeverBites, thresholdSide, latencyUnits, progressDeadlineShort}
+var analysisRules = []*Rule{thresholdNeverBites, thresholdSide, latencyUnits, progressDeadlineShort, mirrorIgnored}
 
 // rules is the engine whose rules the analysis rules ask (Flagger's defaults:
 // mesh provider istio unless the Canary names one).
@@ -74,7 +74,22 @@ var progressDeadlineShort = &Rule{
 	Scenario: "scenarios/podinfo-slow-start-deadline.yaml",
 }
 
+var mirrorIgnored = &Rule{
+	ID:       "mirror-ignored",
+	Severity: Error,
+	Title:    "analysis.mirror with a router that cannot mirror",
+	Help: "Flagger's Traefik router writes no mirror and never reports one, the kubernetes provider has no " +
+		"router, and Istio's A/B testing routes carry none. With the canary strategy the first step is a " +
+		"mirror step that the next tick must find mirrored: with Traefik it never is, so every tick takes " +
+		"the mirror step again (\"Advance ... canary weight 0\"), runs the pre-rollout webhooks again and " +
+		"checks nothing: the canary is never promoted (error). Blue/green and A/B testing just run without " +
+		"the mirror (info).",
+	Fix:      "remove analysis.mirror (or mirror with a router that can: Istio, by weights or blue/green)",
+	Scenario: "scenarios/traefik-mirror-never-advances.yaml",
+}
+
 func init() {
+	mirrorIgnored.Check = checkMirrorIgnored
 	thresholdNeverBites.Check = checkThresholdNeverBites
 	thresholdSide.Check = checkThresholdSide
 	latencyUnits.Check = checkLatencyUnits
@@ -427,3 +442,34 @@ func histogramUnit(expr parser.Expr) float64 {
 }
 
 func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// checkMirrorIgnored asks the engine whether the Canary's router mirrors
+// (engine.Mirrors) and whether the analysis then promotes at all
+// (engine.ChecksToPromote).
+func checkMirrorIgnored(in *Input) []Finding {
+	cd := in.Loaded.Canary
+	a := analysisOf(cd)
+	if !a.Mirror || cd.SkipAnalysis() || rules.Mirrors(cd) {
+		return nil
+	}
+	why := "Flagger's Traefik router writes no mirror and never reports one"
+	switch {
+	case cd.Spec.Provider == analysis.ProviderKubernetes:
+		why = "provider kubernetes has no router to mirror with"
+	case len(a.Match) > 0 && a.Iterations > 0:
+		why = "A/B testing's routes carry no mirror"
+	}
+	if _, ok := rules.ChecksToPromote(cd); !ok && cd.DeploymentStrategy() == v1beta1.DeploymentStrategyCanary {
+		return []Finding{in.Finding(mirrorIgnored, cd, "spec.analysis.mirror", fmt.Sprintf(
+			"%s: the canary strategy's first step mirrors and the next tick must find the mirror, so every tick takes the mirror step again "+
+				"(\"Advance %s.%s canary weight 0\"), runs the pre-rollout webhooks again and checks no metric: the canary never gets traffic and is never promoted",
+			why, cd.Name, cd.Namespace))}
+	}
+	then := "the iterations run with all live traffic on the primary (the canary gets only what is sent to its own Service), then all of it at once"
+	if len(a.Match) > 0 && a.Iterations > 0 && cd.Spec.Provider != analysis.ProviderKubernetes {
+		then = "the requests the match selects go to the canary, and none is mirrored"
+	}
+	f := in.Finding(mirrorIgnored, cd, "spec.analysis.mirror", fmt.Sprintf("%s: analysis.mirror is ignored: %s", why, then))
+	f.Severity = Info
+	return []Finding{f}
+}

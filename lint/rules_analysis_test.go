@@ -137,3 +137,24 @@ var _ = DescribeTable("progress-deadline-short",
 var _ = It("progress-deadline-short needs the target: without it in the files it says nothing", func() {
 	expectFindings(policyFindings("progress-deadline-short", "    interval: 10s\n    threshold: 2\n    stepWeight: 50\n"+builtins+"  progressDeadlineSeconds: 1\n"), "progress-deadline-short")
 })
+
+var _ = DescribeTable("mirror-ignored",
+	func(analysis string, want ...finding) {
+		expectFindings(policyFindings("mirror-ignored", analysis+builtins+"  provider: traefik\n"), "mirror-ignored", want...)
+	},
+	Entry("Traefik, the canary strategy: never advances",
+		"    interval: 1m\n    threshold: 2\n    stepWeight: 10\n    mirror: true\n",
+		finding{lint.Error, 16, "spec.analysis.mirror", []string{
+			"Flagger's Traefik router writes no mirror and never reports one", `every tick takes the mirror step again ("Advance podinfo.test canary weight 0")`, "never promoted"}}),
+	Entry("Traefik, blue/green: runs without the mirror",
+		"    interval: 1m\n    threshold: 2\n    iterations: 5\n    mirror: true\n",
+		finding{lint.Info, 16, "spec.analysis.mirror", []string{"analysis.mirror is ignored: the iterations run with all live traffic on the primary"}}),
+	Entry("not: Traefik without mirror", "    interval: 1m\n    threshold: 2\n    stepWeight: 10\n"),
+)
+
+var _ = It("mirror-ignored leaves Istio's mirror alone and names A/B testing's routes", func() {
+	expectFindings(policyFindings("mirror-ignored", "    interval: 1m\n    threshold: 2\n    stepWeight: 10\n    mirror: true\n"+builtins), "mirror-ignored")
+	expectFindings(policyFindings("mirror-ignored", "    interval: 1m\n    threshold: 2\n    iterations: 5\n    mirror: true\n    match: [{headers: {x-canary: {exact: insider}}}]\n"+builtins),
+		"mirror-ignored", finding{lint.Info, 16, "spec.analysis.mirror", []string{
+			"A/B testing's routes carry no mirror: analysis.mirror is ignored: the requests the match selects go to the canary"}})
+})

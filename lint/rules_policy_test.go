@@ -103,8 +103,11 @@ var _ = DescribeTable("a rule's scenario has a policy the rule flags",
 	Entry(nil, "latency-units"),
 	Entry(nil, "progress-deadline-short"),
 	Entry(nil, "post-rollout-after-rollback"),
+	Entry(nil, "pre-rollout-repeats"),
 	Entry(nil, "gate-without-timeout"),
 	Entry(nil, "loadtester-background-task"),
 	Entry(nil, "loadtester-gate-endpoint"),
 	Entry(nil, "event-webhook-to-chat"),
+	// mirror-ignored's scenario, traefik-mirror-never-advances, writes the mirror with a
+	// timeline patch: its policy file has none
 )

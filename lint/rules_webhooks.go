@@ -11,7 +11,7 @@ import (
 )
 
 // webhookRules are the rules on a Canary's webhooks and where its notifications go.
-var webhookRules = []*Rule{postRolloutAfterRollback, gateWithoutTimeout, loadtesterBackgroundTask, loadtesterGateEndpoint, eventWebhookToChat}
+var webhookRules = []*Rule{postRolloutAfterRollback, preRolloutRepeats, gateWithoutTimeout, loadtesterBackgroundTask, loadtesterGateEndpoint, eventWebhookToChat}
 
 var postRolloutAfterRollback = &Rule{
 	ID: "post-rollout-after-rollback",
@@ -26,6 +26,21 @@ var postRolloutAfterRollback = &Rule{
 		"payload's phase, which lint cannot see.",
 	Fix:      "act only when the payload's phase is Succeeded, or move rollback handling to a type: rollback or event webhook (or an alert)",
 	Scenario: "scenarios/stateful-canary-as-written.yaml",
+}
+
+var preRolloutRepeats = &Rule{
+	ID: "pre-rollout-repeats",
+	// Info: a repeated acceptance test is harmless, a repeated migration is not, and
+	// lint cannot tell them apart.
+	Severity: Info,
+	Title:    "pre-rollout webhooks run again on every tick a confirm-traffic-increase gate holds the first step",
+	Help: "Flagger takes a revision's first step when the canary is at weight 0: \"Starting canary analysis\", " +
+		"the pre-rollout webhooks, then the first weight step, before which the confirm-traffic-increase " +
+		"gates run. A gate that refuses leaves the weight at 0, so the next tick is a first step again and " +
+		"calls every pre-rollout webhook again, once per interval until the gate opens (Flagger #1248). A " +
+		"pre-rollout hook that is not idempotent (a migration, a notification) runs many times.",
+	Fix:      "make the pre-rollout endpoint idempotent (run once per payload checksum), or gate the revision before it starts with confirm-rollout",
+	Scenario: "scenarios/podinfo-traffic-gate-repeats-pre-rollout.yaml",
 }
 
 var gateWithoutTimeout = &Rule{
@@ -122,6 +137,7 @@ func init() {
 	gateWithoutTimeout.Check = checkGateTimeouts
 	loadtesterBackgroundTask.Check = checkBackgroundTasks
 	loadtesterGateEndpoint.Check = checkGateEndpoints
+	preRolloutRepeats.Check = checkPreRolloutRepeats
 	eventWebhookToChat.Check = checkChatWebhooks
 }
 
@@ -307,6 +323,34 @@ func checkGateEndpoints(in *Input) []Finding {
 			f.Severity = Error
 		}
 		out = append(out, f)
+	}
+	return out
+}
+
+// checkPreRolloutRepeats finds pre-rollout webhooks of a canary-strategy analysis
+// that a confirm-traffic-increase gate can hold at its first step.
+func checkPreRolloutRepeats(in *Input) []Finding {
+	cd := in.Loaded.Canary
+	if cd.DeploymentStrategy() != v1beta1.DeploymentStrategyCanary || cd.Spec.Provider == "kubernetes" {
+		return nil // iterations count the first step: a held gate does not repeat it
+	}
+	var gates []string
+	for _, w := range analysisOf(cd).Webhooks {
+		if w.Type == v1beta1.ConfirmTrafficIncreaseHook {
+			gates = append(gates, fmt.Sprintf("%q", w.Name))
+		}
+	}
+	if len(gates) == 0 {
+		return nil
+	}
+	var out []Finding
+	for i, w := range analysisOf(cd).Webhooks {
+		if w.Type != v1beta1.PreRolloutHook {
+			continue
+		}
+		out = append(out, in.Finding(preRolloutRepeats, cd, webhookPath(i)+".type", fmt.Sprintf(
+			"while confirm-traffic-increase gate %s holds the canary at weight 0, every tick is a first step again: Flagger calls pre-rollout webhook %q "+
+				"once per interval (\"Starting canary analysis\" each time) until the gate opens", strings.Join(gates, ", "), w.Name)))
 	}
 	return out
 }

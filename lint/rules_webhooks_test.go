@@ -117,3 +117,21 @@ var _ = DescribeTable("loadtester-gate-endpoint",
 			"      - {name: close-again, type: pre-rollout, url: http://flagger-loadtester.test/gate/close}\n"+
 			"      - {name: manual-rollback, type: rollback, url: http://flagger-loadtester.test/rollback/check}\n"),
 )
+
+var _ = DescribeTable("pre-rollout-repeats",
+	func(analysis string, want ...finding) {
+		expectFindings(policyFindings("pre-rollout-repeats", analysis), "pre-rollout-repeats", want...)
+	},
+	Entry("a migration and a traffic-increase gate",
+		withHooks("      - {name: db-migration, type: pre-rollout, url: http://migrations.test/run, timeout: 30s}\n"+
+			"      - {name: release-manager, type: confirm-traffic-increase, url: http://flagger-loadtester.test/gate/check, timeout: 5s}\n"),
+		finding{lint.Info, 20, "spec.analysis.webhooks[0].type", []string{
+			`while confirm-traffic-increase gate "release-manager" holds the canary at weight 0`, `Flagger calls pre-rollout webhook "db-migration" once per interval`}}),
+	Entry("not: a confirm-promotion gate, which runs at the max weight",
+		withHooks("      - {name: db-migration, type: pre-rollout, url: http://migrations.test/run, timeout: 30s}\n"+
+			"      - {name: release-manager, type: confirm-promotion, url: http://flagger-loadtester.test/gate/check, timeout: 5s}\n")),
+	Entry("not: blue/green, whose first step counts an iteration",
+		"    interval: 1m\n    threshold: 2\n    iterations: 3\n"+builtins+"    webhooks:\n"+
+			"      - {name: db-migration, type: pre-rollout, url: http://migrations.test/run, timeout: 30s}\n"+
+			"      - {name: release-manager, type: confirm-traffic-increase, url: http://flagger-loadtester.test/gate/check, timeout: 5s}\n"),
+)
