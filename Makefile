@@ -79,7 +79,7 @@ fmt-check:
 
 ## bench: performance figures (median of 5 runs each; see README), envtest's included (API server start, scenario median, suite with --parallel 2), the peak heap of long runs (BenchmarkLongRun: 30 min, 24 h, 30 days; per virtual day) and the speed-up of `aviary test --parallel 2` over `--parallel 1` (BenchmarkSuiteParallel: speedup-x)
 bench: envtest-assets
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sim/... ./cmd/aviary/ ./policytest/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./sim/... ./cmd/aviary/ ./policytest/ ./lint/ | tee bin/bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) bin/bench.txt
 
 ## bench-scale: `aviary controller`, a process of its own, over 1,000 Canaries on envtest, 50 of them in analysis against a stub Prometheus, in real time (~5 min; not in `make bench`; e2e/scale BenchmarkScale): its peak and steady resident memory, Go heap, CPU, every tick's wall time p50/p99 (aviary_controller_tick_seconds), time to initialize every Canary, API requests per second and their latency

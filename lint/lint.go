@@ -141,8 +141,9 @@ func objectName(obj client.Object) string {
 // the README's table.
 func Rules() []*Rule {
 	var all []*Rule
-	all = append(all, loaderRules...)
+	all = append(all, loaderQueryRules...)
 	all = append(all, queryRules...)
+	all = append(all, loaderRules...)
 	all = append(all, analysisRules...)
 	all = append(all, webhookRules...)
 	return all

@@ -84,10 +84,9 @@ func (in *Input) collectQueries() []query {
 		if referenced[t] || (in.skip != nil && in.skip(t)) {
 			continue
 		}
-		model := analysis.Model(cd, v1beta1.MetricInterval, nil)
-		r, err := analysis.RenderQuery(t.Spec.Query, model)
-		q := query{MetricQuery: analysis.MetricQuery{Metric: -1, Source: analysis.QueryTemplate, Template: t, Text: t.Spec.Query,
-			Model: model, Query: analysis.CollapseQuery(r), Err: err, PromQL: analysis.IsPrometheusProvider(t.Spec.Provider)},
+		mq := analysis.TemplateQuery(t, analysis.Model(cd, v1beta1.MetricInterval, nil))
+		mq.Metric = -1
+		q := query{MetricQuery: mq,
 			Obj: t, Field: "spec.query",
 			Who: fmt.Sprintf("rendered for Canary %s with interval %s (none of its metrics references this template)", cd.Name, v1beta1.MetricInterval)}
 		if in.templateOnly {

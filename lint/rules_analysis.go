@@ -49,13 +49,14 @@ var thresholdSide = &Rule{
 
 var latencyUnits = &Rule{
 	ID:       "latency-units",
-	Severity: Warning,
+	Severity: Error,
 	Title:    "a latency bound in a unit the query does not return",
 	Help: "Flagger's builtin request-duration is in milliseconds for every provider (the HTTP observer's " +
 		"seconds are scaled by 1000), and its bounds are truncated to whole milliseconds: max 0.5 is 0 ms, " +
-		"so every check fails. A template or inline query over a *_seconds histogram returns seconds: " +
-		"max 500 there is more than eight minutes and passes anything; over a *_milliseconds histogram, " +
-		"max 0.5 fails everything.",
+		"so every check fails (error); a max under 10 was most likely meant in seconds (warning). A template " +
+		"or inline query over a *_seconds histogram returns seconds: max 500 there is more than eight minutes " +
+		"and passes anything; over a *_milliseconds histogram, max 0.5 fails everything (warning: the " +
+		"histogram's name is all that tells its unit).",
 	Fix:      "write the bound in the unit the query returns (builtin request-duration: milliseconds), or scale the query (* 1000)",
 	Scenario: "scenarios/podinfo-duration-in-seconds.yaml",
 }
@@ -280,6 +281,7 @@ func checkLatencyUnits(in *Input) []Finding {
 		f := in.Finding(latencyUnits, cd, path, fmt.Sprintf(
 			"request-duration max %v is in milliseconds (%s), truncated to whole milliseconds: %v ms, so a canary fails every check unless its P99 stays under %v ms; seconds were meant?",
 			written, unit, *hi, *hi+1))
+		f.Severity = Warning // a P99 under a few ms is rare, not impossible
 		if *hi == 0 {
 			f.Severity = Error
 			f.Message = fmt.Sprintf(
@@ -314,9 +316,10 @@ func checkLatencyUnits(in *Input) []Finding {
 		if q.Source == analysis.QueryTemplate {
 			where = fmt.Sprintf("MetricTemplate %s's query", q.Template.Name)
 		}
-		out = append(out, in.Finding(latencyUnits, cd, fmt.Sprintf("spec.analysis.metrics[%d].thresholdRange.max", q.Metric), fmt.Sprintf(
-			"%s is a quantile of a histogram in %s, and max %s", where, unitName(unit), what)).
-			WithFix(fmt.Sprintf("write max in %s (e.g. %v), or multiply the query to the unit you mean", unitName(unit), suggest(unit))))
+		f := in.Finding(latencyUnits, cd, fmt.Sprintf("spec.analysis.metrics[%d].thresholdRange.max", q.Metric), fmt.Sprintf(
+			"%s is a quantile of a histogram in %s, and max %s", where, unitName(unit), what))
+		f.Severity = Warning // the histogram's name is all that says its unit
+		out = append(out, f.WithFix(fmt.Sprintf("write max in %s (e.g. %v), or multiply the query to the unit you mean", unitName(unit), suggest(unit))))
 	}
 	return out
 }

@@ -2,12 +2,12 @@ package lint
 
 import "aviary.dev/aviary/sim/scenario"
 
-// loaderRules are the problems sim/scenario's loader finds while it loads a policy
+// loaderQueryRules are the problems sim/scenario's loader finds while it loads a policy
 // (Loaded.PolicyWarnings, worded there as what Flagger will do) and the load errors
 // that are policy bugs (apiRemoved): lint documents them and turns each into a finding.
 // Rules about an object "not among the policy objects" are warnings, not errors: the
 // object may live in a file that was not linted.
-var loaderRules = []*Rule{
+var loaderQueryRules = []*Rule{
 	{ID: scenario.RuleQueryRender, Severity: Error,
 		Title: "a query does not render with Flagger's template variables (e.g. `{{ primary }}`)",
 		Help: "Flagger renders a MetricTemplate's query with Go's text/template and its model: name, namespace, target, " +
@@ -37,6 +37,11 @@ var loaderRules = []*Rule{
 			"query, or Flagger fails the metric on every tick with \"no usable metrics template and query were configured\".",
 		Fix:      "use a builtin's name (request-duration) or give the metric a templateRef",
 		Scenario: "scenarios/production-canary-as-written.yaml"},
+}
+
+// loaderRules are the loader's other warnings, about the Canary, its objects and its
+// alerts, and apiRemoved.
+var loaderRules = []*Rule{
 	{ID: scenario.RuleFlaggerReadsOtherwise, Severity: Warning,
 		Title: "a field Flagger reads otherwise than it is written (an unparsable interval, a threshold below 1, ...)",
 		Help: "Flagger silently replaces some values: an interval it cannot parse, a threshold below 1, step weights that " +

@@ -73,28 +73,29 @@ var eventWebhookToChat = &Rule{
 
 var loadtesterBackgroundTask = &Rule{
 	ID:       "loadtester-background-task",
-	Severity: Warning,
+	Severity: Error,
 	Title:    "a check run as the load tester's background task: it never fails",
 	Help: "Flagger's load tester runs a task of type cmd (its default: metadata with cmd and no type) in the " +
 		"background and answers 202 at once, whatever the command will do; Flagger counts any status up to " +
 		"202 as success. A test written that way (curl, grep, helm test, a script) never fails its pre-rollout " +
-		"or rollout hook and never closes a gate, and a rollback hook so written (202 is a rollback hook's " +
-		"success) rolls back every release. Load generators (hey, ghz, wrk, ...) are meant to run that way.",
+		"or rollout hook and never closes a gate (warning), and a rollback hook so written (202 is a rollback " +
+		"hook's success) rolls back every release (error). Load generators (hey, ghz, wrk, ...) are meant to " +
+		"run that way.",
 	Fix:      "metadata type: bash (the load tester runs the command and answers 500 when it fails), with a timeout longer than it takes",
 	Scenario: "scenarios/podinfo-acceptance-test-in-background.yaml",
 }
 
 var loadtesterGateEndpoint = &Rule{
 	ID:       "loadtester-gate-endpoint",
-	Severity: Warning,
+	Severity: Error,
 	Title:    "a gating webhook on a load tester gate endpoint that does not answer its question",
 	Help: "Flagger's load tester keeps two gates per canary: /gate/check answers 200 while the confirm gate " +
 		"is open (403 otherwise), /rollback/check while a rollback is requested; /gate/open, /gate/close, " +
 		"/rollback/open and /rollback/close change them and always answer 202, /gate/halt always 403. " +
 		"Flagger counts a status up to 202 as success for every hook type. So a rollback hook on /gate/check " +
 		"rolls the canary back when someone opens its promotion gate, a confirm gate on /rollback/check opens " +
-		"when a rollback is asked for, a rollback hook on an open or close endpoint rolls back every release, " +
-		"a confirm gate there confirms nothing, and a gate on /gate/halt never opens.",
+		"when a rollback is asked for, a rollback hook on an open or close endpoint rolls back every release " +
+		"(error), a confirm gate there confirms nothing, and a gate on /gate/halt never opens (warnings).",
 	Fix:      "confirm-rollout, confirm-promotion, confirm-traffic-increase: /gate/check; rollback: /rollback/check",
 	Scenario: "scenarios/podinfo-rollback-hook-on-promotion-gate.yaml",
 }
@@ -285,15 +286,15 @@ func checkBackgroundTasks(in *Input) []Finding {
 		effect := "the check passes whatever the command does"
 		switch typ {
 		case v1beta1.RollbackHook:
-			effect = "and 202 is a rollback hook's success: Flagger rolls back every release on its first analysis tick"
+			effect = "for a rollback hook, a rollback request: Flagger rolls back every release on its first analysis tick"
 		case v1beta1.ConfirmRolloutHook, v1beta1.ConfirmPromotionHook, v1beta1.ConfirmTrafficIncreaseHook:
 			effect = "the gate is open whatever the command does"
 		}
 		f := in.Finding(loadtesterBackgroundTask, cd, webhookPath(i)+".metadata", fmt.Sprintf(
 			"%s webhook %q runs %q as a load tester task of type cmd (no metadata type): the load tester starts it in the background and answers 202 at once, "+
 				"which Flagger counts as success: %s", typ, w.Name, cmd, effect))
-		if typ == v1beta1.RollbackHook {
-			f.Severity = Error
+		if typ != v1beta1.RollbackHook {
+			f.Severity = Warning
 		}
 		out = append(out, f)
 	}
@@ -319,8 +320,8 @@ func checkGateEndpoints(in *Input) []Finding {
 		}
 		f := in.Finding(loadtesterGateEndpoint, cd, webhookPath(i)+".url", fmt.Sprintf(
 			"%s webhook %q calls the load tester's %s: %s", typ, w.Name, path, effect))
-		if rollsBack {
-			f.Severity = Error
+		if !rollsBack {
+			f.Severity = Warning
 		}
 		out = append(out, f)
 	}

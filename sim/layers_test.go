@@ -38,6 +38,9 @@ var forbidden = map[string][]string{
 	// Go tests' way in: loads with sim/scenario, runs with sim, words with reports;
 	// plays nothing itself and decides nothing
 	"policytest": {"sim/apicheck", "engine/router", "engine/workload", "engine/hooks", "engine/analysis", "sim/serve", "sim/promstore", "sim/world", "controller/...", "cmd/..."},
+	// aviary lint: policies checked without running them, through the loader and the
+	// engine's own rules; nothing of how a run is played
+	"lint": {"sim", "sim/world", "sim/cluster", "sim/promstore", "sim/serve", "sim/explore", "controller/...", "reports/...", "policytest", "deploy/...", "e2e/...", "cmd/..."},
 	// the live controller: plugs the engine's live ports; nothing of the simulator
 	"controller": {"sim/...", "reports/...", "cmd/..."},
 	// the live controller's metric source and alert senders: ports of the engine,

@@ -27,8 +27,9 @@ type MetricQuery struct {
 	Text string
 	// Model is what it is rendered with (the observer's encoding not applied).
 	Model v1beta1.MetricTemplateModel
-	// Query is the rendered, whitespace-collapsed query as sent; "" when Err is set.
-	Query string
+	// Rendered is the query as rendered, and Query the same whitespace-collapsed, as
+	// sent (CollapseQuery); both "" when Err is set. A builtin's is collapsed in both.
+	Rendered, Query string
 	// Err is the render error, with Flagger's text.
 	Err error
 	// PromQL is true when the query goes to a Prometheus-handled provider (builtin and
@@ -60,21 +61,38 @@ func CanaryQueries(cd *v1beta1.Canary, meshProvider string, template func(namesp
 		}
 		if builtin != "" {
 			q, err := observer.render(nil, builtin, model)
-			out = append(out, MetricQuery{Metric: i, Source: QueryBuiltin, Text: builtin, Model: model, Query: q, Err: err, PromQL: true})
+			out = append(out, MetricQuery{Metric: i, Source: QueryBuiltin, Text: builtin, Model: model, Rendered: q, Query: q, Err: err, PromQL: true})
 		}
 		if metric.Query != "" {
-			q, err := renderCollapsedNow(metric.Query, model)
-			out = append(out, MetricQuery{Metric: i, Source: QueryInline, Text: metric.Query, Model: model, Query: q, Err: err, PromQL: true})
+			q := renderMetricQuery(metric.Query, model)
+			q.Metric, q.Source, q.PromQL = i, QueryInline, true
+			out = append(out, q)
 		}
 		if metric.TemplateRef == nil {
 			continue
 		}
 		if t := template(templateNamespace(cd, metric), metric.TemplateRef.Name); t != nil {
-			tm := templateModel(cd, metric)
-			q, err := renderCollapsedNow(t.Spec.Query, tm)
-			out = append(out, MetricQuery{Metric: i, Source: QueryTemplate, Template: t, Text: t.Spec.Query, Model: tm,
-				Query: q, Err: err, PromQL: IsPrometheusProvider(t.Spec.Provider)})
+			q := TemplateQuery(t, templateModel(cd, metric))
+			q.Metric = i
+			out = append(out, q)
 		}
 	}
 	return out
+}
+
+// TemplateQuery renders a MetricTemplate's query with model as a check renders it
+// (Metric is 0: set it when the query is a metric's).
+func TemplateQuery(t *v1beta1.MetricTemplate, model v1beta1.MetricTemplateModel) MetricQuery {
+	q := renderMetricQuery(t.Spec.Query, model)
+	q.Source, q.Template, q.PromQL = QueryTemplate, t, IsPrometheusProvider(t.Spec.Provider)
+	return q
+}
+
+// renderMetricQuery renders text with model, as sent and as rendered.
+func renderMetricQuery(text string, model v1beta1.MetricTemplateModel) MetricQuery {
+	r, err := RenderQuery(text, model)
+	if err != nil {
+		return MetricQuery{Text: text, Model: model, Err: err}
+	}
+	return MetricQuery{Text: text, Model: model, Rendered: r, Query: CollapseQuery(r)}
 }

@@ -64,10 +64,8 @@ func (l *loader) templateOf(ld *Loaded, m v1beta1.CanaryMetric) (*v1beta1.Metric
 	if ns == "" {
 		ns = ld.Canary.Namespace
 	}
-	for j, t := range ld.Templates {
-		if t.Name == m.TemplateRef.Name && t.Namespace == ns {
-			return t, l.templateDocs[j], ns
-		}
+	if j := templateIndex(ld, ns, m.TemplateRef.Name); j >= 0 {
+		return ld.Templates[j], l.templateDocs[j], ns
 	}
 	return nil, nil, ns
 }

@@ -34,20 +34,19 @@ func (l *loader) queryWarnings(ld *Loaded) []Warning {
 			Msg: fmt.Sprintf(format, args...)})
 	}
 	const atRunTime = " — Flagger would fail this check at run time"
-	// check renders and parses a query; who and path are what the warning names,
-	// field the query's field in d.
-	check := func(d *policyDoc, field, who, path, text string, provider v1beta1.MetricTemplateProvider, model v1beta1.MetricTemplateModel) {
+	// check reports a query that does not render, or, sent to Prometheus, does not
+	// parse; who and path are what the warning names, field the query's field in d.
+	check := func(d *policyDoc, field, who, path string, q analysis.MetricQuery) {
 		w := Warning{File: d.file, Line: lineIn(d, field), Object: who, Path: path, Field: field}
-		q, err := analysis.RenderQuery(text, model)
-		if err != nil {
-			w.Rule, w.Msg = RuleQueryRender, fmt.Sprintf("query render error: %v%s", err, atRunTime)
+		if q.Err != nil {
+			w.Rule, w.Msg = RuleQueryRender, fmt.Sprintf("query render error: %v%s", q.Err, atRunTime)
 			add(w)
 			return
 		}
-		if !analysis.IsPrometheusProvider(provider) {
+		if !q.PromQL {
 			return
 		}
-		if _, err := parser.ParseExpr(q); err != nil {
+		if _, err := parser.ParseExpr(q.Rendered); err != nil {
 			w.Rule, w.Msg = RuleQueryParse, fmt.Sprintf("query does not parse: %s%s", oneLine(err.Error()), atRunTime)
 			add(w)
 		}
@@ -58,43 +57,51 @@ func (l *loader) queryWarnings(ld *Loaded) []Warning {
 		if cd.Spec.Analysis == nil {
 			base = "spec.canaryAnalysis"
 		}
-		observer := analysis.ObserverFor(analysis.MetricsProvider(v1beta1.DefaultMeshProvider, cd))
+		// every query of the checks, rendered as the engine renders them
+		byMetric := map[int][]analysis.MetricQuery{}
+		for _, q := range analysis.CanaryQueries(cd, v1beta1.DefaultMeshProvider, func(ns, name string) *v1beta1.MetricTemplate {
+			if j := templateIndex(ld, ns, name); j >= 0 {
+				return ld.Templates[j]
+			}
+			return nil
+		}) {
+			byMetric[q.Metric] = append(byMetric[q.Metric], q)
+		}
 		for i := range a.Metrics {
 			m := &a.Metrics[i]
 			mp := fmt.Sprintf("%s.metrics[%d]", base, i)
-			if builtin := builtinQuery(observer, m.Name); builtin != nil {
-				// Flagger's own query, with the metric's interval in it
-				model := analysis.Model(cd, m.GetMetricInterval(), m.TemplateVariables)
-				q, err := builtin(model)
-				if err == nil {
-					_, err = parser.ParseExpr(q)
-				}
-				if err != nil {
-					warn(RuleQueryParse, mp, mp+".interval", "%s query with interval %q does not parse: %s%s",
-						m.Name, model.Interval, oneLine(err.Error()), atRunTime)
+			for _, q := range byMetric[i] {
+				switch {
+				case q.Source == analysis.QueryBuiltin:
+					// Flagger's own query, with the metric's interval in it
+					err := q.Err
+					if err == nil {
+						_, err = parser.ParseExpr(q.Query)
+					}
+					if err != nil {
+						warn(RuleQueryParse, mp, mp+".interval", "%s query with interval %q does not parse: %s%s",
+							m.Name, q.Model.Interval, oneLine(err.Error()), atRunTime)
+					}
+				case q.Source == analysis.QueryTemplate:
+					t, td, _ := l.templateOf(ld, *m)
+					referenced[t] = true
+					check(td, "spec.query", fmt.Sprintf("MetricTemplate %s (metric %q of Canary %s)", t.Name, m.Name, cd.Name), "", q)
+					if m.Interval == "" && usesInterval(t.Spec.Query) {
+						warn(RuleIntervalMissing, mp, mp, "metric %q has no interval but MetricTemplate %s uses {{ interval }}, which renders as \"\" (Flagger gives templateRef metrics no default interval)",
+							m.Name, t.Name)
+					}
+				case q.Source == analysis.QueryInline && m.TemplateRef == nil:
+					check(cdDoc, mp+".query", cdDoc.object, mp+".query", q)
 				}
 			}
 			switch {
 			case m.TemplateRef != nil:
-				t, td, ns := l.templateOf(ld, *m)
-				if t == nil {
+				if t, _, ns := l.templateOf(ld, *m); t == nil {
 					add(Warning{Rule: RuleTemplateMissing, File: cdDoc.file, Line: lineIn(cdDoc, mp+".templateRef"), Object: cdDoc.object,
 						Path: mp + ".templateRef", Field: mp + ".templateRef",
 						Msg: fmt.Sprintf("MetricTemplate %s.%s is not among the policy objects%s", m.TemplateRef.Name, ns, atRunTime)})
-					continue
 				}
-				referenced[t] = true
-				who := fmt.Sprintf("MetricTemplate %s (metric %q of Canary %s)", t.Name, m.Name, cd.Name)
-				check(td, "spec.query", who, "", t.Spec.Query, t.Spec.Provider,
-					analysis.Model(cd, m.Interval, m.TemplateVariables))
-				if m.Interval == "" && usesInterval(t.Spec.Query) {
-					warn(RuleIntervalMissing, mp, mp, "metric %q has no interval but MetricTemplate %s uses {{ interval }}, which renders as \"\" (Flagger gives templateRef metrics no default interval)",
-						m.Name, t.Name)
-				}
-			case m.Query != "":
-				check(cdDoc, mp+".query", cdDoc.object, mp+".query", m.Query, v1beta1.MetricTemplateProvider{Type: "prometheus"},
-					analysis.Model(cd, m.GetMetricInterval(), m.TemplateVariables))
-			case m.Name != analysis.MetricRequestSuccessRate && m.Name != analysis.MetricRequestDuration:
+			case m.Query == "" && m.Name != analysis.MetricRequestSuccessRate && m.Name != analysis.MetricRequestDuration:
 				warn(RuleMetricUnknown, mp, mp+".name", "metric %q is neither a builtin metric (%s, %s) nor has it a templateRef or query: Flagger fails it with \"no usable metrics template and query were configured\"%s",
 					m.Name, analysis.MetricRequestSuccessRate, analysis.MetricRequestDuration, atRunTime)
 			}
@@ -104,22 +111,20 @@ func (l *loader) queryWarnings(ld *Loaded) []Warning {
 		if referenced[t] {
 			continue
 		}
-		td := l.templateDocs[j]
-		check(td, "spec.query", "MetricTemplate "+t.Name, "", t.Spec.Query, t.Spec.Provider,
-			analysis.Model(cd, v1beta1.MetricInterval, nil))
+		check(l.templateDocs[j], "spec.query", "MetricTemplate "+t.Name, "", analysis.TemplateQuery(t, analysis.Model(cd, v1beta1.MetricInterval, nil)))
 	}
 	return out
 }
 
-// builtinQuery renders a builtin metric's query (nil for other metrics).
-func builtinQuery(o *analysis.Observer, metric string) func(v1beta1.MetricTemplateModel) (string, error) {
-	switch metric {
-	case analysis.MetricRequestSuccessRate:
-		return o.SuccessRateQuery
-	case analysis.MetricRequestDuration:
-		return o.DurationQuery
+// templateIndex is the index of the policy's MetricTemplate namespace/name in
+// ld.Templates, -1 when there is none.
+func templateIndex(ld *Loaded, namespace, name string) int {
+	for j, t := range ld.Templates {
+		if t.Name == name && t.Namespace == namespace {
+			return j
+		}
 	}
-	return nil
+	return -1
 }
 
 // lineIn is the line of a field path in a policy document (or of the nearest
