@@ -17,9 +17,9 @@ import (
 // Flagger 1.44's scheduler.
 var analysisRules = []*Rule{thresholdNeverBites, thresholdSide, latencyUnits, progressDeadlineShort, mirrorIgnored}
 
-// rules is the engine whose rules the analysis rules ask (Flagger's defaults:
-// mesh provider istio unless the Canary names one).
-var rules = &engine.Engine{}
+// engineRules is the engine whose rules the analysis rules ask (Flagger's defaults:
+// mesh provider istio unless the Canary names one); it is only asked, never run.
+var engineRules = &engine.Engine{}
 
 var thresholdNeverBites = &Rule{
 	ID:       "threshold-never-bites",
@@ -105,20 +105,25 @@ func checkThresholdNeverBites(in *Input) []Finding {
 	if a == nil || cd.SkipAnalysis() {
 		return nil
 	}
-	n, ok := rules.ChecksToPromote(cd)
+	n, ok := engineRules.ChecksToPromote(cd)
 	threshold := cd.GetAnalysisThreshold()
-	if !ok || n == 0 || threshold < n {
-		return nil
+	if !ok || n == 0 || threshold < n || threshold < 2 {
+		return nil // threshold 1 rolls back at the first failed check
 	}
 	f := in.Finding(thresholdNeverBites, cd, "spec.analysis.threshold", fmt.Sprintf(
-		"threshold %d with %d analysis checks to promotion (%s): failed checks add up but a passing check still advances, "+
-			"so Flagger rolls back only on the tick after the %s failed check, and promotes after %d passing ones whatever "+
-			"failed in between: a canary that fails %s is promoted (up to %d failed checks out of %d)",
-		threshold, n, stepsOf(cd, n), ordinal(threshold), n, flapping(threshold, n), threshold-1, n+threshold-1))
+		"threshold %d with %d analysis %s to promotion (%s): failed checks add up but a passing check still advances, "+
+			"so Flagger rolls back only on the tick after the %s failed check, and promotes after %d passing %s whatever "+
+			"failed in between: a canary that fails %s is promoted (up to %d failed %s out of %d)",
+		threshold, n, plural(n, "check", "checks"), stepsOf(cd, n), ordinal(threshold), n, plural(n, "one", "ones"),
+		flapping(threshold, n), threshold-1, plural(threshold-1, "check", "checks"), n+threshold-1))
 	if threshold-1 <= n {
 		f.Severity = Info
 	}
-	return []Finding{f.WithFix(fmt.Sprintf("set analysis.threshold to %d or less (below the %d checks to promotion; 2 or 3 tolerates a flaky check), or add steps", n-1, n))}
+	fix := fmt.Sprintf("set analysis.threshold to %d or less (below the %d checks to promotion; 2 or 3 tolerates a flaky check), or add steps", n-1, n)
+	if n == 1 {
+		fix = "add steps (one check to promotion lets a canary through after a single pass), or set analysis.threshold to 1"
+	}
+	return []Finding{f.WithFix(fix)}
 }
 
 // stepsOf says where a revision's analysis checks come from.
@@ -452,7 +457,7 @@ func secondsDuration(s float64) time.Duration { return time.Duration(s * float64
 func checkMirrorIgnored(in *Input) []Finding {
 	cd := in.Loaded.Canary
 	a := analysisOf(cd)
-	if !a.Mirror || cd.SkipAnalysis() || rules.Mirrors(cd) {
+	if !a.Mirror || cd.SkipAnalysis() || engineRules.Mirrors(cd) {
 		return nil
 	}
 	why := "Flagger's Traefik router writes no mirror and never reports one"
@@ -462,7 +467,7 @@ func checkMirrorIgnored(in *Input) []Finding {
 	case len(a.Match) > 0 && a.Iterations > 0:
 		why = "A/B testing's routes carry no mirror"
 	}
-	if _, ok := rules.ChecksToPromote(cd); !ok && cd.DeploymentStrategy() == v1beta1.DeploymentStrategyCanary {
+	if _, ok := engineRules.ChecksToPromote(cd); !ok && cd.DeploymentStrategy() == v1beta1.DeploymentStrategyCanary {
 		return []Finding{in.Finding(mirrorIgnored, cd, "spec.analysis.mirror", fmt.Sprintf(
 			"%s: the canary strategy's first step mirrors and the next tick must find the mirror, so every tick takes the mirror step again "+
 				"(\"Advance %s.%s canary weight 0\"), runs the pre-rollout webhooks again and checks no metric: the canary never gets traffic and is never promoted",
