@@ -16,7 +16,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -70,38 +69,29 @@ func startAPIServer() *rest.Config {
 	return cfg
 }
 
-// apply server-side-applies objs as Helm's field manager would, after the
-// namespaces they are in; CRDs first, until established.
+// apply server-side-applies objs as Helm's field manager would (deploy.Apply: after
+// the namespaces they are in; CRDs first, until established), and reads each back.
 func apply(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) {
 	GinkgoHelper()
-	namespaces := sets.New[string]()
-	for _, u := range objs {
-		if ns := u.GetNamespace(); ns != "" {
-			namespaces.Insert(ns)
-		}
-	}
-	var first []*unstructured.Unstructured // `helm --create-namespace`, and the monitors' namespace
-	for _, ns := range sets.List(namespaces) {
-		first = append(first, namespace(ns))
-	}
-	var crds []*apiextensionsv1.CustomResourceDefinition
-	for _, u := range append(first, deploy.Sorted(objs)...) {
-		if u.GetKind() != "CustomResourceDefinition" && len(crds) > 0 {
-			Expect(envtest.WaitForCRDs(restConfig, crds, envtest.CRDInstallOptions{MaxTime: time.Minute, PollInterval: 100 * time.Millisecond})).To(Succeed())
-			crds = nil
-		}
-		Expect(c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u.DeepCopy()), client.FieldOwner("helm"), client.ForceOwnership)).
-			To(Succeed(), deploy.Key(u))
-		if u.GetKind() == "CustomResourceDefinition" {
-			crds = append(crds, typed[apiextensionsv1.CustomResourceDefinition](u))
-		}
-		got := &unstructured.Unstructured{}
-		got.SetGroupVersionKind(u.GroupVersionKind())
-		Expect(c.Get(ctx, client.ObjectKeyFromObject(u), got)).To(Succeed(), deploy.Key(u))
-		if len(u.Object) > 3 { // more than apiVersion, kind and a name, which no manager owns
-			Expect(got.GetManagedFields()).To(ContainElement(HaveField("Manager", "helm")), deploy.Key(u))
-		}
-	}
+	Expect(deploy.Apply(ctx, c, objs, deploy.ApplyOptions{
+		FieldOwner: "helm",
+		Established: func(crds []*unstructured.Unstructured) error {
+			var typedCRDs []*apiextensionsv1.CustomResourceDefinition
+			for _, u := range crds {
+				typedCRDs = append(typedCRDs, typed[apiextensionsv1.CustomResourceDefinition](u))
+			}
+			return envtest.WaitForCRDs(restConfig, typedCRDs, envtest.CRDInstallOptions{MaxTime: time.Minute, PollInterval: 100 * time.Millisecond})
+		},
+		Applied: func(u *unstructured.Unstructured) error {
+			got := &unstructured.Unstructured{}
+			got.SetGroupVersionKind(u.GroupVersionKind())
+			Expect(c.Get(ctx, client.ObjectKeyFromObject(u), got)).To(Succeed(), deploy.Key(u))
+			if len(u.Object) > 3 { // more than apiVersion, kind and a name, which no manager owns
+				Expect(got.GetManagedFields()).To(ContainElement(HaveField("Manager", "helm")), deploy.Key(u))
+			}
+			return nil
+		},
+	})).To(Succeed())
 }
 
 // namespace is a Namespace to apply.

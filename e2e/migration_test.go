@@ -139,7 +139,7 @@ var _ = Describe("migration from Flagger to aviary", Label("e2e", "migration"), 
 		Expect(err).NotTo(HaveOccurred())
 		rbac, err := e2e.RenderRBAC(ctx, helm, filepath.Join(root, deploy.ChartDir), "crd.create=false")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(e2e.ApplyObjects(ctx, s.env.Client(), rbac)).To(Succeed())
+		Expect(deploy.Apply(ctx, s.env.Client(), rbac, deploy.ApplyOptions{FieldOwner: "aviary-e2e"})).To(Succeed())
 		asChart := filepath.Join(dir, "kubeconfig-aviary")
 		Expect(e2e.WriteKubeconfigAs(s.env.Config, "", asChart, e2e.ServiceAccountUser(deploy.Namespace, deploy.Release))).To(Succeed())
 		aviary := e2e.AviaryController(s.aviary)

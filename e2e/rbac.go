@@ -14,7 +14,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"aviary.dev/aviary/deploy"
 )
@@ -46,35 +45,6 @@ func RenderRBAC(ctx context.Context, helm, chartDir string, set ...string) ([]*u
 		return nil, err
 	}
 	return slices.DeleteFunc(objs, func(u *unstructured.Unstructured) bool { return !slices.Contains(rbacKinds, u.GetKind()) }), nil
-}
-
-// ApplyObjects server-side applies objs, creating their namespaces first.
-func ApplyObjects(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) error {
-	apply := func(u *unstructured.Unstructured) error {
-		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("aviary-e2e"), client.ForceOwnership); err != nil {
-			return fmt.Errorf("apply %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
-		}
-		return nil
-	}
-	seen := map[string]bool{}
-	for _, o := range objs {
-		if ns := o.GetNamespace(); ns != "" && !seen[ns] {
-			seen[ns] = true
-			n := &unstructured.Unstructured{}
-			n.SetAPIVersion("v1")
-			n.SetKind("Namespace")
-			n.SetName(ns)
-			if err := apply(n); err != nil {
-				return err
-			}
-		}
-	}
-	for _, o := range objs {
-		if err := apply(o.DeepCopy()); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // AuditArgs are the API server flags of an RBAC run, with the files they name in

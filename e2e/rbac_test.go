@@ -109,7 +109,7 @@ func applyChartRBAC(s *stack, helm string, set ...string) ([]*unstructured.Unstr
 	if err != nil {
 		return nil, err
 	}
-	if err := e2e.ApplyObjects(context.Background(), s.env.Client(), objs); err != nil {
+	if err := deploy.Apply(context.Background(), s.env.Client(), objs, deploy.ApplyOptions{FieldOwner: "aviary-e2e"}); err != nil {
 		return nil, err
 	}
 	chartMu.Lock()
@@ -316,7 +316,7 @@ spec: {targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}, servic
 		})
 		Expect(kept).To(HaveLen(len(rules)-1), "the Role has a canaries/finalizers rule")
 		Expect(unstructured.SetNestedSlice(role.Object, kept, "rules")).To(Succeed())
-		Expect(e2e.ApplyObjects(ctx, s.env.Client(), []*unstructured.Unstructured{role})).To(Succeed())
+		Expect(deploy.Apply(ctx, s.env.Client(), []*unstructured.Unstructured{role}, deploy.ApplyOptions{FieldOwner: "aviary-e2e"})).To(Succeed())
 		Eventually(func() error { return asSA.Create(ctx, owned("without-grant")) }).WithContext(ctx).
 			Should(MatchError(ContainSubstring("cannot set blockOwnerDeletion")), "the same create without canaries/finalizers")
 	}, SpecTimeout(2*time.Minute))

@@ -56,3 +56,17 @@ func CanaryGVK(s *runtime.Scheme) schema.GroupVersionKind {
 	}
 	return GroupVersion.WithKind(CanaryKind)
 }
+
+// Schemed is what has a scheme: a controller-runtime client.
+type Schemed interface{ Scheme() *runtime.Scheme }
+
+// ControllerRef makes the Canary the controller of an object generated for it, in the
+// API group c's scheme serves Canaries in (aviary.dev, or flagger.app for a live
+// controller that replaces Flagger; c may be nil, as when only computing objects).
+func ControllerRef(c Schemed, cd *Canary) metav1.OwnerReference {
+	var s *runtime.Scheme
+	if c != nil {
+		s = c.Scheme()
+	}
+	return *metav1.NewControllerRef(cd, CanaryGVK(s))
+}

@@ -8,8 +8,10 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"aviary.dev/aviary/api/v1beta1"
@@ -175,4 +177,19 @@ var _ = Describe("AddToSchemeAs", func() {
 		Expect(v1beta1.CanaryGVK(plain)).To(Equal(v1beta1.GroupVersion.WithKind("Canary")))
 		Expect(v1beta1.CanaryGVK(runtime.NewScheme()).Group).To(Equal("aviary.dev"))
 	})
+
+	It("makes the Canary the controller of what it generates, in its scheme's group", func() {
+		s := runtime.NewScheme()
+		Expect(v1beta1.AddToSchemeAs(s, v1beta1.FlaggerGroupVersion)).To(Succeed())
+		cd := &v1beta1.Canary{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", UID: "u1"}}
+		ref := v1beta1.ControllerRef(schemed{s}, cd)
+		Expect(ref.APIVersion).To(Equal("flagger.app/v1beta1"))
+		Expect([]any{ref.Kind, ref.Name, ref.UID, *ref.Controller, *ref.BlockOwnerDeletion}).To(Equal([]any{"Canary", "podinfo", types.UID("u1"), true, true}))
+		Expect(v1beta1.ControllerRef(nil, cd).APIVersion).To(Equal("aviary.dev/v1beta1"), "no client: aviary's group")
+	})
 })
+
+// schemed is a client as far as ControllerRef looks at it.
+type schemed struct{ s *runtime.Scheme }
+
+func (c schemed) Scheme() *runtime.Scheme { return c.s }

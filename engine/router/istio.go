@@ -81,7 +81,7 @@ func (r *Istio) reconcileDestinationRule(ctx context.Context, cd *v1beta1.Canary
 			dr = &istio.DestinationRule{ObjectMeta: metav1.ObjectMeta{
 				Name:            name,
 				Namespace:       cd.Namespace,
-				OwnerReferences: []metav1.OwnerReference{ownerRef(r.Client, cd)},
+				OwnerReferences: []metav1.OwnerReference{v1beta1.ControllerRef(r.Client, cd)},
 			}}
 			proto.Merge(&dr.Spec, newSpec)
 			if err := r.Client.Create(ctx, dr); err != nil {
@@ -161,7 +161,7 @@ func (r *Istio) reconcileVirtualService(ctx context.Context, cd *v1beta1.Canary)
 				Namespace:       cd.Namespace,
 				Labels:          labels,
 				Annotations:     annotations,
-				OwnerReferences: []metav1.OwnerReference{ownerRef(r.Client, cd)},
+				OwnerReferences: []metav1.OwnerReference{v1beta1.ControllerRef(r.Client, cd)},
 			}}
 			proto.Merge(&vs.Spec, newSpec)
 			if err := r.Client.Create(ctx, vs); err != nil {

@@ -105,7 +105,7 @@ func (k *KubernetesServices) newService(cd *v1beta1.Canary, r serviceRole) *core
 			Namespace:       cd.Namespace,
 			Labels:          labels,
 			Annotations:     filterMetadata(annotations),
-			OwnerReferences: []metav1.OwnerReference{ownerRef(k.Client, cd)},
+			OwnerReferences: []metav1.OwnerReference{v1beta1.ControllerRef(k.Client, cd)},
 		},
 		Spec: k.serviceSpec(cd, r.podSelector),
 	}

@@ -57,7 +57,7 @@ func (r *Traefik) Reconcile(ctx context.Context, cd *v1beta1.Canary) error {
 				Namespace:       cd.Namespace,
 				Labels:          labels,
 				Annotations:     annotations,
-				OwnerReferences: []metav1.OwnerReference{ownerRef(r.Client, cd)},
+				OwnerReferences: []metav1.OwnerReference{v1beta1.ControllerRef(r.Client, cd)},
 			},
 			Spec: traefikServiceSpec(cd, 100, 0),
 		}

@@ -181,7 +181,7 @@ func (d *Deployments) syncPrimaryConfigMap(ctx context.Context, cd *v1beta1.Cana
 	dst.Name, dst.Namespace = primaryName, cd.Namespace
 	dst.Labels = includeByPrefix(src.Labels, d.IncludeLabelPrefixes)
 	dst.Annotations = nil
-	dst.OwnerReferences = []metav1.OwnerReference{ownerRef(d.Client, cd)}
+	dst.OwnerReferences = []metav1.OwnerReference{v1beta1.ControllerRef(d.Client, cd)}
 	dst.Data = src.Data
 	dst.BinaryData = src.BinaryData
 	if exists {
@@ -211,7 +211,7 @@ func (d *Deployments) syncPrimarySecret(ctx context.Context, cd *v1beta1.Canary,
 	dst.Name, dst.Namespace = primaryName, cd.Namespace
 	dst.Labels = includeByPrefix(src.Labels, d.IncludeLabelPrefixes)
 	dst.Annotations = nil
-	dst.OwnerReferences = []metav1.OwnerReference{ownerRef(d.Client, cd)}
+	dst.OwnerReferences = []metav1.OwnerReference{v1beta1.ControllerRef(d.Client, cd)}
 	dst.Type = src.Type
 	dst.Data = src.Data
 	dst.StringData = nil

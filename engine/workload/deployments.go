@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
@@ -146,7 +145,7 @@ func (d *Deployments) createPrimaryDeployment(ctx context.Context, cd *v1beta1.C
 			Namespace:       cd.Namespace,
 			Labels:          makePrimaryLabels(includeByPrefix(target.Labels, d.IncludeLabelPrefixes), primaryLabelValue, label),
 			Annotations:     withoutToolkit(target.Annotations),
-			OwnerReferences: []metav1.OwnerReference{ownerRef(d.Client, cd)},
+			OwnerReferences: []metav1.OwnerReference{v1beta1.ControllerRef(d.Client, cd)},
 		},
 		Spec: appsv1.DeploymentSpec{
 			// copies: target is a view
@@ -550,18 +549,6 @@ func discoverPorts(cd *v1beta1.Canary, containers []corev1.Container) map[string
 	}
 	return ports
 }
-
-// ownerRef makes the Canary the controller of a generated object, in the API group
-// c's scheme serves it in (aviary.dev, or flagger.app for a live controller that
-// replaces Flagger; c may be nil, as when only computing objects).
-func ownerRef(c client.Client, cd *v1beta1.Canary) metav1.OwnerReference {
-	var s *runtime.Scheme
-	if c != nil {
-		s = c.Scheme()
-	}
-	return *metav1.NewControllerRef(cd, v1beta1.CanaryGVK(s))
-}
-
 func int32p(i int32) *int32 { return &i }
 
 // clonePtr returns a pointer to a copy of *p, or nil.

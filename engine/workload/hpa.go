@@ -79,7 +79,7 @@ func (h *HPA) ReconcilePrimary(ctx context.Context, cd *v1beta1.Canary, init boo
 				Name:            primaryHPAName,
 				Namespace:       cd.Namespace,
 				Labels:          withoutToolkit(hpa.Labels),
-				OwnerReferences: []metav1.OwnerReference{ownerRef(h.Client, cd)},
+				OwnerReferences: []metav1.OwnerReference{v1beta1.ControllerRef(h.Client, cd)},
 			},
 			Spec: spec,
 		}

@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"aviary.dev/aviary/policytest"
-	. "aviary.dev/aviary/policytest"
 )
 
 // The article's scenario: a healthy frontend 1.0.1 released at 2m.
@@ -42,29 +41,29 @@ var _ = Describe("the frontend Canary", func() {
 	It("as the article wrote it rolls back even a healthy release", func(ctx SpecContext) {
 		rec, err := policytest.Run(ctx, articleScenario)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(rec).To(BeRolledBack())
-		Expect(rec).To(HaveEvent("no usable metrics template and query were configured"))
-		Expect(rec).To(PassExpectations())
+		Expect(rec).To(policytest.BeRolledBack())
+		Expect(rec).To(policytest.HaveEvent("no usable metrics template and query were configured"))
+		Expect(rec).To(policytest.PassExpectations())
 	})
 
 	It("as we fixed it promotes a healthy release", func(ctx SpecContext) {
-		rec, err := policytest.Run(ctx, articleScenario, WithCanaryFile("canary.yaml"))
+		rec, err := policytest.Run(ctx, articleScenario, policytest.WithCanaryFile("canary.yaml"))
 		Expect(err).NotTo(HaveOccurred())
-		Expect(rec).To(BePromotedWithin(10 * time.Minute))
-		Expect(rec).To(HaveRoutesAt(4*time.Minute, 80, 20))
-		Expect(rec).To(HaveRoutes(100, 0))
-		Expect(rec).NotTo(HaveEvent(MatchRegexp(`^Metric query failed`)))
-		Expect(rec).To(HaveFailedChecks(0))
+		Expect(rec).To(policytest.BePromotedWithin(10 * time.Minute))
+		Expect(rec).To(policytest.HaveRoutesAt(4*time.Minute, 80, 20))
+		Expect(rec).To(policytest.HaveRoutes(100, 0))
+		Expect(rec).NotTo(policytest.HaveEvent(MatchRegexp(`^Metric query failed`)))
+		Expect(rec).To(policytest.HaveFailedChecks(0))
 	})
 
 	It("as we fixed it rolls back a release that answers 10% with 500", func(ctx SpecContext) {
-		s, err := LoadYAML("frontend-500-burst.yaml", []byte(burst))
+		s, err := policytest.LoadYAML("frontend-500-burst.yaml", []byte(burst))
 		Expect(err).NotTo(HaveOccurred())
 		rec, err := s.Run(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(rec).To(BeRolledBack())
-		Expect(rec).To(HaveEvent(MatchRegexp(`^Halt frontend\.production advancement success rate \d+\.\d+% < 99%`)))
-		Expect(rec).To(HaveEvent("failed checks threshold reached 10"))
-		Expect(rec).To(PassExpectations())
+		Expect(rec).To(policytest.BeRolledBack())
+		Expect(rec).To(policytest.HaveEvent(MatchRegexp(`^Halt frontend\.production advancement success rate \d+\.\d+% < 99%`)))
+		Expect(rec).To(policytest.HaveEvent("failed checks threshold reached 10"))
+		Expect(rec).To(policytest.PassExpectations())
 	})
 })
