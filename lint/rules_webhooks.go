@@ -11,7 +11,7 @@ import (
 )
 
 // webhookRules are the rules on a Canary's webhooks and where its notifications go.
-var webhookRules = []*Rule{postRolloutAfterRollback, preRolloutRepeats, gateWithoutTimeout, loadtesterBackgroundTask, loadtesterGateEndpoint, eventWebhookToChat}
+var webhookRules = []*Rule{postRolloutAfterRollback, preRolloutRepeats, gateWithoutTimeout, gateAlertsEveryTick, loadtesterBackgroundTask, loadtesterGateEndpoint, eventWebhookToChat}
 
 var postRolloutAfterRollback = &Rule{
 	ID: "post-rollout-after-rollback",
@@ -69,6 +69,20 @@ var eventWebhookToChat = &Rule{
 		"alerts: an AlertProvider of that type and analysis.alerts.",
 	Fix:      "declare an AlertProvider (type slack, msteams, discord, gchat) with the URL in a Secret, and list it in analysis.alerts with a severity",
 	Scenario: "scenarios/production-canary-as-written.yaml",
+}
+
+var gateAlertsEveryTick = &Rule{
+	ID: "gate-alerts-every-tick",
+	// Info: noise in a channel, not a wrong rollout.
+	Severity: Info,
+	Title:    "a confirm-traffic-increase gate alerts on every tick it holds",
+	Help: "confirm-rollout and confirm-promotion gates send their warn alert (\"... is waiting for approval.\") " +
+		"once, when they first refuse; a confirm-traffic-increase gate changes no phase and sends \"Canary " +
+		"traffic increase is waiting for approval.\" on every tick it refuses, once per interval, to every " +
+		"alert of severity info or warn (or, without analysis.alerts, to Flagger's global notifier), unless " +
+		"the webhook sets muteAlert.",
+	Fix:      "muteAlert: true on the confirm-traffic-increase webhook (its Warning event stays), or analysis.alerts of severity error only where the noise is not wanted",
+	Scenario: "scenarios/podinfo-traffic-gate-repeats-pre-rollout.yaml",
 }
 
 var loadtesterBackgroundTask = &Rule{
@@ -139,6 +153,7 @@ func init() {
 	loadtesterBackgroundTask.Check = checkBackgroundTasks
 	loadtesterGateEndpoint.Check = checkGateEndpoints
 	preRolloutRepeats.Check = checkPreRolloutRepeats
+	gateAlertsEveryTick.Check = checkGateAlerts
 	eventWebhookToChat.Check = checkChatWebhooks
 }
 
@@ -352,6 +367,36 @@ func checkPreRolloutRepeats(in *Input) []Finding {
 		out = append(out, in.Finding(preRolloutRepeats, cd, webhookPath(i)+".type", fmt.Sprintf(
 			"while confirm-traffic-increase gate %s holds the canary at weight 0, every tick is a first step again: Flagger calls pre-rollout webhook %q "+
 				"once per interval (\"Starting canary analysis\" each time) until the gate opens", strings.Join(gates, ", "), w.Name)))
+	}
+	return out
+}
+
+// checkGateAlerts finds confirm-traffic-increase gates that alert on every refusal,
+// naming who gets the alert (engine.AlertAdmits, Flagger's severity filter).
+func checkGateAlerts(in *Input) []Finding {
+	cd := in.Loaded.Canary
+	a := analysisOf(cd)
+	to := "Flagger's global notifier (no analysis.alerts)"
+	if len(a.Alerts) > 0 {
+		var names []string
+		for _, al := range a.Alerts {
+			if engine.AlertAdmits(al.Severity, v1beta1.SeverityWarn) {
+				names = append(names, fmt.Sprintf("%q", al.Name))
+			}
+		}
+		if len(names) == 0 {
+			return nil // no alert admits warn
+		}
+		to = "alert " + strings.Join(names, ", ")
+	}
+	var out []Finding
+	for i, w := range a.Webhooks {
+		if w.Type != v1beta1.ConfirmTrafficIncreaseHook || w.MuteAlert {
+			continue
+		}
+		out = append(out, in.Finding(gateAlertsEveryTick, cd, webhookPath(i), fmt.Sprintf(
+			"while confirm-traffic-increase gate %q refuses, Flagger sends the warn alert \"Canary traffic increase is waiting for approval.\" "+
+				"to %s on every tick, once per %s", w.Name, to, engine.FormatDuration(cd.GetAnalysisInterval()))))
 	}
 	return out
 }

@@ -135,3 +135,26 @@ var _ = DescribeTable("pre-rollout-repeats",
 			"      - {name: db-migration, type: pre-rollout, url: http://migrations.test/run, timeout: 30s}\n"+
 			"      - {name: release-manager, type: confirm-traffic-increase, url: http://flagger-loadtester.test/gate/check, timeout: 5s}\n"),
 )
+
+var _ = DescribeTable("gate-alerts-every-tick",
+	func(analysis string, want ...finding) {
+		expectFindings(policyFindings("gate-alerts-every-tick", analysis), "gate-alerts-every-tick", want...)
+	},
+	Entry("a traffic-increase gate, no analysis.alerts: the global notifier",
+		withHooks("      - {name: release-manager, type: confirm-traffic-increase, url: http://flagger-loadtester.test/gate/check, timeout: 5s}\n"),
+		finding{lint.Info, 20, "spec.analysis.webhooks[0]", []string{
+			`while confirm-traffic-increase gate "release-manager" refuses`, "to Flagger's global notifier (no analysis.alerts) on every tick, once per 1m"}}),
+	Entry("alerts of severity info and error: the info one",
+		"    interval: 30s\n    threshold: 2\n    stepWeight: 50\n"+builtins+
+			"    alerts:\n      - {name: releases, severity: info, providerRef: {name: teams}}\n      - {name: on-call, severity: error, providerRef: {name: slack}}\n"+
+			"    webhooks:\n      - {name: release-manager, type: confirm-traffic-increase, url: http://flagger-loadtester.test/gate/check, timeout: 5s}\n",
+		finding{lint.Info, 23, "spec.analysis.webhooks[0]", []string{`to alert "releases" on every tick, once per 30s`}}),
+	Entry("not: muteAlert",
+		withHooks("      - {name: release-manager, type: confirm-traffic-increase, url: http://flagger-loadtester.test/gate/check, timeout: 5s, muteAlert: true}\n")),
+	Entry("not: a confirm-promotion gate, which alerts once",
+		withHooks("      - {name: release-manager, type: confirm-promotion, url: http://flagger-loadtester.test/gate/check, timeout: 5s}\n")),
+	Entry("not: only an error alert",
+		"    interval: 30s\n    threshold: 2\n    stepWeight: 50\n"+builtins+
+			"    alerts:\n      - {name: on-call, severity: error, providerRef: {name: slack}}\n"+
+			"    webhooks:\n      - {name: release-manager, type: confirm-traffic-increase, url: http://flagger-loadtester.test/gate/check, timeout: 5s}\n"),
+)
