@@ -67,8 +67,9 @@ var progressDeadlineShort = &Rule{
 	Title:    "progressDeadlineSeconds shorter than the target's pods take to become available",
 	Help: "Flagger reads spec.progressDeadlineSeconds (default 600) only in its readiness checks: a " +
 		"Deployment whose Available condition is False (MinimumReplicasUnavailable) for longer than the " +
-		"deadline is not retried but rolled back (the canary at its start, the primary while promoting). The time the analysis takes, and webhook timeouts, do not count against it: " +
-		"a healthy Deployment is Available. So it rolls back a healthy release only when the pods cannot be " +
+		"deadline is not retried but rolled back (the canary at its start, the primary while promoting). " +
+		"The time the analysis takes, and webhook timeouts, do not count against it: a healthy Deployment " +
+		"is Available. So it rolls back a healthy release only when the pods cannot be " +
 		"available before the deadline: the readiness probe's initialDelaySeconds plus minReadySeconds " +
 		"outlast it and an analysis tick falls in between.",
 	Fix:      "raise spec.progressDeadlineSeconds above the pods' startup time (initialDelaySeconds + minReadySeconds) with room to spare",
@@ -130,7 +131,7 @@ func checkThresholdNeverBites(in *Input) []Finding {
 func stepsOf(cd *v1beta1.Canary, n int) string {
 	a := cd.GetAnalysis()
 	switch {
-	case a.Iterations > 0 && len(a.Match) > 0:
+	case a.Iterations > 0 && len(a.Match) > 0 && cd.Spec.Provider != analysis.ProviderKubernetes:
 		return fmt.Sprintf("A/B testing, %d iterations", a.Iterations)
 	case a.Iterations > 0 || cd.Spec.Provider == analysis.ProviderKubernetes:
 		return fmt.Sprintf("blue/green, %d iterations and the check with all traffic on the canary", n-1)

@@ -191,10 +191,7 @@ func checkGateTimeouts(in *Input) []Finding {
 	cd := in.Loaded.Canary
 	var out []Finding
 	for i, w := range analysisOf(cd).Webhooks {
-		typ := w.Type
-		if typ == "" {
-			typ = v1beta1.RolloutHook
-		}
+		typ := w.GetType()
 		failure, gate := gateFailure[typ]
 		if !gate || len(w.Timeout) >= 2 {
 			continue // an unparsable or zero timeout is engine.Fallbacks' (the loader warns)
@@ -254,10 +251,7 @@ func checkChatWebhooks(in *Input) []Finding {
 			if (host != c.host && !strings.HasSuffix(host, "."+c.host)) || !strings.HasPrefix(u.Path, c.path) {
 				continue
 			}
-			typ := w.Type
-			if typ == "" {
-				typ = v1beta1.RolloutHook
-			}
+			typ := w.GetType()
 			effect := "Flagger logs the failure and no notification arrives"
 			switch {
 			case typ == v1beta1.EventHook:
@@ -282,10 +276,7 @@ func checkBackgroundTasks(in *Input) []Finding {
 	cd := in.Loaded.Canary
 	var out []Finding
 	for i, w := range analysisOf(cd).Webhooks {
-		typ := w.Type
-		if typ == "" {
-			typ = v1beta1.RolloutHook
-		}
+		typ := w.GetType()
 		if _, gate := gateFailure[typ]; !gate || w.Metadata == nil {
 			continue
 		}
@@ -324,10 +315,7 @@ func checkGateEndpoints(in *Input) []Finding {
 		if err != nil {
 			continue
 		}
-		typ := w.Type
-		if typ == "" {
-			typ = v1beta1.RolloutHook
-		}
+		typ := w.GetType()
 		path := strings.TrimSuffix(u.Path, "/")
 		effect, rollsBack := gateEndpoint(path, typ)
 		if effect == "" {
