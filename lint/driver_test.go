@@ -3,6 +3,7 @@ package lint_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -15,20 +16,9 @@ var _ = Describe("Lint", func() {
 	const bad = `sum(rate(a_total{pod=~"^{{ target }}.*"}[1m]))`
 
 	It("lints every Canary of a file with the objects of every file given", func() {
-		second := `apiVersion: flagger.app/v1beta1
-kind: Canary
-metadata: {name: other, namespace: test}
-spec:
-  targetRef: {apiVersion: apps/v1, kind: Deployment, name: other}
-  service: {port: 80}
-  analysis:
-    interval: 1m
-    threshold: 5
-    maxWeight: 50
-    stepWeight: 10
-    metrics:
-      - {name: m, templateRef: {name: m}, interval: 1m, thresholdRange: {max: 1}}
-`
+		// a second Canary of the same template, in a file of its own
+		canary, _, _ := strings.Cut(policyWith(bad, "1m", "{max: 1}"), "---\n")
+		second := strings.ReplaceAll(canary, "podinfo", "other")
 		r := lintFiles(lint.Config{}, policyWith(bad, "1m", "{max: 1}"), second)
 		Expect(r.Canaries).To(Equal(2))
 		found := ofRule(r, "selector-matches-primary")
@@ -81,7 +71,8 @@ spec:
 		kustomization := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [canary.yaml]\n"
 		values := "replicas: 3\nimage: podinfo\n"
 		r := lintFiles(lint.Config{}, policyWith(`sum(rate(a_total[1m]))`, "1m", "{max: 1}"), kustomization, values)
-		Expect(r.Findings).To(BeEmpty())
+		Expect(r.Canaries).To(Equal(1))
+		Expect(r.Count(lint.Warning)).To(BeZero(), "%v", r.Findings)
 		Expect(r.Skipped).To(HaveLen(1))
 		Expect(r.Skipped[0]).To(HaveSuffix("policy-2.yaml"))
 	})

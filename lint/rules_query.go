@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 
 // queryRules check the PromQL queries a Canary's checks send, rendered with
 // Flagger's variables (builtins included) and parsed by Prometheus' parser.
-var queryRules = []*Rule{nanDivision, falseNaNGuard, rateWindow, selectorMatchesPrimary, complementRatio, seriesAbsent}
+var queryRules = []*Rule{nanDivision, falseNaNGuard, rateWindow, selectorMatchesPrimary, complementRatio, seriesAbsent, quantileWithoutLe}
 
 var nanDivision = &Rule{
 	ID:       "nan-division",
@@ -28,7 +29,7 @@ var nanDivision = &Rule{
 		"only when the canary gets no traffic, and then Flagger's builtin checks fail too. A denominator over the " +
 		"primary only is reported as info: it is 0 only when the version in production is idle on that counter.",
 	Fix:      "filter the denominator so that 0 drops out: `a / (b > 0)`, then `or on() vector(0)` for the empty result",
-	Scenario: "scenarios/user-profile-nan-division.yaml",
+	Scenario: "scenarios/user-profile-nan-unguarded.yaml",
 }
 
 var falseNaNGuard = &Rule{
@@ -86,15 +87,28 @@ var complementRatio = &Rule{
 	Scenario: "scenarios/traefik-tutorial-404-query.yaml",
 }
 
+var quantileWithoutLe = &Rule{
+	ID:       "quantile-without-le",
+	Severity: Error,
+	Title:    "histogram_quantile over _bucket series aggregated without `le`: no values found",
+	Help: "A classic histogram's quantile needs its buckets' upper bounds, the le label: histogram_quantile ignores " +
+		"series without it. sum(rate(x_bucket[1m])) without `by (le)` (or `without` dropping le) sums the buckets " +
+		"away, the query returns nothing on every tick and Flagger fails the check with \"no values found\".",
+	Fix:      "keep le in the aggregation: histogram_quantile(0.99, sum by (le) (rate(x_bucket[1m])))",
+	Scenario: "scenarios/podinfo-quantile-without-le.yaml",
+}
+
 var seriesAbsent = &Rule{
 	ID:       "series-absent",
 	Severity: Info,
-	Title:    "an error counter that may have no series until its first error, with no fallback: \"no values found\"",
+	Title:    "an error counter, or only error status codes, that may have no series until the first error, with no fallback",
 	Help: "A client library's labelled counter (a Prometheus CounterVec) exports no series until a label value is " +
-		"first incremented, so sum(rate(x_errors_total[...])) over a version that never fails is no value, not 0, " +
-		"and Flagger fails the check with \"no values found\": a healthy canary is rolled back. It is info, not a " +
-		"warning: a counter exported at 0 from the start (a plain Counter, or a CounterVec whose label values are " +
-		"initialised) has no such gap, and the policy cannot say which the application has.",
+		"first incremented, and a mesh's request counter has no series for a status code not answered yet: " +
+		"sum(rate(x_errors_total[...])) or sum(rate(requests_total{code=~\"5..\"}[...])) over a version that never " +
+		"fails is no value, not 0, and Flagger fails the check with \"no values found\" (Flagger issue #1365): a " +
+		"healthy canary is rolled back. It is info, not a warning: a counter exported at 0 from the start (a plain " +
+		"Counter, or label values initialised) has no such gap, a service with a steady trickle of such answers " +
+		"rarely meets it, and the policy cannot say which the application has.",
 	Fix:      "append `or on() vector(0)` to the query, or initialise the counter's label values when the application starts",
 	Scenario: "scenarios/stateful-canary-uninitialized-counter.yaml",
 }
@@ -107,6 +121,7 @@ func init() {
 	selectorMatchesPrimary.Check = (*Input).primarySelectors
 	complementRatio.Check = (*Input).complementRatios
 	seriesAbsent.Check = (*Input).absentSeries
+	quantileWithoutLe.Check = (*Input).quantilesWithoutLe
 }
 
 // custom are the queries users write (inline and templates): builtins are Flagger's.
@@ -410,14 +425,45 @@ func (in *Input) absentSeries() []Finding {
 				return nil
 			}
 			for _, vs := range selectors(c) {
-				name := metricName(vs)
-				if !errorCounter(name) || seen[name] {
+				name, what := metricName(vs), ""
+				switch codes := codeMatchers(vs); {
+				case errorCounter(name):
+					what = name + " may have no series until the first error (a labelled counter is exported only once incremented)"
+				case len(codes) > 0 && !matchAll(codes, healthyCode):
+					what = fmt.Sprintf("%s{%s} keeps only error responses, which have no series until the canary first answers one", name, matchersText(codes))
+				}
+				if what == "" || seen[what] {
 					continue
 				}
-				seen[name] = true
-				out = append(out, in.Finding(seriesAbsent, q.Obj, q.Field, fmt.Sprintf("%s: %s may have no series until the "+
-					"first error (a labelled counter is exported only once incremented): a version that never fails reads no "+
-					"value and Flagger fails the check with \"no values found\"", q.Who, name)))
+				seen[what] = true
+				out = append(out, in.Finding(seriesAbsent, q.Obj, q.Field, fmt.Sprintf("%s: %s: a version that never fails reads "+
+					"no value and Flagger fails the check with \"no values found\"", q.Who, what)))
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+func (in *Input) quantilesWithoutLe() []Finding {
+	var out []Finding
+	for _, q := range in.custom() {
+		parser.Inspect(q.Expr, func(n parser.Node, _ []parser.Node) error {
+			c, ok := n.(*parser.Call)
+			if !ok || c.Func.Name != "histogram_quantile" || len(c.Args) != 2 {
+				return nil
+			}
+			agg, ok := unwrap(c.Args[1]).(*parser.AggregateExpr)
+			if !ok || slices.Contains(agg.Grouping, "le") != agg.Without {
+				return nil
+			}
+			for _, vs := range selectors(agg) {
+				if name := metricName(vs); strings.HasSuffix(name, "_bucket") {
+					out = append(out, in.Finding(quantileWithoutLe, q.Obj, q.Field, fmt.Sprintf("%s: histogram_quantile over "+
+						"%s(...) of %s: the aggregation drops le, the buckets' bounds, so histogram_quantile has no bucket to read, "+
+						"returns nothing and Flagger fails every check with \"no values found\"", q.Who, agg.Op, name)))
+					return nil
+				}
 			}
 			return nil
 		})

@@ -162,3 +162,34 @@ var _ = DescribeTable("series-absent",
 		query: `sum(rate(app_errors_total[1m])) + on() group_left absent(app_errors_total) - 1`}),
 	Entry("a request counter", queryCase{query: `sum(rate(http_requests_total[1m]))`}),
 )
+
+var _ = DescribeTable("series-absent: only error status codes",
+	func(c queryCase) { runQueryCase("series-absent", c) },
+	Entry(`5xx only over all requests (Flagger #1365)`, queryCase{
+		query: `sum(rate(istio_requests_total{response_code=~"5.."}[1m])) / sum(rate(istio_requests_total[1m])) * 100`,
+		want:  oneInfo, contains: `{response_code=~"5.."} keeps only error responses`}),
+	Entry(`the tutorial's code="404" numerator`, queryCase{
+		query: `sum(rate(traefik_service_requests_total{code="404"}[1m])) / sum(rate(traefik_service_requests_total[1m])) * 100`,
+		want:  oneInfo}),
+	Entry(`non-5xx over all requests`, queryCase{
+		query: `sum(rate(istio_requests_total{response_code!~"5.."}[1m])) / sum(rate(istio_requests_total[1m])) * 100`}),
+	Entry(`5xx with a fallback`, queryCase{
+		query: `(sum(rate(istio_requests_total{response_code=~"5.."}[1m])) or on() vector(0)) / sum(rate(istio_requests_total[1m]))`}),
+)
+
+var _ = DescribeTable("quantile-without-le",
+	func(c queryCase) { runQueryCase("quantile-without-le", c) },
+	Entry("sum without by (le) (podinfo-quantile-without-le)", queryCase{
+		query: `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{destination_workload="{{ target }}"}[1m])))`,
+		want:  oneErr, contains: "drops le"}),
+	Entry("sum by (pod), le left out", queryCase{
+		query: `histogram_quantile(0.99, sum by (pod) (rate(http_request_duration_seconds_bucket[1m])))`, want: oneErr}),
+	Entry("without (le)", queryCase{
+		query: `histogram_quantile(0.99, sum without (le) (rate(http_request_duration_seconds_bucket[1m])))`, want: oneErr}),
+	Entry("sum by (le), as Flagger's builtin", queryCase{
+		query: `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{destination_workload="{{ target }}"}[1m])) by (le))`}),
+	Entry("without (pod) keeps le", queryCase{
+		query: `histogram_quantile(0.99, sum without (pod) (rate(http_request_duration_seconds_bucket[1m])))`}),
+	Entry("a native histogram needs no le", queryCase{
+		query: `histogram_quantile(0.99, sum(rate(http_request_duration_seconds[1m])))`}),
+)

@@ -82,3 +82,35 @@ func ruleTable() string {
 	}
 	return b.String()
 }
+
+// Each query and loader rule's scenario, linted, holds a finding of the rule (the
+// analysis and webhook rules have the same table in rules_policy_test.go).
+var _ = DescribeTable("a rule's scenario holds a finding of it",
+	func(id string) {
+		r := lint.RuleByID(id)
+		Expect(r).NotTo(BeNil())
+		rep, err := lint.Lint([]string{filepath.Join("..", r.Scenario)}, lint.Config{})
+		Expect(err).NotTo(HaveOccurred())
+		var ids []string
+		for _, f := range rep.Findings {
+			ids = append(ids, f.Rule)
+		}
+		Expect(ids).To(ContainElement(id), r.Scenario)
+	},
+	Entry(nil, "query-render"),
+	Entry(nil, "query-parse"),
+	Entry(nil, "template-missing"),
+	Entry(nil, "interval-missing"),
+	Entry(nil, "metric-unknown"),
+	Entry(nil, "nan-division"),
+	Entry(nil, "false-nan-guard"),
+	Entry(nil, "rate-window"),
+	Entry(nil, "selector-matches-primary"),
+	Entry(nil, "complement-ratio"),
+	Entry(nil, "series-absent"),
+	Entry(nil, "quantile-without-le"),
+	Entry(nil, "provider-secret-missing"),
+	Entry(nil, "api-version-converted"),
+	// api-removed's scenario, podinfo-2018-tutorial, runs the article converted: the
+	// finding is on its source (the seed test lints it)
+)
