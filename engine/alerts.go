@@ -40,7 +40,7 @@ func (t *tick) alert(severity v1beta1.AlertSeverity, message string, metadata bo
 		}
 	}
 	for _, entry := range entries {
-		if !alertAdmits(entry.Severity, severity) {
+		if !AlertAdmits(entry.Severity, severity) {
 			continue
 		}
 		r, to := t.alertRecipient(entry)
@@ -54,10 +54,10 @@ func (t *tick) alert(severity v1beta1.AlertSeverity, message string, metadata bo
 	t.rec.Alerts = append(t.rec.Alerts, a)
 }
 
-// alertAdmits is Flagger's severity filter: an entry of severity info gets every
+// AlertAdmits is Flagger's severity filter: an entry of severity info gets every
 // alert, warn gets warn and error alerts, error only error alerts. An entry without
 // severity gets none (the CRD calls info the default, but nothing applies it).
-func alertAdmits(filter, severity v1beta1.AlertSeverity) bool {
+func AlertAdmits(filter, severity v1beta1.AlertSeverity) bool {
 	return filter == v1beta1.SeverityInfo || filter == severity ||
 		severity == v1beta1.SeverityError && filter == v1beta1.SeverityWarn
 }

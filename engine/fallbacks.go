@@ -298,8 +298,8 @@ func (e *Engine) Walk(cd *v1beta1.Canary) Walk {
 		weights, stalled, _ := weightWalk(cd)
 		w.Weights, w.Promotes = weights, !stalled
 		w.Mirror = a != nil && a.Mirror
-		if w.Mirror && provider == "traefik" {
-			w.Promotes = false // the Traefik router never reports a mirror (H12)
+		if w.Mirror && !e.Mirrors(cd) {
+			w.Promotes = false // a router that cannot mirror never reports the mirror step done (H12)
 		}
 		w.Ticks = len(weights) + 1
 		if w.Mirror {

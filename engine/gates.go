@@ -39,11 +39,7 @@ func metadataOf(hook v1beta1.CanaryWebhook) map[string]string {
 func webhooksOf(cd *v1beta1.Canary, typ v1beta1.HookType) []v1beta1.CanaryWebhook {
 	var out []v1beta1.CanaryWebhook
 	for _, h := range analysisOf(cd).Webhooks {
-		ht := h.Type
-		if ht == "" {
-			ht = v1beta1.RolloutHook
-		}
-		if ht == typ {
+		if h.GetType() == typ {
 			out = append(out, h)
 		}
 	}

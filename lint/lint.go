@@ -144,6 +144,8 @@ func Rules() []*Rule {
 	all = append(all, loaderQueryRules...)
 	all = append(all, queryRules...)
 	all = append(all, loaderRules...)
+	all = append(all, analysisRules...)
+	all = append(all, webhookRules...)
 	return all
 }
 

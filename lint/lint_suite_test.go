@@ -61,7 +61,7 @@ spec:
   service: {port: 9898}
   analysis:
     interval: 1m
-    threshold: 5
+    threshold: 2
     maxWeight: 50
     stepWeight: 10
     metrics:

@@ -25,17 +25,17 @@ var _ = Describe("output", func() {
 		report, err = lint.Lint([]string{library + "/policies/traefik-article.yaml", library + "/policies/legacy-read-ratio.yaml",
 			library + "/policies/user-profile-service.yaml", library + "/policies/schema-write-errors.yaml"}, lint.Config{})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(report.Findings).To(HaveLen(4))
+		Expect(report.Findings).To(HaveLen(5))
 	})
 
 	It("writes text: file:line: severity rule: Object: field: message, the fix below, a summary", func() {
 		var b bytes.Buffer
 		Expect(report.WriteText(&b)).To(Succeed())
 		lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
-		Expect(lines).To(HaveLen(9))
+		Expect(lines).To(HaveLen(11))
 		Expect(lines[0]).To(HavePrefix("../scenarios/policies/legacy-read-ratio.yaml:12: warning false-nan-guard: MetricTemplate legacy-read-ratio: spec.query: rendered for metric \"legacy-read-ratio\" of Canary user-profile-service: "))
 		Expect(lines[1]).To(Equal("  fix: " + lint.RuleByID("false-nan-guard").Fix))
-		Expect(lines[8]).To(Equal("4 findings (1 error, 2 warnings, 1 info) in 4 files, 2 Canaries linted"))
+		Expect(lines[10]).To(Equal("5 findings (1 error, 2 warnings, 2 info) in 4 files, 2 Canaries linted"))
 	})
 
 	It("writes JSON with stable field names: every finding and every rule", func() {
@@ -46,7 +46,7 @@ var _ = Describe("output", func() {
 			Rules    []map[string]any `json:"rules"`
 		}
 		Expect(json.Unmarshal(b.Bytes(), &out)).To(Succeed())
-		Expect(out.Findings).To(HaveLen(4))
+		Expect(out.Findings).To(HaveLen(5))
 		Expect(out.Findings[0]).To(HaveKeyWithValue("rule", "false-nan-guard"))
 		Expect(out.Findings[0]).To(HaveKeyWithValue("severity", "warning"))
 		Expect(out.Findings[0]).To(HaveKeyWithValue("line", BeNumerically("==", 12)))
@@ -89,7 +89,7 @@ var _ = Describe("output", func() {
 		Expect(run.Tool.Driver.Version).To(Equal(version.Version))
 		Expect(run.Tool.Driver.Rules).To(HaveLen(len(lint.Rules())))
 		Expect(run.Tool.Driver.Rules[0].HelpURI).To(HaveSuffix("README.md#lint-a-policy"))
-		Expect(run.Results).To(HaveLen(4))
+		Expect(run.Results).To(HaveLen(5))
 		r := run.Results[0]
 		Expect([]any{r.RuleID, r.Level, run.Tool.Driver.Rules[r.RuleIndex].ID}).To(Equal([]any{"false-nan-guard", "warning", "false-nan-guard"}))
 		loc := r.Locations[0].PhysicalLocation

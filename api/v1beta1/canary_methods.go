@@ -131,6 +131,15 @@ func (m *CanaryMetric) GetMetricInterval() string {
 	return m.Interval
 }
 
+// GetType returns the webhook's type, rollout when empty (Flagger's runAnalysis
+// runs untyped webhooks as rollout webhooks, and only those).
+func (w *CanaryWebhook) GetType() HookType {
+	if w.Type == "" {
+		return RolloutHook
+	}
+	return w.Type
+}
+
 // GetMaxAge returns the session affinity cookie max age in seconds, or 86400
 // (one day) when maxAge is 0.
 func (s *SessionAffinity) GetMaxAge() int {

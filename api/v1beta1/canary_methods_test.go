@@ -161,6 +161,14 @@ var _ = Describe("Canary helpers", func() {
 		Entry("nil analysis gives 100", nil, 100),
 	)
 
+	DescribeTable("CanaryWebhook.GetType",
+		func(typ, want v1beta1.HookType) {
+			Expect((&v1beta1.CanaryWebhook{Name: "h", Type: typ}).GetType()).To(Equal(want))
+		},
+		Entry("empty is rollout", v1beta1.HookType(""), v1beta1.RolloutHook),
+		Entry("set is kept", v1beta1.PreRolloutHook, v1beta1.PreRolloutHook),
+	)
+
 	DescribeTable("SessionAffinity.GetMaxAge",
 		func(maxAge, want int) {
 			Expect((&v1beta1.SessionAffinity{CookieName: "c", MaxAge: maxAge}).GetMaxAge()).To(Equal(want))
