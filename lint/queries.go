@@ -2,6 +2,9 @@ package lint
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
+	"text/template"
 
 	"github.com/prometheus/prometheus/promql/parser"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -101,8 +104,19 @@ func (in *Input) collectQueries() []query {
 }
 
 // parse parses a rendered PromQL query; false when it is not one or does not parse.
+// A query that does not render only because it calls functions Flagger's model does
+// not define (query-render reports it) is rendered with a stand-in for each, so that
+// what else is wrong with it is found now rather than after the first fix.
 func (q *query) parse() bool {
-	if q.Err != nil || !q.PromQL || q.Query == "" {
+	if q.Err != nil && q.PromQL {
+		rendered, standIns, ok := renderWithStandIns(q.Text, q.Model)
+		if !ok {
+			return false
+		}
+		q.Query = analysis.CollapseQuery(rendered)
+		q.Who += " (with " + strings.Join(standIns, ", ") + ")"
+	}
+	if !q.PromQL || q.Query == "" {
 		return false
 	}
 	e, err := parser.ParseExpr(q.Query)
@@ -111,4 +125,44 @@ func (q *query) parse() bool {
 	}
 	q.Expr = e
 	return true
+}
+
+// undefinedFunction is text/template's parse error for a function it does not know.
+var undefinedFunction = regexp.MustCompile(`function "([^"]+)" not defined`)
+
+// standInFor is what a function Flagger's model does not define most likely means:
+// the workload names users reach for ({{ primary }}), or the function's own name.
+func standInFor(name string, model v1beta1.MetricTemplateModel) string {
+	switch name {
+	case "primary", "canary":
+		return model.Target + "-" + name
+	}
+	return name
+}
+
+// renderWithStandIns renders text with the model's functions and, for each function
+// it calls that the model does not define, a stand-in (standInFor); standIns say
+// which ({{ primary }} read as "podinfo-primary"). ok is false when the text does not
+// render for another reason, or calls no undefined function.
+func renderWithStandIns(text string, model v1beta1.MetricTemplateModel) (rendered string, standIns []string, ok bool) {
+	funcs := model.TemplateFunctions()
+	for range 10 { // a query calls a handful of functions at most
+		t, err := template.New("tmpl").Option("missingkey=error").Funcs(funcs).Parse(text)
+		if err != nil {
+			m := undefinedFunction.FindStringSubmatch(err.Error())
+			if m == nil {
+				return "", nil, false
+			}
+			v := standInFor(m[1], model)
+			funcs[m[1]] = func() string { return v }
+			standIns = append(standIns, fmt.Sprintf("{{ %s }} read as %q", m[1], v))
+			continue
+		}
+		var b strings.Builder
+		if err := t.Execute(&b, nil); err != nil || len(standIns) == 0 {
+			return "", nil, false
+		}
+		return b.String(), standIns, true
+	}
+	return "", nil, false
 }

@@ -90,6 +90,11 @@ var _ = DescribeTable("false-nan-guard",
 		query: `sum(rate(a_total[1m])) / sum(rate(b_total[1m]))`}),
 	Entry("an `or` whose division is on its right is no guard of it", queryCase{
 		query: `vector(1) or on() (sum(rate(a_total[1m])) / sum(rate(b_total[1m])))`}),
+	Entry("in a query that does not render, found with {{ primary }} read as the primary's name (stateful-canary-as-written)", queryCase{
+		query: `(sum(rate(reads_total{pod=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[1m])) / sum(rate(reads_total{pod=~"^{{ primary }}.*"}[1m]))) or on() vector(0)`,
+		want:  oneInfo, contains: `{{ primary }} read as "podinfo-primary"`}),
+	Entry("a query that does not render for another reason is not judged", queryCase{
+		query: `({{ .missing }} sum(rate(a_total[1m])) / sum(rate(b_total[1m]))) or on() vector(0)`}),
 )
 
 var _ = DescribeTable("rate-window",

@@ -39,11 +39,13 @@ var _ = DescribeTable("the seed articles' policy bugs",
 		}
 		Expect(got).To(Equal(want))
 	},
-	Entry("000 stateful canary, as written: {{ primary }}, a canary selector matching the primary, an uninitialized error counter, a schema contraction that also runs after a rollback (info)",
+	Entry("000 stateful canary, as written: {{ primary }}, canary selectors matching the primary, an `or on() vector(0)` that guards no NaN (its denominator is the primary's: info; found with {{ primary }} read as the primary's name), an uninitialized error counter, a schema contraction that also runs after a rollback (info)",
 		policies("stateful-canary-user-profile.yaml", "stateful-canary-templates.yaml"), []string{
 			"error selector-matches-primary policies/stateful-canary-templates.yaml:22",
 			"info series-absent policies/stateful-canary-templates.yaml:22",
+			"info false-nan-guard policies/stateful-canary-templates.yaml:38",
 			"error query-render policies/stateful-canary-templates.yaml:38",
+			"error selector-matches-primary policies/stateful-canary-templates.yaml:38",
 			"info threshold-never-bites policies/stateful-canary-user-profile.yaml:27",
 			"info post-rollout-after-rollback policies/stateful-canary-user-profile.yaml:74",
 		}),
