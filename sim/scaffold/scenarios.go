@@ -196,28 +196,9 @@ func (p *plan) burst() draft {
 	if c != nil && p.walk.Strategy == v1beta1.DeploymentStrategyBlueGreen {
 		blast = field{key: "failedRequests", value: num(0), comment: "before its promotion a blue/green canary serves only the load tester"}
 	}
-	if c == nil {
-		within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
-		finding := fmt.Sprintf("no check of the Canary sees 5xx responses (no request-success-rate with a minimum, no query that tells code 500 from 200): a canary answering %g%% 500s is promoted", rate*100)
-		d.until, d.findings = p.until(within), []string{finding}
-		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, blast,
-			field{key: "control", value: mapping(field{key: "scenario", value: str(p.name(p.healthy()))}), comment: "the same rollout without the burst fails no request"})
-		d.description += " " + sentence(finding)
-		d.summary = "Succeeded (FINDING): " + finding
-		return d
-	}
-	within, why := p.failsBy(from, "the burst", c)
-	halt := "re:^Halt " + regexp.QuoteMeta(p.canary()) + " advancement "
-	if c.builtin != "" {
-		halt += "success rate "
-	} else {
-		halt += regexp.QuoteMeta(c.name) + " "
-	}
-	d.until = p.until(within)
-	d.expect = append(p.failedExpect(within, why, halt), blast)
-	d.description += fmt.Sprintf(" Metric %s fails from the next tick on and the canary is rolled back after %d failed checks.", c.name, p.threshold)
-	d.summary = fmt.Sprintf("Failed within %s: metric %s sees the 5xx, threshold %d × %s", engine.FormatDuration(within), c.name, p.threshold, engine.FormatDuration(p.interval))
-	return d
+	finding := fmt.Sprintf("no check of the Canary sees 5xx responses (no request-success-rate with a minimum, no query that tells code 500 from 200): a canary answering %g%% 500s is promoted", rate*100)
+	return p.caught(d, c, from, "the burst", "the 5xx", "success rate ", finding, blast,
+		field{key: "control", value: mapping(field{key: "scenario", value: str(p.name(p.healthy()))}), comment: "the same rollout without the burst fails no request"})
 }
 
 func (p *plan) spike() draft {
@@ -234,26 +215,34 @@ func (p *plan) spike() draft {
 	if p.healthyFails() {
 		noErrors = field{}
 	}
+	finding := fmt.Sprintf("no check of the Canary sees latency (no request-duration with a maximum, no query over a latency histogram): a canary whose P99 rises to %s is promoted", engine.FormatDuration(p99))
+	return p.caught(d, c, from, "the spike", "the latency", "request duration ", finding, noErrors)
+}
+
+// caught completes the draft of a fault from from: rolled back by check c, the
+// first that sees it (its Halt event: the builtin's words, or the metric's name);
+// with no such check, promoted (unseen is the finding that says why), with unseenOnly
+// among the expectations too. blast is the expectation on failed requests.
+func (p *plan) caught(d draft, c *check, from time.Duration, fault, sees, builtinHalt, unseen string, blast field, unseenOnly ...field) draft {
 	if c == nil {
 		within, fields := p.healthyExpect(p.rev, "the first step of the new revision")
-		finding := fmt.Sprintf("no check of the Canary sees latency (no request-duration with a maximum, no query over a latency histogram): a canary whose P99 rises to %s is promoted", engine.FormatDuration(p99))
-		d.until, d.findings = p.until(within), []string{finding}
-		d.expect = append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, noErrors)
-		d.description += " " + sentence(finding)
-		d.summary = "Succeeded (FINDING): " + finding
+		d.until, d.findings = p.until(within), []string{unseen}
+		d.expect = append(append(fields[:2:2], field{key: "absentEvents", value: flowSeq(str("re:^Rolling back"))}, blast), unseenOnly...)
+		d.description += " " + sentence(unseen)
+		d.summary = "Succeeded (FINDING): " + unseen
 		return d
 	}
-	within, why := p.failsBy(from, "the spike", c)
+	within, why := p.failsBy(from, fault, c)
 	halt := "re:^Halt " + regexp.QuoteMeta(p.canary()) + " advancement "
 	if c.builtin != "" {
-		halt += "request duration "
+		halt += builtinHalt
 	} else {
 		halt += regexp.QuoteMeta(c.name) + " "
 	}
 	d.until = p.until(within)
-	d.expect = append(p.failedExpect(within, why, halt), noErrors)
+	d.expect = append(p.failedExpect(within, why, halt), blast)
 	d.description += fmt.Sprintf(" Metric %s fails from the next tick on and the canary is rolled back after %d failed checks.", c.name, p.threshold)
-	d.summary = fmt.Sprintf("Failed within %s: metric %s sees the latency, threshold %d × %s", engine.FormatDuration(within), c.name, p.threshold, engine.FormatDuration(p.interval))
+	d.summary = fmt.Sprintf("Failed within %s: metric %s sees %s, threshold %d × %s", engine.FormatDuration(within), c.name, sees, p.threshold, engine.FormatDuration(p.interval))
 	return d
 }
 
