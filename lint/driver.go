@@ -260,7 +260,7 @@ func (l *linter) lintCanary(files, first []string, canary, ns string) (*scenario
 				return false
 			}
 		}
-		return !templateOnly || strings.HasPrefix(w.Object, "MetricTemplate ")
+		return !templateOnly || isTemplate(w.Object)
 	})
 	for t := range lintedHere {
 		l.linted[l.templateKey(ld, t)] = true
@@ -326,11 +326,21 @@ func (l *linter) lint(in *Input, keep func(scenario.Warning) bool) {
 		}
 	}
 	for _, r := range Rules() {
-		if r.Check != nil {
-			l.report.Findings = append(l.report.Findings, r.Check(in)...)
+		if r.Check == nil {
+			continue
+		}
+		for _, f := range r.Check(in) {
+			// the placeholder Canary is no policy of the user's: only what is found
+			// in the templates is reported
+			if !in.templateOnly || isTemplate(f.Object) {
+				l.report.Findings = append(l.report.Findings, f)
+			}
 		}
 	}
 }
+
+// isTemplate reports whether a finding's or warning's object is a MetricTemplate.
+func isTemplate(object string) bool { return strings.HasPrefix(object, "MetricTemplate ") }
 
 // warningFinding is a loader warning as a finding of its rule.
 func warningFinding(w scenario.Warning) Finding {

@@ -42,6 +42,9 @@ spec:
 		Expect(found[0].Object).To(Equal("MetricTemplate alone"))
 		Expect(found[0].Line).To(Equal(6))
 		Expect(found[0].Message).To(ContainSubstring("placeholder Canary"))
+		for _, f := range r.Findings {
+			Expect(f.Object).To(Equal("MetricTemplate alone"), "nothing about the placeholder Canary: %v", f)
+		}
 	})
 
 	It("reports the loader's warnings as findings of their rules: {{ primary }} does not render", func() {
