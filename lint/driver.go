@@ -4,9 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -45,7 +42,7 @@ func (r *Report) Count(s Severity) int {
 // only (a path that cannot be read, invalid YAML, a policy the loader refuses for
 // another reason than an apiVersion no longer served): every error names its file.
 func Lint(paths []string, cfg Config) (*Report, error) {
-	files, err := expand(paths)
+	files, err := scenario.YAMLFiles(paths)
 	if err != nil {
 		return nil, err
 	}
@@ -86,42 +83,6 @@ type linter struct {
 	docs map[string][]scenario.PolicyDocument
 	// linted are the MetricTemplate documents ("file:line") linted with a Canary.
 	linted map[string]bool
-}
-
-// expand lists the YAML files of paths, directories searched recursively, in
-// lexical order within each directory.
-func expand(paths []string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	add := func(f string) {
-		if !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
-	}
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, errors.Unwrap(err))
-		}
-		if !st.IsDir() {
-			add(p)
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
-				add(path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", p, err)
-		}
-	}
-	return out, nil
 }
 
 // lintScenario lints a scenario file's policy, judging rate windows by its world's

@@ -215,33 +215,9 @@ func LoadPathsWith(paths []string, opts LoadOptions) ([]*Loaded, error) {
 			add(p)
 			continue
 		}
-		var found []string
 		before := len(errs)
-		err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() || !(strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
-				return nil
-			}
-			if !d.Type().IsRegular() {
-				// A link is followed; a pipe, a socket or a device is not read (it
-				// could block), and is no YAML file the user can have meant to skip.
-				info, err := os.Stat(f)
-				if err == nil {
-					err = regular(f, info)
-				}
-				if err != nil {
-					errs = append(errs, &LoadError{File: f, Msg: withoutPath(err)})
-					return nil
-				}
-			}
-			found = append(found, f)
-			return nil
-		})
-		if err != nil {
-			errs = append(errs, &LoadError{File: p, Msg: err.Error()})
-		}
+		found, walkErrs := yamlFilesUnder(p)
+		errs = append(errs, walkErrs...)
 		isScenario := make([]bool, len(found))
 		sideBySide(len(found), func(i int) { isScenario[i] = isScenarioFile(found[i]) })
 		scenarios := found[:0]
@@ -251,7 +227,7 @@ func LoadPathsWith(paths []string, opts LoadOptions) ([]*Loaded, error) {
 			}
 		}
 		found = scenarios
-		if len(found) == 0 && err == nil && len(errs) == before {
+		if len(found) == 0 && len(errs) == before {
 			errs = append(errs, &LoadError{File: p, Msg: "no scenarios in this directory (a scenario is a YAML file with kind: Scenario)"})
 		}
 		sort.Strings(found)
@@ -282,6 +258,67 @@ func LoadPathsWith(paths []string, opts LoadOptions) ([]*Loaded, error) {
 		out = append(out, ld)
 	}
 	return out, errors.Join(errs...)
+}
+
+// YAMLFiles lists the files paths name: a file as given, and for a directory its
+// *.yaml and *.yml files, recursively, in lexical order (links followed; a pipe, a
+// socket or a device is an error, as reading it could block). Each file is listed
+// once. For callers that read every manifest of a tree (`aviary lint`).
+func YAMLFiles(paths []string) ([]string, error) {
+	var files []string
+	var errs []error
+	seen := map[string]bool{}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, &LoadError{File: p, Msg: withoutPath(err)})
+			continue
+		}
+		found := []string{p}
+		if info.IsDir() {
+			var walkErrs []error
+			found, walkErrs = yamlFilesUnder(p)
+			errs = append(errs, walkErrs...)
+		}
+		for _, f := range found {
+			if c := filepath.Clean(f); !seen[c] {
+				seen[c] = true
+				files = append(files, f)
+			}
+		}
+	}
+	return files, errors.Join(errs...)
+}
+
+// yamlFilesUnder is the *.yaml and *.yml files under dir, recursively, in lexical
+// order, and the problems met walking it.
+func yamlFilesUnder(dir string) (found []string, errs []error) {
+	err := filepath.WalkDir(dir, func(f string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !(strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			// A link is followed; a pipe, a socket or a device is not read (it
+			// could block), and is no YAML file the user can have meant to skip.
+			info, err := os.Stat(f)
+			if err == nil {
+				err = regular(f, info)
+			}
+			if err != nil {
+				errs = append(errs, &LoadError{File: f, Msg: withoutPath(err)})
+				return nil
+			}
+		}
+		found = append(found, f)
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, &LoadError{File: dir, Msg: err.Error()})
+	}
+	return found, errs
 }
 
 // sideBySide calls do(i) for every i in [0, n), one goroutine per CPU: reading and

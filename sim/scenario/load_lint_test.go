@@ -141,3 +141,19 @@ var _ = Describe("the library's policy warnings", func() {
 		Expect(rules).To(HaveKey(scenario.RuleAPIVersionConverted))
 	})
 })
+
+var _ = Describe("YAMLFiles", func() {
+	It("lists files as given and directories' YAML files recursively, once each, in lexical order", func() {
+		dir := GinkgoT().TempDir()
+		for _, f := range []string{"b.yaml", "a/c.yml", "a/notes.txt", "z.yaml"} {
+			Expect(os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)).To(Succeed())
+			Expect(os.WriteFile(filepath.Join(dir, f), []byte("kind: X\n"), 0o644)).To(Succeed())
+		}
+		files, err := scenario.YAMLFiles([]string{filepath.Join(dir, "z.yaml"), dir})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).To(Equal([]string{filepath.Join(dir, "z.yaml"), filepath.Join(dir, "a/c.yml"), filepath.Join(dir, "b.yaml")}))
+
+		_, err = scenario.YAMLFiles([]string{filepath.Join(dir, "missing")})
+		Expect(err).To(MatchError(ContainSubstring(filepath.Join(dir, "missing") + ": no such file or directory")))
+	})
+})
